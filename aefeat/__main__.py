@@ -1,0 +1,5 @@
+"""``python -m aefeat``."""
+
+from aefeat.cli import main
+
+main()

@@ -1,0 +1,491 @@
+"""Data I/O: opening CSV (plain, gzip, stdin) and Parquet inputs, checking headers and values,
+reading feature columns, streaming batches, and writing outputs atomically.
+
+Every problem with an input becomes an :class:`AefeatError` that names the file, the column and,
+where it can be found, the line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import gzip
+import io
+import os
+import re
+import sys
+import tempfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from aefeat.errors import AefeatError
+
+GZIP_MAGIC = b"\x1f\x8b"
+HEAD_BYTES = 1 << 16
+DEFAULT_BLOCK_SIZE = 4 << 20
+OTHER_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _delim_name(d: str) -> str:
+    return "\\t" if d == "\t" else d
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read (the sniffed head) followed by the rest of a stream."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        if self._head.nbytes:
+            n = min(len(buf), self._head.nbytes)
+            buf[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            if self._rest is not sys.stdin.buffer:
+                self._rest.close()
+        super().close()
+
+
+def _read_head(stream: IO[bytes], name: str) -> bytes:
+    """The first bytes of ``stream``: at least one full line when there is one."""
+    chunks = []
+    size = 0
+    try:
+        while True:
+            chunk = stream.read(HEAD_BYTES)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if b"\n" in chunk or size >= 64 * HEAD_BYTES:
+                break
+    except (OSError, EOFError, zlib.error) as exc:
+        raise AefeatError(
+            f"cannot read input: {exc}", name, "check that the file is a valid CSV or .csv.gz"
+        ) from None
+    return b"".join(chunks)
+
+
+@dataclass
+class Source:
+    """An opened input: its display name, header and how to stream it."""
+
+    name: str
+    path: Path | None
+    kind: str  # "csv" or "parquet"
+    header: list[str]
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    _stream: Any = field(default=None, repr=False)
+
+    # --- column selection ---------------------------------------------------------------
+
+    def check_columns(self, names: list[str], option: str) -> None:
+        missing = [n for n in names if n not in self.header]
+        if missing:
+            listed = ", ".join(repr(m) for m in missing)
+            hint = (
+                "available columns: "
+                + ", ".join(self.header[:20])
+                + (" …" if len(self.header) > 20 else "")
+            )
+            if len(self.header) == 1:
+                hint = self._delimiter_hint() or hint
+            raise AefeatError(
+                f"column {listed} not found"
+                if len(missing) == 1
+                else f"columns {listed} not found",
+                f"{option}, {self.name}",
+                hint,
+            )
+
+    def select_features(self, columns: list[str] | None, exclude: list[str]) -> list[str]:
+        """Feature columns: ``columns`` (or every column) minus ``exclude``, in file order."""
+        if columns:
+            self.check_columns(columns, "--columns")
+        if exclude:
+            self.check_columns(exclude, "--exclude")
+        chosen = columns if columns else self.header
+        features = [c for c in chosen if c not in set(exclude)]
+        if not features:
+            raise AefeatError(
+                "no feature columns left",
+                f"--columns/--exclude, {self.name}",
+                "select at least two numeric columns",
+            )
+        return features
+
+    def _delimiter_hint(self) -> str | None:
+        only = self.header[0] if self.header else ""
+        for d in OTHER_DELIMITERS:
+            if d != self.delimiter and d in only:
+                return f"the header looks {_delim_name(d)!r}-separated; use --delimiter '{_delim_name(d)}'"
+        return None
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _csv_options(self, types: dict[str, pa.DataType], block_size: int):
+        read = pacsv.ReadOptions(
+            column_names=self.header,
+            skip_rows=1,
+            encoding=self.encoding,
+            block_size=block_size,
+        )
+        parse = pacsv.ParseOptions(delimiter=self.delimiter)
+        convert = pacsv.ConvertOptions(column_types=types, include_columns=list(types))
+        return read, parse, convert
+
+    def _take_stream(self) -> Any:
+        if self._stream is None:
+            raise RuntimeError("a Source can be read once")
+        stream, self._stream = self._stream, None
+        return stream
+
+    def read_numeric(self, columns: list[str], max_rows: int | None = None) -> np.ndarray:
+        """The given columns of every row as a float64 array (missing cells are NaN)."""
+        types = {c: pa.float64() for c in columns}
+        if self.kind == "parquet":
+            table = self._read_parquet(columns)
+        else:
+            read, parse, convert = self._csv_options(types, DEFAULT_BLOCK_SIZE)
+            try:
+                table = pacsv.read_csv(self._take_stream(), read, parse, convert)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
+                raise self.diagnose(exc) from None
+        if table.num_rows == 0:
+            raise AefeatError("the file has a header but no data rows", self.name, "add data rows")
+        if max_rows is not None and table.num_rows > max_rows:
+            rows = np.sort(np.random.default_rng(0).choice(table.num_rows, max_rows, replace=False))
+            table = table.take(pa.array(rows))
+        return self.to_matrix(table, columns, np.float64)
+
+    def to_matrix(self, table: Any, columns: list[str], dtype: Any) -> np.ndarray:
+        out = np.empty((table.num_rows, len(columns)), dtype=dtype, order="F")
+        for j, name in enumerate(columns):
+            col = table.column(name)
+            if not pa.types.is_floating(col.type) and not pa.types.is_integer(col.type):
+                if pa.types.is_null(col.type):
+                    out[:, j] = np.nan
+                    continue
+                raise AefeatError(
+                    f"column {name!r} is not numeric (type {col.type})",
+                    self.name,
+                    f"exclude it with --exclude {name}",
+                )
+            out[:, j] = col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+        return out
+
+    def _read_parquet(self, columns: list[str]) -> Any:
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.read_table(self.path, columns=columns)
+        except (pa.ArrowException, OSError) as exc:
+            raise AefeatError(f"cannot read Parquet file: {exc}", self.name) from None
+
+    def iter_batches(
+        self, numeric: list[str], passthrough: list[str], block_size: int = DEFAULT_BLOCK_SIZE
+    ) -> Iterator[Any]:
+        """Record batches holding ``numeric`` columns as float32 and ``passthrough`` columns
+        unchanged (text, as in the file). Memory stays at about ``block_size``."""
+        if self.kind == "parquet":
+            yield from self._iter_parquet(numeric + [c for c in passthrough if c not in numeric])
+            return
+        types: dict[str, pa.DataType] = {c: pa.string() for c in passthrough}
+        types.update({c: pa.float32() for c in numeric})
+        read, parse, convert = self._csv_options(types, block_size)
+        stream = self._take_stream()
+        try:
+            reader = pacsv.open_csv(stream, read, parse, convert)
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                yield batch
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
+            if "straddling" in str(exc) and block_size < (1 << 30):
+                raise AefeatError(
+                    "a row is larger than the read block", self.name, "use a larger --chunk-size"
+                ) from None
+            raise self.diagnose(exc) from None
+
+    def _iter_parquet(self, columns: list[str]) -> Iterator[Any]:
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(self.path)
+            yield from pf.iter_batches(batch_size=65536, columns=columns)
+        except (pa.ArrowException, OSError) as exc:
+            raise AefeatError(f"cannot read Parquet file: {exc}", self.name) from None
+
+    # --- error diagnosis (slow path: only after pyarrow refused the input) -----------------
+
+    def diagnose(self, exc: BaseException) -> AefeatError:
+        """Turn a parser error into a message with the column, value and line where possible."""
+        text = str(exc)
+        if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "UTF-8" in text:
+            return AefeatError(
+                f"the file is not valid {self.encoding} text",
+                self.name,
+                "pass its encoding, e.g. --encoding latin-1",
+            )
+        m = re.search(r"Expected (\d+) columns, got (\d+)", text)
+        if m:
+            expected, got = int(m.group(1)), int(m.group(2))
+            line = self._find_line(lambda row: len(row) != expected)
+            where = f"{self.name}, line {line}" if line else self.name
+            hint = self._delimiter_hint() or "fix that row's quoting or field count"
+            return AefeatError(f"row has {got} fields, the header has {expected}", where, hint)
+        m = re.search(
+            r"In CSV column #(\d+): CSV conversion error to (\w+): invalid value '(.*)'", text, re.S
+        )
+        if m:
+            index, value = int(m.group(1)), m.group(3)
+            name = self.header[index] if index < len(self.header) else f"#{index}"
+            line = self._find_line(lambda row: index < len(row) and row[index] == value)
+            where = f"line {line}: {value[:40]!r}" if line else f"value {value[:40]!r}"
+            return AefeatError(
+                f"column {name!r} is not numeric",
+                f"{self.name}, {where}",
+                f"exclude it with --exclude {name}",
+            )
+        return AefeatError(
+            f"cannot parse CSV: {text.splitlines()[0] if text else exc!r}",
+            self.name,
+            "check the file format and --delimiter",
+        )
+
+    def _find_line(self, bad) -> int | None:
+        """Line number (1-based, header is line 1) of the first data row for which ``bad`` holds."""
+        if self.path is None:
+            return None
+        try:
+            with _open_text(self.path, self.encoding) as fh:
+                reader = csv.reader(fh, delimiter=self.delimiter)
+                next(reader, None)
+                for row in reader:
+                    if bad(row):
+                        return reader.line_num
+        except (OSError, UnicodeDecodeError, csv.Error, EOFError, zlib.error):
+            return None
+        return None
+
+
+def _open_text(path: Path, encoding: str) -> IO[str]:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == GZIP_MAGIC:
+        return gzip.open(path, "rt", encoding=encoding, newline="")
+    return open(path, encoding=encoding, newline="")
+
+
+def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Source:
+    """Open ``spec`` (a path, ``.csv.gz``, ``.parquet`` or ``-`` for stdin) and read its header."""
+    if spec == "-":
+        name, path = "<stdin>", None
+        raw: IO[bytes] = sys.stdin.buffer
+    else:
+        path = Path(spec)
+        name = str(path)
+        if not path.exists():
+            raise AefeatError("file not found", name, "check the path")
+        if path.is_dir():
+            raise AefeatError("is a directory, not a data file", name, "pass a CSV or Parquet file")
+        if path.suffix.lower() == ".parquet":
+            return _open_parquet(path)
+        try:
+            raw = open(path, "rb")
+        except PermissionError:
+            raise AefeatError(
+                "permission denied", name, "check the file's read permissions"
+            ) from None
+        except OSError as exc:
+            raise AefeatError(f"cannot open file: {exc.strerror}", name) from None
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise AefeatError(
+            f"unknown encoding {encoding!r}", "--encoding", "use a name such as utf-8 or latin-1"
+        ) from None
+    head = _read_head(raw, name)
+    stream: IO[bytes] = _Prefixed(head, raw)
+    if head[:2] == GZIP_MAGIC:
+        stream = gzip.GzipFile(fileobj=io.BufferedReader(stream, 1 << 20), mode="rb")
+        head = _read_head(stream, name)
+        stream = _Prefixed(head, stream)
+    if not head.strip():
+        raise AefeatError("the file is empty", name, "pass a CSV with a header row and data rows")
+    if b"\x00" in head[:HEAD_BYTES] and encoding.lower().replace("-", "") not in ("utf16", "utf32"):
+        raise AefeatError(
+            "the file is binary, not CSV text", name, "pass a CSV, .csv.gz or .parquet file"
+        )
+    header = _parse_header(head, name, delimiter, encoding)
+    src = Source(
+        name=name, path=path, kind="csv", header=header, delimiter=delimiter, encoding=encoding
+    )
+    src._stream = io.BufferedReader(stream, 1 << 20)
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise AefeatError(
+            "duplicate column names " + ", ".join(repr(d) for d in dup),
+            f"{name}, line 1",
+            "give every column a unique name",
+        )
+    if len(header) == 1 and src._delimiter_hint():
+        raise AefeatError("only one column found", name, src._delimiter_hint())
+    return src
+
+
+def _parse_header(head: bytes, name: str, delimiter: str, encoding: str) -> list[str]:
+    try:
+        text = (
+            head.decode(encoding, errors="strict")
+            if len(head) < 64 * HEAD_BYTES
+            else head.decode(encoding, errors="ignore")
+        )
+    except UnicodeDecodeError:
+        # The head may end inside a multi-byte character; only the first line matters here.
+        first = head.split(b"\n", 1)[0]
+        try:
+            text = first.decode(encoding)
+        except UnicodeDecodeError:
+            raise AefeatError(
+                f"the header is not valid {encoding} text",
+                name,
+                "pass its encoding, e.g. --encoding latin-1",
+            ) from None
+    text = text.lstrip("\ufeff")
+    try:
+        row = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise AefeatError(f"cannot parse the header: {exc}", f"{name}, line 1") from None
+    return [h.strip() or f"Unnamed: {i}" for i, h in enumerate(row)]
+
+
+def _open_parquet(path: Path) -> Source:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise AefeatError(
+            f"cannot read Parquet file: {exc}", str(path), "check that it is a valid Parquet file"
+        ) from None
+    return Source(name=str(path), path=path, kind="parquet", header=list(schema.names))
+
+
+def count_bad_values(X: np.ndarray, columns: list[str]) -> dict[str, tuple[int, int]]:
+    """Per column with problems: (missing cells, infinite cells)."""
+    out = {}
+    nan = np.isnan(X).sum(axis=0)
+    inf = np.isinf(X).sum(axis=0)
+    for j, name in enumerate(columns):
+        if nan[j] or inf[j]:
+            out[name] = (int(nan[j]), int(inf[j]))
+    return out
+
+
+def describe_bad_values(bad: dict[str, tuple[int, int]]) -> str:
+    parts = []
+    for name, (n_nan, n_inf) in list(bad.items())[:10]:
+        bits = []
+        if n_nan:
+            bits.append(f"{n_nan} missing")
+        if n_inf:
+            bits.append(f"{n_inf} infinite")
+        parts.append(f"{name!r} ({', '.join(bits)})")
+    more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+    return ", ".join(parts) + more
+
+
+# --- outputs -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def atomic_output(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it over ``target`` only on success, so a
+    failure leaves no partial file and an existing ``target`` exactly as it was."""
+    target = Path(target)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise AefeatError("output directory does not exist", str(parent), "create it first")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise AefeatError(f"cannot write output: {exc.strerror}", str(target)) from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        if target.exists() and target.is_dir():
+            raise AefeatError("output is a directory", str(target), "name a file with -o")
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class TableWriter:
+    """Writes record batches as CSV (header once, minimal quoting) or Parquet."""
+
+    def __init__(self, sink: Any, kind: str, delimiter: str = ",") -> None:
+        self._sink = sink
+        self._kind = kind
+        self._delimiter = delimiter
+        self._parquet = None
+        self._header_done = False
+
+    def write(self, batch: Any) -> None:
+        if self._kind == "parquet":
+            import pyarrow.parquet as pq
+
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self._sink, batch.schema)
+            self._parquet.write_batch(batch)
+            return
+        if not self._header_done:
+            buf = io.StringIO()
+            csv.writer(buf, delimiter=self._delimiter, lineterminator="\n").writerow(
+                batch.schema.names
+            )
+            self._sink.write(buf.getvalue().encode("utf-8"))
+            self._header_done = True
+        if batch.num_rows == 0:
+            return
+        try:
+            # Unquoted output is what csvkit and most tools write; pyarrow refuses it only when a
+            # value needs quoting, and then that batch is written with quotes.
+            opts = pacsv.WriteOptions(
+                include_header=False, delimiter=self._delimiter, quoting_style="none"
+            )
+            buf = io.BytesIO()
+            pacsv.write_csv(batch, buf, opts)
+        except pa.ArrowInvalid:
+            opts = pacsv.WriteOptions(include_header=False, delimiter=self._delimiter)
+            buf = io.BytesIO()
+            pacsv.write_csv(batch, buf, opts)
+        self._sink.write(buf.getbuffer())
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()

@@ -1,0 +1,124 @@
+"""Encoding: stream rows from a CSV or Parquet input through the NumPy encoder, chunk by chunk,
+and write the kept columns plus latent columns as each chunk is done (constant memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from aefeat.data import Source, TableWriter
+from aefeat.errors import AefeatError
+from aefeat.modeldir import ModelDir
+
+DEFAULT_CHUNK_ROWS = 65536
+
+
+@dataclass
+class EncodeReport:
+    rows: int = 0
+    outside: np.ndarray | None = None
+    imputed: int = 0
+    columns: list[str] = field(default_factory=list)
+
+    def outside_summary(self) -> str | None:
+        """A note on values outside the training range, or None if there were none."""
+        if self.outside is None or not self.outside.any():
+            return None
+        total = int(self.outside.sum())
+        cols = [c for c, n in zip(self.columns, self.outside, strict=True) if n]
+        shown = ", ".join(cols[:5]) + (f" and {len(cols) - 5} more" if len(cols) > 5 else "")
+        return f"{total} values were outside the training range (columns {shown}); encoded anyway"
+
+
+def output_columns(keep: list[str], latent_dim: int, prefix: str, with_error: bool) -> list[str]:
+    names = list(keep) + [f"{prefix}{i}" for i in range(latent_dim)]
+    if with_error:
+        names.append("reconstruction_error")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise AefeatError(
+            "output column names collide: " + ", ".join(repr(d) for d in dup),
+            "--keep/--prefix",
+            "choose another --prefix",
+        )
+    return names
+
+
+def encode_source(
+    model: ModelDir,
+    source: Source,
+    writer: TableWriter,
+    *,
+    keep: list[str] | None = None,
+    prefix: str = "z",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    with_error: bool = False,
+    on_rows: Callable[[int], None] | None = None,
+) -> EncodeReport:
+    """Encode every row of ``source`` and write it; returns counts for the user's summary."""
+    keep = keep or []
+    features = model.columns
+    missing = [c for c in features if c not in source.header]
+    if missing:
+        raise AefeatError(
+            "training column"
+            + ("s " if len(missing) > 1 else " ")
+            + ", ".join(repr(m) for m in missing)
+            + " missing from the data",
+            source.name,
+            "encode data with the same columns the model was trained on",
+        )
+    source.check_columns(keep, "--keep")
+    names = output_columns(keep, model.spec.latent_dim, prefix, with_error)
+    scaler, net = model.scaler, model.network
+    dmin = scaler.data_min.astype(np.float32)
+    drange = scaler.data_range.astype(np.float32)
+    fill = None if scaler.fill is None else scaler.fill.astype(np.float32)
+    report = EncodeReport(outside=np.zeros(len(features), dtype=np.int64), columns=features)
+    for batch in source.iter_batches(features, keep):
+        for start in range(0, batch.num_rows, chunk_rows):
+            chunk = batch.slice(start, chunk_rows)
+            X = _matrix(chunk, features)
+            bad = ~np.isfinite(X)
+            if bad.any():
+                if fill is None:
+                    row, col = np.argwhere(bad)[0]
+                    raise AefeatError(
+                        f"missing or infinite value in column {features[col]!r}",
+                        f"{source.name}, line {report.rows + row + 2}",
+                        "fix the data, or retrain with --impute mean|median|zero",
+                    )
+                X[bad] = np.broadcast_to(fill, X.shape)[bad]
+                report.imputed += int(bad.sum())
+            report.outside += scaler.count_outside(X)
+            Xs = (X - dmin) / drange
+            Z = net.encode(Xs)
+            arrays = [chunk.column(k) for k in keep]
+            arrays += [pa.array(Z[:, j]) for j in range(Z.shape[1])]
+            if with_error:
+                diff = net.decode(Z) - Xs
+                arrays.append(pa.array(np.mean(diff * diff, axis=1)))
+            writer.write(pa.RecordBatch.from_arrays(arrays, names=names))
+            report.rows += chunk.num_rows
+            if on_rows is not None:
+                on_rows(chunk.num_rows)
+    if report.rows == 0:
+        raise AefeatError("the file has a header but no data rows", source.name, "add data rows")
+    return report
+
+
+def _matrix(batch: pa.RecordBatch, columns: list[str]) -> np.ndarray:
+    X = np.empty((batch.num_rows, len(columns)), dtype=np.float32)
+    for j, name in enumerate(columns):
+        col = batch.column(name)
+        if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+            raise AefeatError(
+                f"column {name!r} is not numeric (type {col.type})",
+                "input",
+                f"exclude it with --exclude {name}",
+            )
+        X[:, j] = col.to_numpy(zero_copy_only=False)
+    return X

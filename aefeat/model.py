@@ -1,0 +1,105 @@
+"""Keras functional models for the autoencoder: the layers, the training model and the exported
+``encoder.keras`` / ``decoder.keras`` (raw units in and out, MinMax scaling built in)."""
+
+from __future__ import annotations
+
+import os
+
+# TensorFlow's C++ start-up chatter (CPU feature notes, tf.data attribute warnings) is noise on
+# stderr for aefeat's users; real failures still raise Python exceptions.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from aefeat.network import NetworkSpec  # noqa: E402
+from aefeat.scaling import Scaler  # noqa: E402
+
+
+def build_layers(spec: NetworkSpec) -> dict[str, keras.layers.Layer]:
+    """Every trainable layer by name; the same objects serve the training and exported models."""
+    layers: dict[str, keras.layers.Layer] = {}
+    for half, h in spec.halves().items():
+        if spec.linear_path:
+            layers[f"{half}_linear"] = keras.layers.Dense(h["n_out"], name=f"{half}_linear")
+        for i, units in enumerate(h["hidden"]):
+            name = f"{half}_hidden_{i}"
+            layers[name] = keras.layers.Dense(units, activation=spec.activation, name=name)
+        if spec.has_nonlinear():
+            # Zero start: with the linear path initialised from PCA, the untrained model is PCA.
+            init = "zeros" if spec.linear_path else "glorot_uniform"
+            layers[f"{half}_nonlinear"] = keras.layers.Dense(
+                h["n_out"], kernel_initializer=init, name=f"{half}_nonlinear"
+            )
+    return layers
+
+
+def _apply_half(spec: NetworkSpec, layers: dict, half: str, x):
+    h = spec.halves()[half]
+    paths = []
+    if spec.linear_path:
+        paths.append(layers[f"{half}_linear"](x))
+    if spec.has_nonlinear():
+        a = x
+        for i in range(len(h["hidden"])):
+            a = layers[f"{half}_hidden_{i}"](a)
+        paths.append(layers[f"{half}_nonlinear"](a))
+    out = paths[0] if len(paths) == 1 else keras.layers.Add(name=f"{half}_sum")(paths)
+    name = "latent" if half == "encoder" else "reconstruction_scaled"
+    return keras.layers.Activation(h["out_activation"], name=name)(out)
+
+
+def build_autoencoder(spec: NetworkSpec, layers: dict) -> keras.Model:
+    """Scaled features in, scaled reconstruction out: the model that is trained."""
+    x = keras.Input((spec.n_features,), name="features_scaled")
+    z = _apply_half(spec, layers, "encoder", x)
+    return keras.Model(x, _apply_half(spec, layers, "decoder", z), name="autoencoder")
+
+
+def _scaling_layer(scaler: Scaler, invert: bool, name: str) -> keras.layers.Layer:
+    return keras.layers.Normalization(
+        mean=scaler.data_min.tolist(),
+        variance=(scaler.data_range**2).tolist(),
+        invert=invert,
+        name=name,
+    )
+
+
+def build_encoder(spec: NetworkSpec, layers: dict, scaler: Scaler) -> keras.Model:
+    """Raw feature columns in (in metadata order), latent values out."""
+    x = keras.Input((spec.n_features,), name="features")
+    z = _apply_half(spec, layers, "encoder", _scaling_layer(scaler, False, "minmax_scale")(x))
+    return keras.Model(x, z, name="encoder")
+
+
+def build_decoder(spec: NetworkSpec, layers: dict, scaler: Scaler) -> keras.Model:
+    """Latent values in, reconstructed features in raw units out."""
+    z = keras.Input((spec.latent_dim,), name="latent_in")
+    x = _apply_half(spec, layers, "decoder", z)
+    return keras.Model(z, _scaling_layer(scaler, True, "minmax_unscale")(x), name="decoder")
+
+
+def get_weights(layers: dict) -> dict[str, np.ndarray]:
+    """Layer weights as ``<layer>/kernel`` and ``<layer>/bias`` NumPy arrays."""
+    out = {}
+    for name, layer in layers.items():
+        kernel, bias = layer.get_weights()
+        out[f"{name}/kernel"] = np.asarray(kernel)
+        out[f"{name}/bias"] = np.asarray(bias)
+    return out
+
+
+def set_weights(layers: dict, weights: dict[str, np.ndarray]) -> None:
+    for name, layer in layers.items():
+        layer.set_weights([weights[f"{name}/kernel"], weights[f"{name}/bias"]])
+
+
+def export_models(
+    spec: NetworkSpec, weights: dict[str, np.ndarray], scaler: Scaler
+) -> tuple[keras.Model, keras.Model]:
+    """Fresh encoder and decoder Keras models carrying ``weights``."""
+    layers = build_layers(spec)
+    encoder = build_encoder(spec, layers, scaler)
+    decoder = build_decoder(spec, layers, scaler)
+    set_weights(layers, weights)
+    return encoder, decoder

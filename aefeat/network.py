@@ -1,0 +1,233 @@
+"""The autoencoder's architecture (as plain data) and its NumPy forward pass and Jacobian.
+
+Training builds this architecture in Keras (``aefeat.model``); everything after training
+(encode, inspect, the scikit-learn transformer) runs it here from the stored weights, so those
+paths never import TensorFlow.
+
+Each half (encoder, decoder) is ``out_act(linear(x) + nonlinear(x))`` where ``linear`` is one
+dense layer (present when ``linear_path`` is on) and ``nonlinear`` is the hidden stack followed by
+a dense layer to the output size. Layer names are shared with the Keras model and the weights file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aefeat.errors import AefeatError
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+_LEAKY_SLOPE = 0.2  # Keras' default negative_slope for "leaky_relu"
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf
+
+    return erf(x).astype(x.dtype, copy=False)
+
+
+def _act(name: str, x: np.ndarray) -> np.ndarray:
+    if name == "linear":
+        return x
+    if name == "relu":
+        return np.maximum(x, 0)
+    if name == "leaky_relu":
+        return np.where(x > 0, x, x * x.dtype.type(_LEAKY_SLOPE))
+    if name == "elu":
+        return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
+    if name == "selu":
+        return _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0)))
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "sigmoid":
+        return _sigmoid(x)
+    if name == "silu":
+        return x * _sigmoid(x)
+    if name == "gelu":
+        return 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0).astype(x.dtype)))
+    if name == "softplus":
+        return np.logaddexp(x, 0).astype(x.dtype, copy=False)
+    raise AefeatError(f"unknown activation {name!r}", "metadata.json network")
+
+
+def _act_grad(name: str, x: np.ndarray) -> np.ndarray:
+    """Derivative of the activation at pre-activation ``x``."""
+    if name == "linear":
+        return np.ones_like(x)
+    if name == "relu":
+        return (x > 0).astype(x.dtype)
+    if name == "leaky_relu":
+        return np.where(x > 0, 1.0, _LEAKY_SLOPE).astype(x.dtype)
+    if name == "elu":
+        return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0))).astype(x.dtype)
+    if name == "selu":
+        return _SELU_SCALE * np.where(x > 0, 1.0, _SELU_ALPHA * np.exp(np.minimum(x, 0)))
+    if name == "tanh":
+        return 1.0 - np.tanh(x) ** 2
+    if name == "sigmoid":
+        s = _sigmoid(x)
+        return s * (1.0 - s)
+    if name == "silu":
+        s = _sigmoid(x)
+        return s * (1.0 + x * (1.0 - s))
+    if name == "gelu":
+        cdf = 0.5 * (1.0 + _erf(x / np.sqrt(2.0)))
+        return cdf + x * np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+    if name == "softplus":
+        return _sigmoid(x)
+    raise AefeatError(f"unknown activation {name!r}", "metadata.json network")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """What ``train`` builds: sizes, activations and whether the linear (PCA) path exists."""
+
+    n_features: int
+    latent_dim: int
+    hidden: tuple[int, ...]
+    activation: str
+    latent_activation: str
+    output_activation: str
+    linear_path: bool
+
+    def halves(self) -> dict[str, dict[str, Any]]:
+        """Per half: input size, output size, hidden sizes (decoder mirrors the encoder)."""
+        return {
+            "encoder": {
+                "n_in": self.n_features,
+                "n_out": self.latent_dim,
+                "hidden": self.hidden,
+                "out_activation": self.latent_activation,
+            },
+            "decoder": {
+                "n_in": self.latent_dim,
+                "n_out": self.n_features,
+                "hidden": tuple(reversed(self.hidden)),
+                "out_activation": self.output_activation,
+            },
+        }
+
+    def has_nonlinear(self) -> bool:
+        return bool(self.hidden) or not self.linear_path
+
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every weight array by name (``<layer>/kernel``, ``<layer>/bias``) and its shape."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        for half, h in self.halves().items():
+            if self.linear_path:
+                shapes[f"{half}_linear/kernel"] = (h["n_in"], h["n_out"])
+                shapes[f"{half}_linear/bias"] = (h["n_out"],)
+            n_prev = h["n_in"]
+            for i, units in enumerate(h["hidden"]):
+                shapes[f"{half}_hidden_{i}/kernel"] = (n_prev, units)
+                shapes[f"{half}_hidden_{i}/bias"] = (units,)
+                n_prev = units
+            if self.has_nonlinear():
+                shapes[f"{half}_nonlinear/kernel"] = (n_prev, h["n_out"])
+                shapes[f"{half}_nonlinear/bias"] = (h["n_out"],)
+        return shapes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n_features": self.n_features,
+            "latent_dim": self.latent_dim,
+            "hidden": list(self.hidden),
+            "activation": self.activation,
+            "latent_activation": self.latent_activation,
+            "output_activation": self.output_activation,
+            "linear_path": self.linear_path,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NetworkSpec:
+        return cls(
+            n_features=int(data["n_features"]),
+            latent_dim=int(data["latent_dim"]),
+            hidden=tuple(int(u) for u in data["hidden"]),
+            activation=str(data["activation"]),
+            latent_activation=str(data["latent_activation"]),
+            output_activation=str(data["output_activation"]),
+            linear_path=bool(data["linear_path"]),
+        )
+
+
+class DenseNetwork:
+    """The trained encoder and decoder as NumPy arrays, working in MinMax-scaled units."""
+
+    def __init__(
+        self, spec: NetworkSpec, weights: dict[str, np.ndarray], dtype: Any = np.float32
+    ) -> None:
+        expected = spec.weight_shapes()
+        missing = sorted(set(expected) - set(weights))
+        if missing:
+            raise AefeatError("weights file lacks arrays " + ", ".join(missing), "weights.npz")
+        for name, shape in expected.items():
+            if tuple(weights[name].shape) != shape:
+                raise AefeatError(
+                    f"weight {name} has shape {tuple(weights[name].shape)}, expected {shape}",
+                    "weights.npz",
+                )
+        self.spec = spec
+        self.dtype = np.dtype(dtype)
+        self.weights = {k: np.ascontiguousarray(weights[k], dtype=self.dtype) for k in expected}
+
+    def _half(
+        self, half: str, x: np.ndarray, w: dict[str, np.ndarray], keep: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Output of one half; with ``keep``, also the pre-activations needed for gradients."""
+        spec = self.spec
+        h = spec.halves()[half]
+        trace: list[np.ndarray] = []
+        out = None
+        if spec.linear_path:
+            out = x @ w[f"{half}_linear/kernel"] + w[f"{half}_linear/bias"]
+        if spec.has_nonlinear():
+            a = x
+            for i in range(len(h["hidden"])):
+                pre = a @ w[f"{half}_hidden_{i}/kernel"] + w[f"{half}_hidden_{i}/bias"]
+                if keep:
+                    trace.append(pre)
+                a = _act(spec.activation, pre)
+            nl = a @ w[f"{half}_nonlinear/kernel"] + w[f"{half}_nonlinear/bias"]
+            out = nl if out is None else out + nl
+        if keep:
+            trace.append(out)
+        return _act(h["out_activation"], out), trace
+
+    def encode(self, X_scaled: np.ndarray) -> np.ndarray:
+        return self._half("encoder", np.asarray(X_scaled, dtype=self.dtype), self.weights)[0]
+
+    def decode(self, Z: np.ndarray) -> np.ndarray:
+        return self._half("decoder", np.asarray(Z, dtype=self.dtype), self.weights)[0]
+
+    def reconstruction_error(self, X_scaled: np.ndarray) -> np.ndarray:
+        """Per-row mean squared error in scaled units."""
+        X_scaled = np.asarray(X_scaled, dtype=self.dtype)
+        diff = self.decode(self.encode(X_scaled)) - X_scaled
+        return np.mean(diff * diff, axis=1)
+
+    def jacobian(self, half: str, x: np.ndarray) -> np.ndarray:
+        """d output / d input for each row: shape (rows, n_out, n_in), by a closed-form backward pass."""
+        x = np.asarray(x, dtype=np.float64)
+        w = {k: v.astype(np.float64) for k, v in self.weights.items()}
+        spec = self.spec
+        h = spec.halves()[half]
+        _, trace = self._half(half, x, w, keep=True)
+        d_out = _act_grad(h["out_activation"], trace[-1])  # (n, n_out)
+        jac = np.zeros((x.shape[0], h["n_out"], h["n_in"]))
+        if spec.linear_path:
+            jac += d_out[:, :, None] * w[f"{half}_linear/kernel"].T[None]
+        if spec.has_nonlinear():
+            g = d_out[:, :, None] * w[f"{half}_nonlinear/kernel"].T[None]  # (n, n_out, units)
+            for i in reversed(range(len(h["hidden"]))):
+                g = g * _act_grad(spec.activation, trace[i])[:, None, :]
+                g = g @ w[f"{half}_hidden_{i}/kernel"].T
+            jac += g
+        return jac

@@ -1,0 +1,216 @@
+"""Training: validation split, PCA start, Keras fit with early stopping and a learning-rate
+schedule, keeping the best weights by validation loss (the PCA start counts as epoch 0)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from aefeat import model as model_mod  # first: it quiets TensorFlow's start-up logging
+from aefeat.errors import AefeatError
+from aefeat.model import keras
+from aefeat.network import DenseNetwork, NetworkSpec
+
+# Called after each epoch with (epoch, max_epochs, logs); used for progress bars.
+EpochCallback = Callable[[int, int, dict[str, float]], None]
+
+
+@dataclass
+class TrainResult:
+    weights: dict[str, np.ndarray]
+    history: dict[str, list[float]]
+    best_epoch: int
+    epochs_run: int
+    batch_size: int
+    n_train: int
+    n_val: int
+    val_mse: float
+    train_mse: float
+    pca_val_mse: float
+    pca_explained_variance: float
+    seed: int
+    duration_s: float
+    threads: dict[str, Any] = field(default_factory=dict)
+
+
+def split_sizes(n_rows: int, validation_split: float) -> tuple[int, int]:
+    n_val = max(1, int(round(n_rows * validation_split)))
+    return n_rows - n_val, n_val
+
+
+def min_rows(validation_split: float, latent_dim: int) -> int:
+    """Fewest rows that leave at least ``latent_dim + 1`` training rows and one validation row."""
+    need = max(2, latent_dim + 1)
+    n = need + 1
+    while split_sizes(n, validation_split)[0] < need:
+        n += 1
+    return n
+
+
+def split_rows(
+    n_rows: int, validation_split: float, shuffle: bool, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training and validation row indices. Shuffled by default: Keras' ``validation_split``
+    takes the last rows, which is wrong for files sorted by time or label."""
+    n_train, _ = split_sizes(n_rows, validation_split)
+    order = rng.permutation(n_rows) if shuffle else np.arange(n_rows)
+    return np.sort(order[:n_train]), np.sort(order[n_train:])
+
+
+def auto_batch_size(n_train: int) -> int:
+    """About 64 steps per epoch, between 32 and 1024 rows (a power of two)."""
+    return int(np.clip(2 ** np.round(np.log2(max(n_train / 64, 1))), 32, 1024))
+
+
+def pca_start(X_train: np.ndarray, latent_dim: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """PCA of the scaled training rows: components (K x D), mean (D,), explained variance ratio."""
+    from sklearn.decomposition import PCA
+
+    solver = "covariance_eigh" if X_train.shape[0] > 4 * X_train.shape[1] else "full"
+    pca = PCA(n_components=latent_dim, svd_solver=solver).fit(X_train.astype(np.float64))
+    return pca.components_, pca.mean_, float(pca.explained_variance_ratio_.sum())
+
+
+def _mse(a: np.ndarray, b: np.ndarray) -> float:
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    return float(np.mean(d * d))
+
+
+def train_network(
+    X_scaled: np.ndarray,
+    spec: NetworkSpec,
+    *,
+    epochs: int,
+    batch_size: int | str,
+    learning_rate: float,
+    validation_split: float,
+    patience: int,
+    shuffle: bool,
+    seed: int,
+    on_epoch: EpochCallback | None = None,
+) -> TrainResult:
+    """Train the autoencoder on MinMax-scaled rows and return its best weights and history."""
+    started = time.perf_counter()
+    n_rows = X_scaled.shape[0]
+    needed = min_rows(validation_split, spec.latent_dim)
+    if n_rows < needed:
+        raise AefeatError(
+            f"too few rows to train: {n_rows}, need at least {needed}",
+            f"--latent-dim {spec.latent_dim}, --validation-split {validation_split}",
+            "add rows or lower --latent-dim",
+        )
+    rng = np.random.default_rng(seed)
+    train_idx, val_idx = split_rows(n_rows, validation_split, shuffle, rng)
+    X_train = np.ascontiguousarray(X_scaled[train_idx], dtype=np.float32)
+    X_val = np.ascontiguousarray(X_scaled[val_idx], dtype=np.float32)
+    components, mean, pca_evr = pca_start(X_train, spec.latent_dim)
+    pca_val_mse = _mse(X_val, (X_val - mean) @ components.T @ components + mean)
+
+    keras.utils.set_random_seed(seed)
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    layers = model_mod.build_layers(spec)
+    autoencoder = model_mod.build_autoencoder(spec, layers)
+    if spec.linear_path:
+        # The nonlinear paths start at zero (see build_layers), so this start is exactly PCA.
+        layers["encoder_linear"].set_weights([components.T, -mean @ components.T])
+        layers["decoder_linear"].set_weights([components, mean])
+
+    bs = auto_batch_size(len(train_idx)) if batch_size == "auto" else int(batch_size)
+    bs = min(bs, len(train_idx))
+    autoencoder.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    eval_bs = max(bs, 4096)
+    initial = float(autoencoder.evaluate(X_val, X_val, batch_size=eval_bs, verbose=0))
+    initial_train = float(autoencoder.evaluate(X_train, X_train, batch_size=eval_bs, verbose=0))
+
+    keeper = _KeepBest(layers, initial, patience, epochs, on_epoch, model_mod.get_weights)
+    callbacks: list[Any] = [keeper]
+    if patience > 2:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss",
+                factor=0.5,
+                patience=max(2, patience // 3),
+                min_lr=learning_rate / 64,
+                verbose=0,
+            )
+        )
+    history: dict[str, list[float]] = {"loss": [initial_train], "val_loss": [initial]}
+    if epochs > 0:
+        fit = autoencoder.fit(
+            X_train,
+            X_train,
+            validation_data=(X_val, X_val),
+            epochs=epochs,
+            batch_size=bs,
+            shuffle=shuffle,
+            verbose=0,
+            callbacks=callbacks,
+        )
+        history["loss"] += [float(v) for v in fit.history.get("loss", [])]
+        history["val_loss"] += [float(v) for v in fit.history.get("val_loss", [])]
+    weights = keeper.best_weights
+    net = DenseNetwork(spec, weights, dtype=np.float64)
+    val_mse = _mse(X_val, net.decode(net.encode(X_val)))
+    train_mse = _mse(X_train, net.decode(net.encode(X_train)))
+    return TrainResult(
+        weights=weights,
+        history=history,
+        best_epoch=keeper.best_epoch,
+        epochs_run=len(history["loss"]) - 1,
+        batch_size=bs,
+        n_train=len(train_idx),
+        n_val=len(val_idx),
+        val_mse=val_mse,
+        train_mse=train_mse,
+        pca_val_mse=pca_val_mse,
+        pca_explained_variance=pca_evr,
+        seed=seed,
+        duration_s=time.perf_counter() - started,
+        threads={
+            "TF_NUM_INTRAOP_THREADS": os.environ.get("TF_NUM_INTRAOP_THREADS"),
+            "TF_NUM_INTEROP_THREADS": os.environ.get("TF_NUM_INTEROP_THREADS"),
+            "cpu_count": os.cpu_count(),
+        },
+    )
+
+
+class _KeepBest(keras.callbacks.Callback):
+    """Best weights by validation loss, counting the starting point; early stopping on patience."""
+
+    def __init__(self, layers, initial_loss, patience, max_epochs, on_epoch, get_weights):
+        super().__init__()
+        self._layers = layers
+        self._get = get_weights
+        self.best_loss = initial_loss
+        self.best_epoch = 0
+        self.best_weights = get_weights(layers)
+        self._patience = patience
+        self._wait = 0
+        self._max_epochs = max_epochs
+        self._on_epoch = on_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        loss = float(logs.get("val_loss", np.inf))
+        if np.isfinite(loss) and loss < self.best_loss:
+            # A relative threshold so that noise-level gains do not reset patience.
+            if loss < self.best_loss * (1 - 1e-4):
+                self._wait = 0
+            else:
+                self._wait += 1
+            self.best_loss = loss
+            self.best_epoch = epoch + 1
+            self.best_weights = self._get(self._layers)
+        else:
+            self._wait += 1
+        if not np.isfinite(loss) or self._wait >= self._patience:
+            self.model.stop_training = True
+        if self._on_epoch is not None:
+            self._on_epoch(epoch + 1, self._max_epochs, {k: float(v) for k, v in logs.items()})

@@ -1,0 +1,181 @@
+"""End to end through the real CLI: train -> encode -> inspect on CSVs."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import FEATURES, run
+
+from aefeat.modeldir import load_keras_model
+
+
+def read_csv_text(text: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text))
+
+
+def test_encode_keeps_rows_columns_and_order(model_dir, csv_path, frame):
+    result = run("encode", model_dir, csv_path, "--keep", "id,label")
+    assert result.exit_code == 0, result.stderr
+    out = read_csv_text(result.stdout)
+    assert list(out.columns) == ["id", "label", "z0", "z1"]
+    assert len(out) == len(frame)
+    assert out["id"].tolist() == frame["id"].tolist()
+    assert out["label"].tolist() == frame["label"].tolist()
+
+
+def test_encode_equals_keras_encoder_on_raw_columns(model_dir, csv_path, frame):
+    out = read_csv_text(run("encode", model_dir, csv_path).stdout)
+    encoder = load_keras_model(model_dir, "encoder.keras")
+    expected = np.asarray(encoder(frame[FEATURES].to_numpy(np.float32)))
+    np.testing.assert_allclose(out[["z0", "z1"]].to_numpy(), expected, atol=1e-5)
+
+
+def test_decoder_of_encoder_approximates_input(model_dir, frame):
+    encoder = load_keras_model(model_dir, "encoder.keras")
+    decoder = load_keras_model(model_dir, "decoder.keras")
+    X = frame[FEATURES].to_numpy(np.float32)
+    recon = np.asarray(decoder(encoder(X)))
+    span = X.max(axis=0) - X.min(axis=0)
+    scaled_mse = np.mean(((recon - X) / span) ** 2)
+    total_var = np.mean(((X - X.mean(axis=0)) / span) ** 2)
+    # Two latent columns of a curved 2-D manifold keep most of the variance.
+    assert scaled_mse < 0.25 * total_var
+
+
+def test_columns_are_matched_by_name_and_extra_columns_ignored(
+    model_dir, csv_path, frame, tmp_path
+):
+    shuffled = frame[["label", "f5", "f3", "f0", "id", "f1", "f4", "f2"]].copy()
+    shuffled["extra"] = 1.0
+    path = tmp_path / "shuffled.csv"
+    shuffled.to_csv(path, index=False)
+    a = run("encode", model_dir, csv_path).stdout
+    b = run("encode", model_dir, path).stdout
+    assert a == b
+
+
+def test_stdin_to_stdout_equals_file_to_file(model_dir, csv_path, tmp_path):
+    piped = run("encode", model_dir, "-", "--keep", "id", input=csv_path.read_bytes())
+    assert piped.exit_code == 0, piped.stderr
+    out = tmp_path / "z.csv"
+    result = run("encode", model_dir, csv_path, "--keep", "id", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert piped.stdout == out.read_text()
+
+
+def test_gzip_input(model_dir, csv_path, tmp_path):
+    gz = tmp_path / "tiny.csv.gz"
+    gz.write_bytes(gzip.compress(csv_path.read_bytes()))
+    assert run("encode", model_dir, gz).stdout == run("encode", model_dir, csv_path).stdout
+    piped = run("encode", model_dir, "-", input=gz.read_bytes())
+    assert piped.stdout == run("encode", model_dir, csv_path).stdout
+
+
+def test_config_file_and_flag_override(csv_path, tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_text(
+        yaml.safe_dump({"latent_dim": 3, "hidden": [4], "epochs": 2, "exclude": ["id", "label"]})
+    )
+    out = tmp_path / "m"
+    result = run(
+        "train", csv_path, "-o", out, "--config", config, "--latent-dim", "2", "--seed", "1", "-q"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["config"]["latent_dim"] == 2  # the flag wins
+    assert meta["config"]["hidden"] == [4]  # the file's value
+    assert meta["network"]["hidden"] == [4]
+    assert meta["input_columns"] == FEATURES
+
+
+def test_train_summary_on_stderr_only(csv_path, tmp_path):
+    result = run(
+        "train",
+        csv_path,
+        "-o",
+        tmp_path / "m",
+        "--exclude",
+        "id,label",
+        "--epochs",
+        "1",
+        "--hidden",
+        "4",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "PCA" in result.stderr and "saved" in result.stderr
+
+
+def test_inspect_text_and_json(model_dir, csv_path):
+    text = run("inspect", model_dir)
+    assert text.exit_code == 0, text.stderr
+    for word in ("f0", "parameters", "val_loss", "PCA"):
+        assert word in text.stdout
+    result = run("inspect", model_dir, "--data", csv_path, "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [c["name"] for c in report["input_columns"]] == FEATURES
+    assert report["data"]["rows"] == 240
+    assert report["data"]["reconstruction_mse"] > 0
+    assert report["architecture"]["parameters"] > 0
+    assert set(report["attribution"]) == {"z0", "z1"}
+
+
+def test_model_directory_contents(model_dir):
+    names = sorted(p.name for p in Path(model_dir).iterdir())
+    assert names == ["decoder.keras", "encoder.keras", "metadata.json", "sample.npz", "weights.npz"]
+    meta = json.loads((Path(model_dir) / "metadata.json").read_text())
+    for key in (
+        "format_version",
+        "versions",
+        "input_columns",
+        "latent_dim",
+        "scaling",
+        "config",
+        "training",
+        "metrics",
+        "files",
+    ):
+        assert key in meta
+    assert {"aefeat", "keras", "tensorflow"} <= set(meta["versions"])
+    assert not list(Path(model_dir).parent.glob(".*tmp*"))
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["train", "--help"], ["encode", "--help"], ["inspect", "--help"]]
+)
+def test_help(args):
+    result = run(*args)
+    assert result.exit_code == 0
+    assert "Usage" in result.stdout
+
+
+def test_installed_entry_point_in_subprocess(model_dir, csv_path):
+    exe = Path(sys.executable).with_name("aefeat")
+    assert exe.exists(), "the aefeat console script is not installed next to this Python"
+    proc = subprocess.run(
+        [str(exe), "encode", str(model_dir), "-", "--keep", "id"],
+        input=csv_path.read_bytes(),
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = pd.read_csv(io.BytesIO(proc.stdout))
+    assert list(out.columns) == ["id", "z0", "z1"] and len(out) == 240
+    bad = subprocess.run(
+        [str(exe), "encode", str(model_dir), "no-such.csv"], capture_output=True, timeout=120
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.decode().strip().startswith("aefeat: error: file not found")
+    assert b"Traceback" not in bad.stderr
