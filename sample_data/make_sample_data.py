@@ -18,7 +18,9 @@ HERE = Path(__file__).resolve().parent
 
 def iris() -> pd.DataFrame:
     data = load_iris()
-    frame = pd.DataFrame(data.data, columns=["sepal_length", "sepal_width", "petal_length", "petal_width"])
+    frame = pd.DataFrame(
+        data.data, columns=["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    )
     frame["species"] = [data.target_names[t] for t in data.target]
     return frame
 

@@ -20,7 +20,9 @@ def _ruff() -> str:
     return found
 
 
-@pytest.mark.parametrize("args", [["check", "."], ["format", "--check", "."]], ids=["lint", "format"])
+@pytest.mark.parametrize(
+    "args", [["check", "."], ["format", "--check", "."]], ids=["lint", "format"]
+)
 def test_ruff(args):
     proc = subprocess.run([_ruff(), *args], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
