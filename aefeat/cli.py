@@ -6,10 +6,13 @@ Exit codes: 0 success, 2 a problem the user can fix (one line on stderr), 1 an i
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,9 +36,10 @@ class _Group(TyperGroup):
         # --debug is accepted anywhere on the line, so users can add it to a failing command.
         args = [a for a in args if a != "--debug"]
         try:
-            rv = super().main(
-                args, prog_name or "aefeat", complete_var, standalone_mode=False, **extra
-            )
+            with _quiet_libraries(not debug):
+                rv = super().main(
+                    args, prog_name or "aefeat", complete_var, standalone_mode=False, **extra
+                )
             code = rv if isinstance(rv, int) else 0
         except AefeatError as exc:
             code = _fail(f"aefeat: error: {exc.message}", errors.EXIT_USER, debug)
@@ -44,9 +48,15 @@ class _Group(TyperGroup):
         except KeyboardInterrupt:
             code = _fail("aefeat: interrupted", errors.EXIT_INTERRUPTED, debug)
         except typer.TyperException as exc:  # usage errors from option parsing
-            code = _fail(
-                f"aefeat: error: {_usage_message(exc)}", getattr(exc, "exit_code", 2), debug
-            )
+            ctx = getattr(exc, "ctx", None)
+            if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+                # Plain `aefeat`: show the help, as --help does (not a one-line error).
+                print(ctx.get_help())
+                code = errors.EXIT_OK
+            else:
+                code = _fail(
+                    f"aefeat: error: {_usage_message(exc)}", getattr(exc, "exit_code", 2), debug
+                )
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): not an error worth a message.
             _silence_stdout()
@@ -67,6 +77,24 @@ class _Group(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+@contextlib.contextmanager
+def _quiet_libraries(quiet: bool):
+    """Library warnings and log lines (NumPy, scikit-learn, TensorFlow, Keras) are noise next to
+    aefeat's own one-line messages; --debug shows them."""
+    loggers = [logging.getLogger(name) for name in ("tensorflow", "absl", "keras")]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+            for lg in loggers:
+                lg.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
 
 
 def _usage_message(exc: Exception) -> str:
@@ -131,7 +159,10 @@ def _root(
 def train(
     data: Annotated[
         str,
-        typer.Argument(help="CSV, .csv.gz or .parquet file, or - for stdin.", show_default=False),
+        typer.Argument(
+            help="CSV, .csv.gz or .parquet file, a quoted glob of them, or - for stdin.",
+            show_default=False,
+        ),
     ],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Model directory to write.", show_default=False)
@@ -204,6 +235,13 @@ def train(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Random seed for a reproducible run.")
     ] = None,
+    stream: Annotated[
+        bool | None,
+        typer.Option(
+            "--stream/--no-stream",
+            help="Train without loading DATA into memory [default: for several files or over 1 GiB].",
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Train an autoencoder on DATA and write a model directory."""
@@ -231,7 +269,7 @@ def train(
         encoding=encoding,
         seed=seed,
     )
-    run_train(data, output, resolved, quiet=quiet)
+    run_train(data, output, resolved, quiet=quiet, stream=stream)
 
 
 def _batch_size(value: str | None) -> int | str | None:
@@ -257,12 +295,19 @@ def encode(
     ],
     data: Annotated[
         str,
-        typer.Argument(help="CSV, .csv.gz or .parquet file, or - for stdin.", show_default=False),
+        typer.Argument(
+            help="CSV, .csv.gz or .parquet file, or - for stdin; with --dask, also a quoted glob "
+            "('data/*.csv') or a directory.",
+            show_default=False,
+        ),
     ],
     output: Annotated[
         str | None,
         typer.Option(
-            "--output", "-o", help="Output file (.csv or .parquet); stdout if omitted or -."
+            "--output",
+            "-o",
+            help="Output file (.csv or .parquet); stdout if omitted or -. With --dask, a new "
+            "directory that gets one CSV per input file, named after it.",
         ),
     ] = None,
     keep: Annotated[
@@ -279,6 +324,15 @@ def encode(
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", help="Rows encoded and written at a time.")
     ] = 65536,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="SCHEDULER",
+            help="Encode each input file on this Dask scheduler (tcp://host:8786, or 'local' for "
+            "worker processes on this machine); needs -o OUT_DIR.",
+        ),
+    ] = None,
     delimiter: Delimiter = None,
     encoding: Encoding = None,
     quiet: Quiet = False,
@@ -293,6 +347,23 @@ def encode(
         )
     if not prefix or any(ch in prefix for ch in "\r\n"):
         raise AefeatError(f"invalid value {prefix!r}", "--prefix", "use a short name such as z")
+    if dask is not None:
+        from aefeat.commands import run_encode_dask
+
+        run_encode_dask(
+            model_dir,
+            data,
+            output,
+            scheduler=dask,
+            keep=parse_list(keep) or [],
+            prefix=prefix,
+            with_error=with_error,
+            chunk_rows=chunk_size,
+            delimiter=_unescape(delimiter) or ",",
+            encoding=encoding or "utf-8",
+            quiet=quiet,
+        )
+        return
     run_encode(
         model_dir,
         data,

@@ -23,22 +23,52 @@ from aefeat.data import (
 )
 from aefeat.errors import AefeatError
 
+# float32 training and the exported Keras files (variance = span**2) cannot hold more.
+MAX_SPAN = 1e19
+MAX_ABS = 1e36
 
-def run_train(data: str, output: Path, config: TrainConfig, *, quiet: bool = False) -> Any:
-    """``aefeat train``: returns the fitted :class:`AutoencoderTransformer`."""
+
+def _check_magnitudes(X: np.ndarray, features: list[str], name: str) -> None:
+    finite = np.isfinite(X)
+    lo = np.min(X, axis=0, where=finite, initial=np.inf)
+    hi = np.max(X, axis=0, where=finite, initial=-np.inf)
+    with np.errstate(over="ignore"):
+        span = hi - lo
+    too_big = [
+        f"{c!r} (from {lo[j]:.3g} to {hi[j]:.3g})"
+        for j, c in enumerate(features)
+        if finite[:, j].any() and (span[j] > MAX_SPAN or max(abs(lo[j]), abs(hi[j])) > MAX_ABS)
+    ]
+    if too_big:
+        raise AefeatError(
+            "values too large to train on in " + ", ".join(too_big[:5]),
+            name,
+            f"rescale those columns to a span below {MAX_SPAN:.0e} (e.g. divide or take logs), "
+            "or --exclude them",
+        )
+
+
+def run_train(
+    data: str,
+    output: Path,
+    config: TrainConfig,
+    *,
+    quiet: bool = False,
+    stream: bool | None = None,
+) -> Any:
+    """``aefeat train``: returns the fitted :class:`AutoencoderTransformer`.
+
+    DATA is a file, ``-`` or a glob of files with the same columns. ``stream`` (default: when
+    there are several files or over 1 GiB) trains without loading the data into memory.
+    """
+    from aefeat.modeldir import check_output_dir
+    from aefeat.stream import ChunkedInput, expand_inputs, sample_rows, should_stream
+
     started = time.perf_counter()
-    source = open_source(data, config.delimiter, config.encoding)
+    check_output_dir(output)  # before the work, not after it
+    paths = expand_inputs(data)
+    source = open_source(paths[0], config.delimiter, config.encoding)
     features = source.select_features(config.columns, config.exclude)
-    X = source.read_numeric(features, max_rows=config.max_rows)
-    bad = count_bad_values(X, features)
-    if bad:
-        if config.impute == "none":
-            raise AefeatError(
-                "missing or infinite values in " + describe_bad_values(bad),
-                source.name,
-                "fill or drop them, or pass --impute mean|median|zero",
-            )
-        X[~np.isfinite(X)] = np.nan
     if config.latent_dim >= len(features):
         raise AefeatError(
             f"--latent-dim {config.latent_dim} must be below the number of feature columns ({len(features)})",
@@ -47,26 +77,82 @@ def run_train(data: str, output: Path, config: TrainConfig, *, quiet: bool = Fal
             if len(features) > 1
             else "select at least two columns",
         )
-    import pandas as pd
-
+    use_stream = should_stream(paths) if stream is None else stream
+    if use_stream and paths == ["-"]:
+        raise AefeatError(
+            "--stream reads the data several times, which stdin cannot do",
+            "--stream",
+            "pass a file, or use --max-rows to train on a sample",
+        )
     from aefeat.estimator import AutoencoderTransformer
 
-    frame = pd.DataFrame(X, columns=features, copy=False)
     est = AutoencoderTransformer(**config.model_params())
-    with progress.training_progress(quiet) as on_epoch:
-        est.fit(frame, on_epoch=on_epoch)
+    inp = ChunkedInput(paths, features, config.delimiter, config.encoding)
+    if use_stream and config.max_rows is None:
+        with progress.training_progress(quiet) as on_epoch:
+            est.fit_files(
+                paths,
+                features,
+                delimiter=config.delimiter,
+                encoding=config.encoding,
+                on_epoch=on_epoch,
+            )
+        n_rows = est.training_info_["n_rows"]
+    else:
+        if config.max_rows is not None and paths != ["-"]:
+            # One pass, a uniform reservoir sample: memory is bounded by --max-rows.
+            X = sample_rows(inp, config.max_rows, seed=config.seed or 0)
+        elif len(paths) == 1:
+            X = source.read_numeric(features, max_rows=config.max_rows)
+        else:
+            X = np.concatenate([inp.open(p).read_numeric(features) for p in paths])
+        _check_values(X, features, source.name, config)
+        import pandas as pd
+
+        frame = pd.DataFrame(X, columns=features, copy=False)
+        with progress.training_progress(quiet) as on_epoch:
+            est.fit(frame, on_epoch=on_epoch)
+        n_rows = int(X.shape[0])
     est.save(
         output,
         config=config.to_dict(),
-        extra={"data": {"source": source.name, "rows": int(X.shape[0])}},
+        extra={
+            "data": {"source": data, "files": len(paths), "rows": n_rows, "streamed": use_stream}
+        },
     )
     if not quiet:
         progress.note(
-            f"trained on {X.shape[0]:,} rows x {len(features)} columns -> {est.network_.spec.latent_dim} "
+            f"trained on {n_rows:,} rows x {len(features)} columns -> {est.network_.spec.latent_dim} "
             f"latent in {time.perf_counter() - started:.1f} s; {_versus_pca(est)}; "
             f"saved {output}"
         )
     return est
+
+
+def _check_values(X: np.ndarray, features: list[str], name: str, config: TrainConfig) -> None:
+    """Refuse missing, infinite, huge values and too few rows, naming the file and columns."""
+    if X.shape[0] == 0:
+        raise AefeatError("the file has a header but no data rows", name, "add data rows")
+    bad = count_bad_values(X, features)
+    if bad:
+        if config.impute == "none":
+            raise AefeatError(
+                "missing or infinite values in " + describe_bad_values(bad),
+                name,
+                "fill or drop them, or pass --impute mean|median|zero",
+            )
+        X[~np.isfinite(X)] = np.nan
+    _check_magnitudes(X, features, name)
+    from aefeat.train import min_rows
+
+    needed = min_rows(config.validation_split, config.latent_dim)
+    if X.shape[0] < needed:
+        raise AefeatError(
+            f"too few rows to train: {X.shape[0]}, need at least {needed}",
+            f"{name}, --latent-dim {config.latent_dim}, "
+            f"--validation-split {config.validation_split}",
+            "add rows, or lower --latent-dim or --validation-split",
+        )
 
 
 def _versus_pca(est: Any) -> str:
@@ -143,6 +229,55 @@ def run_encode(
     return report
 
 
+def run_encode_dask(
+    model_dir: Path,
+    data: str,
+    output: str | None,
+    *,
+    scheduler: str,
+    keep: list[str],
+    prefix: str = "z",
+    with_error: bool = False,
+    chunk_rows: int = 65536,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    quiet: bool = False,
+) -> Any:
+    """``aefeat encode --dask``: each input file of DATA (a glob, directory or file) encoded on
+    the Dask cluster into ``OUTPUT/<input name>``; see :func:`aefeat.dask.encode_files`."""
+    if output is None or output == "-":
+        raise AefeatError(
+            "--dask writes one file per input into a directory",
+            "-o",
+            "name an output directory with -o OUT_DIR",
+        )
+    from aefeat.dask import encode_files
+
+    report, files = encode_files(
+        model_dir,
+        data,
+        output,
+        scheduler=scheduler,
+        keep=keep,
+        prefix=prefix,
+        with_error=with_error,
+        chunk_rows=chunk_rows,
+        delimiter=delimiter,
+        encoding=encoding,
+    )
+    summary = report.outside_summary()
+    if summary:
+        progress.note(summary, quiet)
+    if report.imputed:
+        progress.note(
+            f"{report.imputed} missing values were filled with training statistics", quiet
+        )
+    progress.note(
+        f"encoded {report.rows:,} rows from {len(files)} files on {scheduler} into {output}", quiet
+    )
+    return report
+
+
 def run_inspect(
     model_dir: Path,
     data: str | None,
@@ -156,6 +291,10 @@ def run_inspect(
     from aefeat.inspection import analyse, describe
     from aefeat.modeldir import load_model_dir
 
+    if plot is not None:
+        from aefeat.plots import check_plot_target
+
+        check_plot_target(plot)  # before the work, not after it
     model = load_model_dir(model_dir)
     report = describe(model)
     labels = None
@@ -191,7 +330,7 @@ def run_inspect(
             )
         X[~np.isfinite(X)] = np.nan
         if label is not None:
-            labels = [str(v) for v in table.column(label).to_pylist()]
+            labels = [_label_text(v) for v in table.column(label).to_pylist()]
         evaluated_on = source.name
     else:
         X = model.sample()
@@ -208,7 +347,17 @@ def run_inspect(
     if plot is not None:
         from aefeat.plots import write_inspection_plot
 
-        write_inspection_plot(
-            plot, Z, analysis, model.metadata.get("training", {}).get("history", {}), labels
-        )
+        history = model.metadata.get("training", {}).get("history", {})
+        write_inspection_plot(plot, Z, report, history, labels, label)
     return report
+
+
+def _label_text(value: Any) -> str:
+    """A ``--label`` cell as legend text: numbers without float32 noise, blanks as missing."""
+    from aefeat.plots import MISSING_LABEL
+
+    if value is None or value == "" or (isinstance(value, float) and not np.isfinite(value)):
+        return MISSING_LABEL
+    if isinstance(value, float):
+        return f"{value:.7g}"
+    return str(value)

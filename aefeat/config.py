@@ -120,7 +120,10 @@ _CONSTRAINTS: dict[str, tuple[Any, str]] = {
     "impute": (lambda v: v in IMPUTE_STRATEGIES, "one of " + ", ".join(IMPUTE_STRATEGIES)),
     "columns": (lambda v: v is None or _str_list(v), "a list of column names"),
     "exclude": (_str_list, "a list of column names"),
-    "delimiter": (lambda v: isinstance(v, str) and len(v) == 1, "a single character such as ';'"),
+    "delimiter": (
+        lambda v: isinstance(v, str) and len(v) == 1 and v not in '"\r\n',
+        "a single character such as ';' (not a quote or a line break)",
+    ),
     "encoding": (lambda v: isinstance(v, str) and bool(v), "an encoding name such as latin-1"),
     "max_rows": (lambda v: v is None or (_is_int(v) and v >= 1), "a positive integer"),
 }

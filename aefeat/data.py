@@ -30,7 +30,7 @@ from aefeat.errors import AefeatError
 
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 1 << 16
-DEFAULT_BLOCK_SIZE = 4 << 20
+DEFAULT_BLOCK_SIZE = 8 << 20
 OTHER_DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -54,6 +54,8 @@ class _Prefixed(io.RawIOBase):
             buf[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
+        if hasattr(self._rest, "readinto"):
+            return self._rest.readinto(buf) or 0
         data = self._rest.read(len(buf))
         buf[: len(data)] = data
         return len(data)
@@ -95,6 +97,7 @@ class Source:
     header: list[str]
     delimiter: str = ","
     encoding: str = "utf-8"
+    header_lines: int = 1  # physical lines: a quoted header name may contain a line break
     _stream: Any = field(default=None, repr=False)
 
     # --- column selection ---------------------------------------------------------------
@@ -146,11 +149,11 @@ class Source:
     def _csv_options(self, types: dict[str, pa.DataType], block_size: int):
         read = pacsv.ReadOptions(
             column_names=self.header,
-            skip_rows=1,
+            skip_rows=self.header_lines,
             encoding=self.encoding,
             block_size=block_size,
         )
-        parse = pacsv.ParseOptions(delimiter=self.delimiter)
+        parse = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True)
         convert = pacsv.ConvertOptions(column_types=types, include_columns=list(types))
         return read, parse, convert
 
@@ -191,7 +194,7 @@ class Source:
                     self.name,
                     f"exclude it with --exclude {name}",
                 )
-            out[:, j] = col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+            out[:, j] = float_values(col)
         return out
 
     def _read_parquet(self, columns: list[str]) -> Any:
@@ -205,16 +208,19 @@ class Source:
     def iter_batches(
         self, numeric: list[str], passthrough: list[str], block_size: int = DEFAULT_BLOCK_SIZE
     ) -> Iterator[Any]:
-        """Record batches holding ``numeric`` columns as float32 and ``passthrough`` columns
+        """Record batches holding ``numeric`` columns as float64 and ``passthrough`` columns
         unchanged (text, as in the file). Memory stays at about ``block_size``."""
         if self.kind == "parquet":
             yield from self._iter_parquet(numeric + [c for c in passthrough if c not in numeric])
             return
         types: dict[str, pa.DataType] = {c: pa.string() for c in passthrough}
-        types.update({c: pa.float32() for c in numeric})
+        types.update({c: pa.float64() for c in numeric})
         read, parse, convert = self._csv_options(types, block_size)
         stream = self._take_stream()
         try:
+            if _splittable(self.encoding):
+                yield from _prefetch(self._parsed_chunks(stream, read, parse, convert, block_size))
+                return
             reader = pacsv.open_csv(stream, read, parse, convert)
             while True:
                 try:
@@ -223,11 +229,21 @@ class Source:
                     return
                 yield batch
         except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
-            if "straddling" in str(exc) and block_size < (1 << 30):
-                raise AefeatError(
-                    "a row is larger than the read block", self.name, "use a larger --chunk-size"
-                ) from None
             raise self.diagnose(exc) from None
+
+    def _parsed_chunks(self, stream, read, parse, convert, block_size: int) -> Iterator[Any]:
+        """Cut the byte stream at record boundaries into blocks and parse each with pyarrow's
+        multi-threaded ``read_csv``: the streaming reader parses on one thread only."""
+        first = True
+        for chunk in _record_chunks(stream, block_size):
+            opts = pacsv.ReadOptions(
+                column_names=read.column_names,
+                skip_rows=read.skip_rows if first else 0,
+                encoding=read.encoding,
+            )
+            first = False
+            table = pacsv.read_csv(pa.BufferReader(chunk), opts, parse, convert)
+            yield from table.combine_chunks().to_batches()
 
     def _iter_parquet(self, columns: list[str]) -> Iterator[Any]:
         import pyarrow.parquet as pq
@@ -244,11 +260,15 @@ class Source:
         """Turn a parser error into a message with the column, value and line where possible."""
         text = str(exc)
         if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "UTF-8" in text:
+            line = self._find_undecodable_line()
             return AefeatError(
                 f"the file is not valid {self.encoding} text",
-                self.name,
+                f"{self.name}, line {line}" if line else self.name,
                 "pass its encoding, e.g. --encoding latin-1",
             )
+        if "Could not skip initial" in text:
+            # pyarrow's words for a header with nothing after it (not even a line break).
+            return AefeatError("the file has a header but no data rows", self.name, "add data rows")
         m = re.search(r"Expected (\d+) columns, got (\d+)", text)
         if m:
             expected, got = int(m.group(1)), int(m.group(2))
@@ -259,6 +279,14 @@ class Source:
         m = re.search(
             r"In CSV column #(\d+): CSV conversion error to (\w+): invalid value '(.*)'", text, re.S
         )
+        if m and "\ufffd" in m.group(3):
+            # Bytes that are not valid text in a numeric column: the encoding is the problem.
+            line = self._find_undecodable_line()
+            return AefeatError(
+                f"the file is not valid {self.encoding} text",
+                f"{self.name}, line {line}" if line else self.name,
+                "pass its encoding, e.g. --encoding latin-1",
+            )
         if m:
             index, value = int(m.group(1)), m.group(3)
             name = self.header[index] if index < len(self.header) else f"#{index}"
@@ -283,12 +311,141 @@ class Source:
             with _open_text(self.path, self.encoding) as fh:
                 reader = csv.reader(fh, delimiter=self.delimiter)
                 next(reader, None)
+                start = reader.line_num + 1
                 for row in reader:
                     if bad(row):
-                        return reader.line_num
+                        return start  # where the row begins (a quoted value may span lines)
+                    start = reader.line_num + 1
         except (OSError, UnicodeDecodeError, csv.Error, EOFError, zlib.error):
             return None
         return None
+
+    def _find_undecodable_line(self) -> int | None:
+        """Line number of the first line that is not valid text in the file's encoding."""
+        if self.path is None or codecs.lookup(self.encoding).name not in ("utf-8", "utf-8-sig"):
+            return None
+        try:
+            with _open_binary(self.path) as fh:
+                for number, raw in enumerate(fh, start=1):
+                    try:
+                        raw.decode(self.encoding)
+                    except UnicodeDecodeError:
+                        return number
+        except (OSError, EOFError, zlib.error):
+            return None
+        return None
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")
+
+
+def float_values(column: Any) -> np.ndarray:
+    """A numeric Arrow column as float64 NumPy values, NaN where a cell is missing.
+
+    Not ``to_numpy(zero_copy_only=False)``: that goes through pandas, which costs encode a
+    quarter of a second to import and about 100 MB."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if column.type != pa.float64():
+        column = column.cast(pa.float64())
+    if column.null_count:
+        import pyarrow.compute as pc
+
+        column = pc.fill_null(column, float("nan"))
+    # Straight from the values buffer: even zero-copy ``to_numpy`` imports pandas.
+    return np.frombuffer(
+        column.buffers()[1], dtype=np.float64, count=len(column), offset=column.offset * 8
+    )
+
+
+def float32_array(values: np.ndarray) -> Any:
+    """A 1-D NumPy vector as an Arrow float32 array, without ``pa.array`` (which imports pandas)."""
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    return pa.Array.from_buffers(pa.float32(), len(values), [None, pa.py_buffer(values)])
+
+
+def _splittable(encoding: str) -> bool:
+    """Whether a newline byte always ends a line in this encoding (ASCII-compatible ones)."""
+    try:
+        return codecs.lookup(encoding).encode("\n")[0] == b"\n"
+    except LookupError:
+        return False
+
+
+def _record_chunks(stream: IO[bytes], block_size: int) -> Iterator[Any]:
+    """Blocks of about ``block_size`` bytes that end at a record boundary: a newline outside
+    quotes (an even number of quote characters before it, since quotes inside quoted fields are
+    doubled). A row longer than the block makes the block grow; memory stays about one block.
+    Blocks are pyarrow buffers over freshly read memory (no copies)."""
+    pending = b""
+    while True:
+        buf = bytearray(len(pending) + block_size)
+        buf[: len(pending)] = pending
+        view = memoryview(buf)
+        filled = len(pending)
+        while filled < len(buf):
+            n = stream.readinto(view[filled:])
+            if not n:
+                break
+            filled += n
+        if filled == len(pending):  # end of input
+            if pending.strip():
+                yield pa.py_buffer(pending)
+            return
+        cut = buf.rfind(b"\n", 0, filled)
+        while cut >= 0 and buf.count(b'"', 0, cut) % 2:
+            cut = buf.rfind(b"\n", 0, cut)
+        if filled < len(buf):  # short read: this is the end of the input
+            cut = filled - 1
+        if cut < 0:
+            pending = bytes(view[:filled])
+            block_size *= 2
+            continue
+        pending = bytes(view[cut + 1 : filled])
+        yield pa.py_buffer(view[: cut + 1])
+
+
+def _prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Run ``items`` in a background thread, ``depth`` items ahead: pyarrow parses without the
+    GIL, so parsing the next block overlaps encoding and writing this one."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put((item, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            q.put((None, exc))
+            return
+        q.put((done, None))
+
+    thread = threading.Thread(target=produce, name="aefeat-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if exc is not None:
+                raise exc
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
 
 
 def _open_text(path: Path, encoding: str) -> IO[str]:
@@ -301,6 +458,7 @@ def _open_text(path: Path, encoding: str) -> IO[str]:
 
 def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Source:
     """Open ``spec`` (a path, ``.csv.gz``, ``.parquet`` or ``-`` for stdin) and read its header."""
+    check_delimiter(delimiter)
     if spec == "-":
         name, path = "<stdin>", None
         raw: IO[bytes] = sys.stdin.buffer
@@ -339,9 +497,15 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
         raise AefeatError(
             "the file is binary, not CSV text", name, "pass a CSV, .csv.gz or .parquet file"
         )
-    header = _parse_header(head, name, delimiter, encoding)
+    header, header_lines = _parse_header(head, name, delimiter, encoding)
     src = Source(
-        name=name, path=path, kind="csv", header=header, delimiter=delimiter, encoding=encoding
+        name=name,
+        path=path,
+        kind="csv",
+        header=header,
+        delimiter=delimiter,
+        encoding=encoding,
+        header_lines=header_lines,
     )
     src._stream = io.BufferedReader(stream, 1 << 20)
     dup = sorted({h for h in header if header.count(h) > 1})
@@ -356,7 +520,18 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
     return src
 
 
-def _parse_header(head: bytes, name: str, delimiter: str, encoding: str) -> list[str]:
+def check_delimiter(delimiter: str, where: str = "--delimiter") -> None:
+    """A field separator must be one character that is not a quote or a line break."""
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise AefeatError(
+            f"invalid value {delimiter!r}",
+            where,
+            "use a single character such as ';' or '\\t' (not a quote or a line break)",
+        )
+
+
+def _parse_header(head: bytes, name: str, delimiter: str, encoding: str) -> tuple[list[str], int]:
+    """Column names and the number of physical lines the header row spans."""
     try:
         text = (
             head.decode(encoding, errors="strict")
@@ -376,10 +551,11 @@ def _parse_header(head: bytes, name: str, delimiter: str, encoding: str) -> list
             ) from None
     text = text.lstrip("\ufeff")
     try:
-        row = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        row = next(reader, [])
     except csv.Error as exc:
         raise AefeatError(f"cannot parse the header: {exc}", f"{name}, line 1") from None
-    return [h.strip() or f"Unnamed: {i}" for i, h in enumerate(row)]
+    return [h.strip() or f"Unnamed: {i}" for i, h in enumerate(row)], max(1, reader.line_num)
 
 
 def _open_parquet(path: Path) -> Source:
@@ -478,14 +654,55 @@ class TableWriter:
             opts = pacsv.WriteOptions(
                 include_header=False, delimiter=self._delimiter, quoting_style="none"
             )
-            buf = io.BytesIO()
+            buf = pa.BufferOutputStream()
             pacsv.write_csv(batch, buf, opts)
         except pa.ArrowInvalid:
             opts = pacsv.WriteOptions(include_header=False, delimiter=self._delimiter)
-            buf = io.BytesIO()
+            buf = pa.BufferOutputStream()
             pacsv.write_csv(batch, buf, opts)
-        self._sink.write(buf.getbuffer())
+        self._sink.write(memoryview(buf.getvalue()))
 
     def close(self) -> None:
         if self._parquet is not None:
             self._parquet.close()
+
+
+class BackgroundWriter:
+    """Formats and writes batches on a second thread, so that writing one chunk overlaps
+    encoding the next (pyarrow formats CSV without the GIL). Use as a context manager: an
+    error on either side stops both, and the writer's error is raised in the caller."""
+
+    def __init__(self, writer: TableWriter, depth: int = 2) -> None:
+        import queue
+        import threading
+
+        self._writer = writer
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="aefeat-writer", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self._error is None:
+                try:
+                    self._writer.write(batch)
+                except BaseException as exc:  # raised in the caller's thread
+                    self._error = exc
+
+    def write(self, batch: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(batch)
+
+    def __enter__(self) -> BackgroundWriter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None and exc_info[0] is None:
+            raise self._error

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from aefeat.data import Source, TableWriter
+from aefeat.data import BackgroundWriter, Source, TableWriter, float32_array, float_values
 from aefeat.errors import AefeatError
 from aefeat.modeldir import ModelDir
 
@@ -74,44 +74,49 @@ def encode_source(
     source.check_columns(keep, "--keep")
     names = output_columns(keep, model.spec.latent_dim, prefix, with_error)
     scaler, net = model.scaler, model.network
-    dmin = scaler.data_min.astype(np.float32)
-    drange = scaler.data_range.astype(np.float32)
-    fill = None if scaler.fill is None else scaler.fill.astype(np.float32)
+    dmin, drange, fill = scaler.data_min, scaler.data_range, scaler.fill
+    raw_net = net.with_input_scaling(dmin, drange)
     report = EncodeReport(outside=np.zeros(len(features), dtype=np.int64), columns=features)
-    for batch in source.iter_batches(features, keep):
-        for start in range(0, batch.num_rows, chunk_rows):
-            chunk = batch.slice(start, chunk_rows)
-            X = _matrix(chunk, features)
-            bad = ~np.isfinite(X)
-            if bad.any():
-                if fill is None:
-                    row, col = np.argwhere(bad)[0]
-                    raise AefeatError(
-                        f"missing or infinite value in column {features[col]!r}",
-                        f"{source.name}, line {report.rows + row + 2}",
-                        "fix the data, or retrain with --impute mean|median|zero",
-                    )
-                X[bad] = np.broadcast_to(fill, X.shape)[bad]
-                report.imputed += int(bad.sum())
-            report.outside += scaler.count_outside(X)
-            Xs = (X - dmin) / drange
-            Z = net.encode(Xs)
-            arrays = [chunk.column(k) for k in keep]
-            arrays += [pa.array(Z[:, j]) for j in range(Z.shape[1])]
-            if with_error:
-                diff = net.decode(Z) - Xs
-                arrays.append(pa.array(np.mean(diff * diff, axis=1)))
-            writer.write(pa.RecordBatch.from_arrays(arrays, names=names))
-            report.rows += chunk.num_rows
-            if on_rows is not None:
-                on_rows(chunk.num_rows)
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: the reader and writer threads already keep both cores busy, and idle
+    # BLAS threads spin, taking CPU from them.
+    with threadpool_limits(1, user_api="blas"), BackgroundWriter(writer) as out:
+        for batch in source.iter_batches(features, keep):
+            for start in range(0, batch.num_rows, chunk_rows):
+                chunk = batch.slice(start, chunk_rows)
+                X = _matrix(chunk, features)
+                bad = ~np.isfinite(X)
+                if bad.any():
+                    if fill is None:
+                        row, col = np.argwhere(bad)[0]
+                        raise AefeatError(
+                            f"missing or infinite value in column {features[col]!r}",
+                            f"{source.name}, line {report.rows + row + 2}",
+                            "fix the data, or retrain with --impute mean|median|zero",
+                        )
+                    X[bad] = np.broadcast_to(fill, X.shape)[bad]
+                    report.imputed += int(bad.sum())
+                report.outside += scaler.count_outside(X)
+                Z = raw_net.encode(X)
+                arrays = [chunk.column(k) for k in keep]
+                arrays += [float32_array(z) for z in Z.T]
+                if with_error:
+                    Xs = (X - dmin) / drange
+                    diff = net.decode(Z) - Xs
+                    arrays.append(float32_array(np.mean(diff * diff, axis=1)))
+                out.write(pa.RecordBatch.from_arrays(arrays, names=names))
+                report.rows += chunk.num_rows
+                if on_rows is not None:
+                    on_rows(chunk.num_rows)
     if report.rows == 0:
         raise AefeatError("the file has a header but no data rows", source.name, "add data rows")
     return report
 
 
 def _matrix(batch: pa.RecordBatch, columns: list[str]) -> np.ndarray:
-    X = np.empty((batch.num_rows, len(columns)), dtype=np.float32)
+    # Column-major, so that each column is one contiguous copy.
+    X = np.empty((batch.num_rows, len(columns)), dtype=np.float64, order="F")
     for j, name in enumerate(columns):
         col = batch.column(name)
         if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
@@ -120,5 +125,5 @@ def _matrix(batch: pa.RecordBatch, columns: list[str]) -> np.ndarray:
                 "input",
                 f"exclude it with --exclude {name}",
             )
-        X[:, j] = col.to_numpy(zero_copy_only=False)
+        X[:, j] = float_values(col)
     return X

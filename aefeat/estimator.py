@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from aefeat.config import TrainConfig, check_value
 from aefeat.errors import AefeatError
@@ -94,7 +94,10 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         tags.non_deterministic = self.random_state is None
         return tags
 
-    def _check_params(self) -> None:
+    def _check_params(self) -> dict[str, Any]:
+        """The parameters, validated (here, not in ``__init__``, as scikit-learn requires) and
+        with NumPy scalars turned into plain Python values."""
+        params = {key: _plain(value) for key, value in self.get_params().items()}
         for key in (
             "latent_dim",
             "activation",
@@ -109,9 +112,16 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             "shuffle",
             "impute",
         ):
-            check_value(key, getattr(self, key), where=f"parameter {key}")
-        check_value("hidden", list(self.hidden), where="parameter hidden")
-        check_value("seed", self.random_state, where="parameter random_state")
+            check_value(key, params[key], where=f"parameter {key}")
+        hidden = params["hidden"]
+        if isinstance(hidden, (list, tuple, np.ndarray)):
+            hidden = [_plain(u) for u in hidden]
+        elif isinstance(hidden, int) and not isinstance(hidden, bool):
+            hidden = [hidden]  # one hidden layer, as MLPRegressor(hidden_layer_sizes=64) allows
+        check_value("hidden", hidden, where="parameter hidden")
+        params["hidden"] = tuple(hidden)
+        check_value("seed", params["random_state"], where="parameter random_state")
+        return params
 
     def _finite_mode(self) -> bool | str:
         return "allow-nan" if self.impute != "none" else True
@@ -121,47 +131,113 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
         ``on_epoch(epoch, max_epochs, logs)`` is called after every epoch (for progress bars).
         """
-        self._check_params()
+        p = self._check_params()
         X = validate_data(
             self, X, dtype=[np.float64, np.float32], ensure_all_finite=self._finite_mode()
         )
-        n_features = X.shape[1]
-        if self.latent_dim >= n_features:
+        n_rows, n_features = X.shape
+        if p["latent_dim"] >= n_features:
             raise AefeatError(
-                f"latent_dim {self.latent_dim} must be below the number of feature columns "
-                f"({n_features})",
+                f"latent_dim {p['latent_dim']} must be below the number of feature columns "
+                f"(n_features={n_features})",
                 "--latent-dim",
                 f"use at most {n_features - 1}" if n_features > 1 else "use at least 2 columns",
             )
-        seed = self.random_state
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**32))
-        self.scaler_ = Scaler.fit(X, self.impute)
+        from aefeat.train import min_rows
+
+        needed = min_rows(p["validation_split"], p["latent_dim"])
+        if n_rows < needed:
+            raise AefeatError(
+                f"too few rows to train: {n_rows} (n_samples={n_rows}), need at least {needed}",
+                f"--latent-dim {p['latent_dim']}, --validation-split {p['validation_split']}",
+                "add rows or lower --latent-dim",
+            )
+        seed = self._seed(p)
+        self.scaler_ = Scaler.fit(X, p["impute"])
         X_scaled = self.scaler_.transform(self.scaler_.impute(np.array(X, dtype=np.float64)))
-        spec = NetworkSpec(
-            n_features=n_features,
-            latent_dim=self.latent_dim,
-            hidden=tuple(int(u) for u in self.hidden),
-            activation=self.activation,
-            latent_activation=self.latent_activation,
-            output_activation=self.output_activation,
-            linear_path=self.linear_path,
-        )
         from aefeat.train import train_network
 
         result = train_network(
             X_scaled,
-            spec,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            validation_split=self.validation_split,
-            patience=self.patience,
-            shuffle=self.shuffle,
+            self._spec(p, n_features),
+            epochs=p["epochs"],
+            batch_size=p["batch_size"],
+            learning_rate=p["learning_rate"],
+            validation_split=p["validation_split"],
+            patience=p["patience"],
+            shuffle=p["shuffle"],
             seed=seed,
             on_epoch=on_epoch,
         )
-        self.network_ = DenseNetwork(spec, result.weights)
+        rng = np.random.default_rng(seed)
+        rows = rng.choice(X.shape[0], size=min(SAMPLE_ROWS, X.shape[0]), replace=False)
+        self._set_fitted(result, seed, n_rows, np.asarray(X[np.sort(rows)], dtype=np.float64))
+        return self
+
+    def fit_files(
+        self,
+        paths: list[str],
+        columns: list[str],
+        *,
+        delimiter: str = ",",
+        encoding: str = "utf-8",
+        on_epoch: Any = None,
+    ) -> AutoencoderTransformer:
+        """Fit on CSV or Parquet files too large for memory, streaming them chunk by chunk:
+        one pass for scaling statistics, one for the ``IncrementalPCA`` start and validation
+        rows, then one per epoch. ``columns`` are the feature columns, in order."""
+        from aefeat.stream import ChunkedInput, train_streaming
+
+        p = self._check_params()
+        n_features = len(columns)
+        if p["latent_dim"] >= n_features:
+            raise AefeatError(
+                f"latent_dim {p['latent_dim']} must be below the number of feature columns "
+                f"(n_features={n_features})",
+                "--latent-dim",
+                f"use at most {n_features - 1}" if n_features > 1 else "use at least 2 columns",
+            )
+        seed = self._seed(p)
+        result, scaler, sample = train_streaming(
+            ChunkedInput(list(paths), list(columns), delimiter, encoding),
+            self._spec(p, n_features),
+            impute=p["impute"],
+            epochs=p["epochs"],
+            batch_size=p["batch_size"],
+            learning_rate=p["learning_rate"],
+            validation_split=p["validation_split"],
+            patience=p["patience"],
+            shuffle=p["shuffle"],
+            seed=seed,
+            sample_size=SAMPLE_ROWS,
+            on_epoch=on_epoch,
+        )
+        self.n_features_in_ = n_features
+        self.feature_names_in_ = np.asarray(columns, dtype=object)
+        self.scaler_ = scaler
+        self._set_fitted(result, seed, result.n_train + result.n_val, sample)
+        return self
+
+    @staticmethod
+    def _seed(p: dict[str, Any]) -> int:
+        seed = p["random_state"]
+        # None draws a seed and records it, so that any run can be repeated.
+        return int(np.random.SeedSequence().entropy % (2**32)) if seed is None else int(seed)
+
+    @staticmethod
+    def _spec(p: dict[str, Any], n_features: int) -> NetworkSpec:
+        return NetworkSpec(
+            n_features=n_features,
+            latent_dim=p["latent_dim"],
+            hidden=p["hidden"],
+            activation=p["activation"],
+            latent_activation=p["latent_activation"],
+            output_activation=p["output_activation"],
+            linear_path=p["linear_path"],
+        )
+
+    def _set_fitted(self, result: Any, seed: int, n_rows: int, sample: np.ndarray) -> None:
+        self.network_ = DenseNetwork(result.spec, result.weights)
         self.random_state_ = seed
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
@@ -172,7 +248,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.pca_val_mse_ = result.pca_val_mse
         self.pca_explained_variance_ = result.pca_explained_variance
         self.training_info_ = {
-            "n_rows": int(X.shape[0]),
+            "n_rows": int(n_rows),
             "n_train": result.n_train,
             "n_val": result.n_val,
             "batch_size": result.batch_size,
@@ -182,28 +258,26 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             "duration_s": round(result.duration_s, 3),
             "threads": result.threads,
         }
-        rng = np.random.default_rng(seed)
-        rows = rng.choice(X.shape[0], size=min(SAMPLE_ROWS, X.shape[0]), replace=False)
-        self.sample_ = np.asarray(X[np.sort(rows)], dtype=np.float64)
-        return self
+        self.sample_ = sample
 
-    def _prepare(self, X: Any, reset: bool = False) -> np.ndarray:
+    def _prepare(self, X: Any) -> tuple[np.ndarray, np.dtype]:
+        """``X`` checked against what ``fit`` saw, imputed and MinMax-scaled (in float64); also
+        the dtype the result should have (float32 input gives float32 output)."""
         X = validate_data(
             self,
             X,
             dtype=[np.float64, np.float32],
             ensure_all_finite=self._finite_mode(),
-            reset=reset,
+            reset=False,
         )
-        X = self.scaler_.impute(np.array(X, dtype=np.float32))
-        return self.scaler_.transform(X)
+        X64 = self.scaler_.impute(np.array(X, dtype=np.float64))
+        return self.scaler_.transform(X64), X.dtype
 
     def transform(self, X: Any) -> np.ndarray:
         """Latent features of ``X``: shape (rows, latent_dim)."""
         check_is_fitted(self, "network_")
-        dtype = getattr(X, "dtype", np.float64)
-        Z = self.network_.encode(self._prepare(X))
-        return Z.astype(np.float32 if dtype == np.float32 else np.float64)
+        X_scaled, dtype = self._prepare(X)
+        return self.network_.encode(X_scaled).astype(dtype, copy=False)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Reconstructed features in the original units from latent values."""
@@ -220,10 +294,12 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     def reconstruction_error(self, X: Any) -> np.ndarray:
         """Per-row mean squared reconstruction error in MinMax-scaled units."""
         check_is_fitted(self, "network_")
-        return self.network_.reconstruction_error(self._prepare(X)).astype(np.float64)
+        return self.network_.reconstruction_error(self._prepare(X)[0]).astype(np.float64)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """``z0 .. z{latent_dim-1}`` (the names ``aefeat encode`` writes)."""
         check_is_fitted(self, "network_")
+        _check_feature_names_in(self, input_features, generate_names=False)
         return np.asarray([f"z{i}" for i in range(self.network_.spec.latent_dim)], dtype=object)
 
     # --- model directory -------------------------------------------------------------------
@@ -278,7 +354,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         md = load_model_dir(Path(path))
         meta = md.metadata
         params = dict(meta.get("params", {}))
-        if "hidden" in params:
+        if isinstance(params.get("hidden"), list):
             params["hidden"] = tuple(params["hidden"])
         est = cls(**{k: v for k, v in params.items() if k in cls._get_param_names()})
         est.network_ = md.network
@@ -303,5 +379,15 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         return est
 
 
+def _plain(value: Any) -> Any:
+    """NumPy scalars as Python values, so that they validate and save as JSON."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _json_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, (tuple, list, np.ndarray)):
+            value = [_plain(v) for v in value]
+        out[key] = _plain(value)
+    return out

@@ -11,6 +11,7 @@ import numpy as np
 from aefeat.modeldir import ModelDir
 
 MAX_ATTRIBUTION_ROWS = 2000
+_JACOBIAN_CELLS = 4_000_000  # per-chunk Jacobian entries (about 32 MB of float64)
 
 
 def parameter_count(model: ModelDir) -> int:
@@ -70,10 +71,36 @@ def _corr(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
+def mean_abs_jacobian(model: ModelDir, X_scaled: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Mean over rows of |d latent / d scaled input|, shape (latent_dim, n_features).
+
+    At most ``MAX_ATTRIBUTION_ROWS`` rows (a seeded sample) are used, in chunks that keep the
+    per-row Jacobians small. Columns that were constant in the training data get 0: the model
+    never saw them vary, so their (untrained) weights say nothing about the data.
+    """
+    rows = X_scaled
+    if len(rows) > MAX_ATTRIBUTION_ROWS:
+        idx = np.random.default_rng(seed).choice(len(rows), MAX_ATTRIBUTION_ROWS, replace=False)
+        rows = rows[np.sort(idx)]
+    spec = model.spec
+    widest = max((spec.n_features, *spec.hidden))
+    chunk = max(1, _JACOBIAN_CELLS // (spec.latent_dim * widest))
+    total = np.zeros((spec.latent_dim, spec.n_features))
+    for start in range(0, len(rows), chunk):
+        total += np.abs(model.network.jacobian("encoder", rows[start : start + chunk])).sum(axis=0)
+    mean = total / max(len(rows), 1)
+    mean[:, model.scaler.data_max <= model.scaler.data_min] = 0.0
+    return mean
+
+
 def analyse(
     model: ModelDir, X_raw: np.ndarray, prefix: str = "z", seed: int = 0
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """What the model does on ``X_raw`` (rows x training columns, raw units), and the latent values."""
+    """What the model does on ``X_raw`` (rows x training columns, raw units), and the latent values.
+
+    Everything is in MinMax-scaled units (the units the network sees); see the README section
+    "What inspect tells you" for what each number means.
+    """
     net, scaler = model.network, model.scaler
     X = scaler.impute(np.array(X_raw, dtype=np.float64))
     Xs = scaler.transform(X)
@@ -82,14 +109,10 @@ def analyse(
     err = (recon - Xs) ** 2
     mse = float(err.mean())
     names = model.columns
+    n_rows = X.shape[0]
     latent = [f"{prefix}{k}" for k in range(model.spec.latent_dim)]
 
-    rows = Xs
-    if len(rows) > MAX_ATTRIBUTION_ROWS:
-        idx = np.random.default_rng(seed).choice(len(rows), MAX_ATTRIBUTION_ROWS, replace=False)
-        rows = rows[np.sort(idx)]
-    jac = model.network.jacobian("encoder", rows)  # (n, K, D)
-    attribution = _normalise_rows(np.abs(jac).mean(axis=0))
+    attribution = _normalise_rows(mean_abs_jacobian(model, Xs, seed))
     signed = _corr(Xs, Z)
 
     sst = ((Xs - Xs.mean(axis=0)) ** 2).sum(axis=0)
@@ -97,11 +120,12 @@ def analyse(
     feature_r2 = {
         n: (None if sst[j] <= 1e-12 else float(1 - sse[j] / sst[j])) for j, n in enumerate(names)
     }
-    explained = float(1 - sse.sum() / sst.sum()) if sst.sum() > 0 else None
-    eig = np.sort(np.linalg.eigvalsh(np.cov(Xs, rowvar=False).reshape(len(names), len(names))))[
-        ::-1
-    ]
-    pca_explained = float(eig[: model.spec.latent_dim].sum() / eig.sum()) if eig.sum() > 0 else None
+    explained = float(1 - sse.sum() / sst.sum()) if sst.sum() > 1e-12 else None
+    pca_explained = None
+    if n_rows >= 2 and sst.sum() > 1e-12:
+        # PCA fitted on these same rows: the most any K-dimensional linear projection keeps.
+        eig = np.linalg.eigvalsh(np.atleast_2d(np.cov(Xs, rowvar=False)))[::-1].clip(min=0)
+        pca_explained = float(eig[: model.spec.latent_dim].sum() / eig.sum())
 
     importance = {}
     for k, name in enumerate(latent):
@@ -109,7 +133,7 @@ def analyse(
         Zk[:, k] = Z[:, k].mean()
         importance[name] = float(((net.decode(Zk) - Xs) ** 2).mean() - mse)
     report = {
-        "rows": int(X.shape[0]),
+        "rows": int(n_rows),
         "reconstruction_mse": mse,
         "explained_variance": explained,
         "pca_explained_variance": pca_explained,

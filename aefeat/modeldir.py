@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from aefeat.config import ACTIVATIONS
 from aefeat.errors import AefeatError
 from aefeat.network import DenseNetwork, NetworkSpec
 from aefeat.scaling import Scaler
@@ -65,17 +67,37 @@ class ModelDir:
 
     def sample(self) -> np.ndarray:
         """The stored raw training rows (sha256 already checked)."""
-        return _load_npz(self.path / SAMPLE)["X"]
+        X = _load_npz(self.path / SAMPLE).get("X")
+        if X is None or X.ndim != 2 or X.shape[0] < 1 or X.shape[1] != self.spec.n_features:
+            raise AefeatError(
+                f"{SAMPLE} does not hold the training sample this model needs",
+                str(self.path / SAMPLE),
+                "retrain the model, or pass --data",
+            )
+        return X
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("not an .npz archive")
+        with data:
+            arrays = {k: data[k] for k in data.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        # np.load says "pickled data" for any file that is not .npy/.npz; nothing is unpickled.
+        reason = "not a valid .npz file" if "pickle" in str(exc) else str(exc)
         raise AefeatError(
-            f"cannot read {path.name}: {exc}", str(path), "retrain the model with aefeat train"
+            f"cannot read {path.name}: {reason}", str(path), "retrain the model with aefeat train"
         ) from None
+    for key, arr in arrays.items():
+        if arr.dtype.kind not in "fiu":
+            raise AefeatError(
+                f"cannot read {path.name}: array {key!r} is not numeric",
+                str(path),
+                "retrain the model with aefeat train",
+            )
+    return arrays
 
 
 def versions() -> dict[str, str]:
@@ -95,6 +117,39 @@ def versions() -> dict[str, str]:
     return out
 
 
+def check_output_dir(path: Path) -> None:
+    """Refuse, before any work is done, an output that ``save_model_dir`` would refuse later."""
+    path = Path(path)
+    if path.exists() and not (path.is_dir() and _looks_like_model_dir(path)):
+        raise AefeatError(
+            "output exists and is not an aefeat model directory",
+            str(path),
+            "choose another -o path or remove it",
+        )
+    parent = path.parent if str(path.parent) else Path(".")
+    for up in (parent, *parent.parents):
+        if up.exists():
+            if not up.is_dir():
+                raise AefeatError("output parent is not a directory", str(up), "fix the -o path")
+            break
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities (e.g. PCA's explained variance of constant data) as null,
+    so that metadata.json is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def save_model_dir(
     path: Path,
     metadata: dict[str, Any],
@@ -109,12 +164,7 @@ def save_model_dir(
     failed or interrupted save never leaves a half-written directory where a good one was.
     """
     path = Path(path)
-    if path.exists() and not (path.is_dir() and _looks_like_model_dir(path)):
-        raise AefeatError(
-            "output exists and is not an aefeat model directory",
-            str(path),
-            "choose another -o path or remove it",
-        )
+    check_output_dir(path)
     parent = path.parent if str(path.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +187,7 @@ def save_model_dir(
         meta["scaling"] = scaler.to_json()
         meta["files"] = {name: sha256_file(tmp / name) for name in REQUIRED_FILES}
         with open(tmp / METADATA, "w", encoding="utf-8") as fh:
-            json.dump(meta, fh, indent=2, allow_nan=False)
+            json.dump(_json_safe(meta), fh, indent=2, allow_nan=False)
             fh.write("\n")
         _replace_dir(tmp, path)
     except BaseException:
@@ -231,24 +281,90 @@ def verify_files(path: Path, meta: dict[str, Any]) -> None:
             )
 
 
+def _is_count(v: Any, least: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= least
+
+
+def _finite_numbers(v: Any, n: int) -> bool:
+    return (
+        isinstance(v, list)
+        and len(v) == n
+        and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v
+        )
+    )
+
+
+def _check_structure(meta: dict[str, Any]) -> None:
+    """Raise ValueError naming the first field of metadata.json that ``encode`` or ``inspect``
+    could trip over. JSON types are checked as they are, never coerced."""
+    net = meta.get("network")
+    if not isinstance(net, dict):
+        raise ValueError("'network' is missing or not an object")
+    n = net.get("n_features")
+    if not _is_count(n, 2):
+        raise ValueError("network n_features must be an integer of at least 2")
+    latent = net.get("latent_dim")
+    if not (_is_count(latent, 1) and latent < n):
+        raise ValueError("network latent_dim must be an integer from 1 to n_features - 1")
+    hidden = net.get("hidden")
+    if not (isinstance(hidden, list) and all(_is_count(h, 1) for h in hidden)):
+        raise ValueError("network hidden must be a list of positive integers")
+    for key in ("activation", "latent_activation", "output_activation"):
+        if net.get(key) not in ACTIVATIONS:
+            raise ValueError(f"network {key} {net.get(key)!r} is not a known activation")
+    if not isinstance(net.get("linear_path"), bool):
+        raise ValueError("network linear_path must be true or false")
+    columns = meta.get("input_columns")
+    if not (
+        isinstance(columns, list) and len(columns) == n and all(isinstance(c, str) for c in columns)
+    ):
+        raise ValueError(f"input_columns must be a list of {n} column names")
+    if len(set(columns)) != len(columns):
+        raise ValueError("input_columns has duplicate names")
+    scaling = meta.get("scaling")
+    if not isinstance(scaling, dict):
+        raise ValueError("'scaling' is missing or not an object")
+    for key in ("min", "max"):
+        if not _finite_numbers(scaling.get(key), n):
+            raise ValueError(f"scaling {key} must be a list of {n} finite numbers")
+    if scaling.get("fill") is not None and not _finite_numbers(scaling["fill"], n):
+        raise ValueError(f"scaling fill must be null or a list of {n} finite numbers")
+    for key in ("training", "metrics", "config", "versions"):
+        if not isinstance(meta.get(key, {}), dict):
+            raise ValueError(f"'{key}' must be an object")
+    history = meta.get("training", {}).get("history", {})
+    if not isinstance(history, dict) or not all(
+        isinstance(v, list)
+        and all(x is None or (isinstance(x, (int, float)) and not isinstance(x, bool)) for x in v)
+        for v in history.values()
+    ):
+        raise ValueError("training history must map names to lists of numbers")
+
+
 def load_model_dir(path: Path) -> ModelDir:
     """Check and load a model directory for encoding and inspection (no TensorFlow needed)."""
     path = Path(path)
     meta = read_metadata(path)
     verify_files(path, meta)
     try:
+        _check_structure(meta)
         spec = NetworkSpec.from_json(meta["network"])
         scaler = Scaler.from_json(meta["scaling"])
-        columns = meta["input_columns"]
-        if not (isinstance(columns, list) and len(columns) == spec.n_features):
-            raise ValueError("input_columns does not match the network")
-        if scaler.data_min.shape != (spec.n_features,):
-            raise ValueError("scaling does not match the network")
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise AefeatError(
             f"metadata.json is inconsistent: {exc}", str(path / METADATA), "retrain the model"
         ) from None
-    network = DenseNetwork(spec, _load_npz(path / WEIGHTS))
+    try:
+        network = DenseNetwork(spec, _load_npz(path / WEIGHTS))
+    except AefeatError as exc:
+        if exc.where != "weights.npz":
+            raise
+        raise AefeatError(
+            f"{exc.what}; weights.npz does not match metadata.json",
+            str(path / WEIGHTS),
+            "retrain the model",
+        ) from None
     return ModelDir(path=path, metadata=meta, spec=spec, scaler=scaler, network=network)
 
 

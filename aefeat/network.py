@@ -24,7 +24,12 @@ _LEAKY_SLOPE = 0.2  # Keras' default negative_slope for "leaky_relu"
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    # 1 / (1 + exp(-x)), in place: twice as fast as the tanh form on encode's hot path.
+    # exp overflows to inf for x < -709, where the result is 0 as it should be.
+    with np.errstate(over="ignore"):
+        out = np.exp(-x)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -49,7 +54,9 @@ def _act(name: str, x: np.ndarray) -> np.ndarray:
     if name == "sigmoid":
         return _sigmoid(x)
     if name == "silu":
-        return x * _sigmoid(x)
+        s = _sigmoid(x)
+        s *= x
+        return s
     if name == "gelu":
         return 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0).astype(x.dtype)))
     if name == "softplus":
@@ -159,10 +166,16 @@ class NetworkSpec:
 
 
 class DenseNetwork:
-    """The trained encoder and decoder as NumPy arrays, working in MinMax-scaled units."""
+    """The trained encoder and decoder as NumPy arrays, working in MinMax-scaled units.
+
+    It computes in float64 by default, although Keras trains in float32: BLAS kernels sum in an
+    order that depends on how many rows a call gets, so float32 results would change in the last
+    bit with the chunk size. In float64 those differences vanish when the result is rounded to
+    float32 for output, so ``encode`` writes the same bytes whatever its chunking.
+    """
 
     def __init__(
-        self, spec: NetworkSpec, weights: dict[str, np.ndarray], dtype: Any = np.float32
+        self, spec: NetworkSpec, weights: dict[str, np.ndarray], dtype: Any = np.float64
     ) -> None:
         expected = spec.weight_shapes()
         missing = sorted(set(expected) - set(weights))
@@ -200,6 +213,20 @@ class DenseNetwork:
         if keep:
             trace.append(out)
         return _act(h["out_activation"], out), trace
+
+    def with_input_scaling(self, offset: np.ndarray, scale: np.ndarray) -> DenseNetwork:
+        """The same network taking ``X`` where it took ``(X - offset) / scale``: the scaling is
+        folded into the encoder's first layers, which saves a pass over every chunk."""
+        weights = dict(self.weights)
+        h = self.spec.halves()["encoder"]
+        first = ["encoder_linear"] if self.spec.linear_path else []
+        if self.spec.has_nonlinear():
+            first.append("encoder_hidden_0" if h["hidden"] else "encoder_nonlinear")
+        for layer in first:
+            kernel = weights[f"{layer}/kernel"]
+            weights[f"{layer}/kernel"] = kernel / scale[:, None]
+            weights[f"{layer}/bias"] = weights[f"{layer}/bias"] - (offset / scale) @ kernel
+        return DenseNetwork(self.spec, weights, dtype=self.dtype)
 
     def encode(self, X_scaled: np.ndarray) -> np.ndarray:
         return self._half("encoder", np.asarray(X_scaled, dtype=self.dtype), self.weights)[0]

@@ -1,11 +1,19 @@
-"""The human-readable ``inspect`` report (Rich tables on stdout)."""
+"""The human-readable ``inspect`` report (Rich tables on stdout).
+
+Column names, paths and config values come from users' files, so they are escaped: a column
+called ``[red]`` is printed as such, not read as Rich markup.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+MAX_COLUMN_ROWS = 20  # input columns listed with their ranges; more are summarised
+MAX_R2_ROWS = 15  # features listed with their R²; more: the worst 10 and a summary
 
 
 def _fmt(v: Any) -> str:
@@ -16,81 +24,140 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
+def _e(v: Any) -> str:
+    return escape(_fmt(v))
+
+
 def print_report(report: dict[str, Any], top: int = 5) -> None:
-    con = Console(highlight=False)
+    con = Console(highlight=False, emoji=False)
     if not con.is_terminal:
         # Piped or redirected: don't wrap at Rich's default 80 columns.
-        con = Console(highlight=False, width=140)
+        con = Console(highlight=False, emoji=False, width=140)
+    _print_model(con, report)
+    if "attribution" in report:
+        _print_analysis(con, report, top)
+
+
+def _print_model(con: Console, report: dict[str, Any]) -> None:
     arch = report["architecture"]
     con.print(
-        f"[bold]aefeat model[/bold] {report['model_dir']}  (format {report['format_version']}, created {report.get('created')})"
+        f"[bold]aefeat model[/bold] {_e(report['model_dir'])}  "
+        f"(format {_e(report['format_version'])}, created {_e(report.get('created'))})"
     )
     versions = ", ".join(f"{k} {v}" for k, v in report.get("versions", {}).items())
-    con.print(f"versions: {versions}")
+    con.print(f"versions: {escape(versions)}")
     hidden = ",".join(str(h) for h in arch["hidden"]) or "none"
     con.print(
-        f"architecture: {arch['n_features']} -> [{hidden}] -> {arch['latent_dim']} -> mirrored; "
+        f"architecture: {arch['n_features']} -> \\[{hidden}] -> {arch['latent_dim']} -> mirrored; "
         f"activation {arch['activation']}, latent {arch['latent_activation']}, output "
         f"{arch['output_activation']}, linear (PCA) path {'on' if arch['linear_path'] else 'off'}; "
         f"{arch['parameters']:,} parameters"
     )
 
-    cols = Table(title="input columns (training range)", show_edge=False)
-    for name in ("column", "min", "max"):
-        cols.add_column(name, justify="left" if name == "column" else "right")
-    for c in report["input_columns"][:50]:
-        cols.add_row(c["name"], _fmt(c["min"]), _fmt(c["max"]))
-    con.print(cols)
-    if len(report["input_columns"]) > 50:
-        con.print(f"… and {len(report['input_columns']) - 50} more (see --json)")
+    columns = report["input_columns"]
+    if len(columns) <= MAX_COLUMN_ROWS:
+        con.print(f"\n[bold]input columns[/bold] ({len(columns)}, with their training range)")
+        cols = Table(show_edge=False)
+        for name in ("column", "min", "max"):
+            cols.add_column(name, justify="left" if name == "column" else "right")
+        for c in columns:
+            cols.add_row(escape(c["name"]), _fmt(c["min"]), _fmt(c["max"]))
+        con.print(cols)
+    else:
+        names = ", ".join(c["name"] for c in columns[:12])
+        con.print(
+            f"\n[bold]input columns[/bold] ({len(columns)}): {escape(names)}, … "
+            "(names and training ranges: --json)"
+        )
 
     cfg = report.get("config", {})
-    con.print("config: " + ", ".join(f"{k}={v}" for k, v in cfg.items() if v not in (None, [], "")))
+    shown = ", ".join(f"{k}={v}" for k, v in cfg.items() if v not in (None, [], ""))
+    con.print("config: " + escape(shown))
     tr = report["training"]
     loss, val = tr.get("loss", {}), tr.get("val_loss", {})
+    start = "PCA" if arch["linear_path"] else "initial weights"
     con.print(
-        f"training: {tr.get('n_train')} rows, {tr.get('n_val')} validation rows, batch {tr.get('batch_size')}, "
-        f"seed {tr.get('seed')}, {tr.get('epochs_run')} epochs in {_fmt(tr.get('duration_s'))} s"
+        f"training: {_e(tr.get('n_train'))} rows, {_e(tr.get('n_val'))} validation rows, "
+        f"batch {_e(tr.get('batch_size'))}, seed {_e(tr.get('seed'))}, "
+        f"{_e(tr.get('epochs_run'))} epochs in {_e(tr.get('duration_s'))} s"
     )
     con.print(
-        f"  loss     {_fmt(loss.get('start'))} at start (PCA) -> best {_fmt(loss.get('best'))} -> last {_fmt(loss.get('last'))}"
+        f"  loss     {_e(loss.get('start'))} at start ({start}) -> best {_e(loss.get('best'))} "
+        f"-> last {_e(loss.get('last'))}"
     )
     con.print(
-        f"  val_loss {_fmt(val.get('start'))} at start (PCA) -> best {_fmt(val.get('best'))} (epoch {val.get('best_epoch')}) -> last {_fmt(val.get('last'))}"
+        f"  val_loss {_e(val.get('start'))} at start ({start}) -> best {_e(val.get('best'))} "
+        f"(epoch {_e(val.get('best_epoch'))}) -> last {_e(val.get('last'))}"
     )
     m = report.get("metrics", {})
     con.print(
-        f"metrics: validation MSE {_fmt(m.get('val_mse'))} vs PCA {_fmt(m.get('pca_val_mse'))} "
-        f"(same latent size, scaled units); weights from epoch {m.get('best_epoch')}"
+        f"metrics: validation MSE {_e(m.get('val_mse'))} vs PCA {_e(m.get('pca_val_mse'))} "
+        f"(same latent size, scaled units); weights from epoch {_e(m.get('best_epoch'))}"
     )
 
-    con.print(f"\n[bold]on {report['evaluated_on']}[/bold] ({report['rows']:,} rows)")
+
+def _print_analysis(con: Console, report: dict[str, Any], top: int) -> None:
+    k = report["architecture"]["latent_dim"]
+    con.print(f"\n[bold]on {_e(report['evaluated_on'])}[/bold] ({report['rows']:,} rows)")
     con.print(
-        f"reconstruction MSE {_fmt(report['reconstruction_mse'])}; variance kept {_fmt(report['explained_variance'])} "
-        f"vs PCA {_fmt(report['pca_explained_variance'])} with the same number of components"
+        f"reconstruction MSE {_e(report['reconstruction_mse'])} (scaled units); variance kept "
+        f"{_pct(report['explained_variance'])}, PCA with {k} component{'s' if k > 1 else ''} on "
+        f"the same rows keeps {_pct(report['pca_explained_variance'])}"
     )
+
     imp = report["latent_importance"]
     attr = report["attribution"]
     corr = report["signed_correlation"]
-    t = Table(
-        title="latent columns: importance and top input features (share of |gradient|, signed correlation)",
-        show_edge=False,
+    total = sum(max(v, 0.0) for v in imp.values())
+    con.print("\n[bold]latent columns[/bold], most important first")
+    con.print(
+        "[dim]MSE rise: how much reconstruction MSE grows when the column is replaced by its mean."
+        "\ntop input features: share of the column's mean |gradient| w.r.t. the scaled inputs "
+        "(correlation of feature and column).[/dim]"
     )
+    t = Table(show_edge=False)
     t.add_column("latent")
-    t.add_column("MSE rise if removed", justify="right")
-    t.add_column("top features")
-    for z in sorted(imp, key=lambda k: -imp[k]):
-        ranked = sorted(attr[z].items(), key=lambda kv: -kv[1])[:top]
-        feats = ", ".join(f"{f} {s:.0%} ({corr[z][f]:+.2f})" for f, s in ranked)
-        t.add_row(z, _fmt(imp[z]), feats)
+    t.add_column("MSE rise", justify="right")
+    t.add_column("share", justify="right")
+    t.add_column("top input features")
+    order = sorted(imp, key=lambda name: -imp[name])
+    entries = {
+        z: [
+            f"{escape(f)} {s:.0%} ({corr[z][f]:+.2f})"
+            for f, s in sorted(attr[z].items(), key=lambda kv: -kv[1])[:top]
+        ]
+        for z in order
+    }
+    # One line per latent column if it fits, else one feature per line (never split an entry).
+    fits = max(len(", ".join(e)) for e in entries.values()) <= con.width - 40
+    for z in order:
+        share = _pct(max(imp[z], 0.0) / total) if total > 0 else "-"
+        feats = (", " if fits else "\n").join(entries[z])
+        t.add_row(escape(z), _fmt(imp[z]), share, feats, end_section=not fits)
     con.print(t)
+
     r2 = report["feature_r2"]
-    t = Table(title="how well each feature is reconstructed (R²)", show_edge=False)
+    ordered = sorted(r2.items(), key=lambda kv: (kv[1] is None, kv[1] if kv[1] is not None else 0))
+    shown = ordered if len(ordered) <= MAX_R2_ROWS else ordered[:10]
+    heading = "how well each feature is reconstructed" if shown is ordered else "worst features"
+    con.print(f"\n[bold]{heading}[/bold] (R² on these rows, worst first)")
+    t = Table(show_edge=False)
     t.add_column("feature")
     t.add_column("R²", justify="right")
-    ordered = sorted(r2.items(), key=lambda kv: (kv[1] is None, kv[1] if kv[1] is not None else 0))
-    for f, v in ordered[:30]:
-        t.add_row(f, "constant" if v is None else f"{v:.3f}")
+    for f, v in shown:
+        t.add_row(escape(f), "constant" if v is None else f"{v:.3f}")
     con.print(t)
-    if len(ordered) > 30:
-        con.print(f"… worst 30 of {len(ordered)} shown (see --json)")
+    if shown is not ordered:
+        values = sorted(v for _, v in ordered if v is not None)
+        constant = len(ordered) - len(values)
+        if values:
+            median = values[len(values) // 2]
+            con.print(
+                f"R² over all {len(ordered)} features: median {median:.3f}, best {values[-1]:.3f}"
+                + (f"; {constant} constant" if constant else "")
+                + " (every feature: --json)"
+            )

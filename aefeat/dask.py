@@ -1,0 +1,432 @@
+"""Encoding on a Dask cluster, with the same NumPy encoder as ``aefeat encode``.
+
+Two entry points:
+
+- :func:`encode` for a ``dask.dataframe.DataFrame``: ``map_partitions`` over the partitions,
+  each encoded on the workers; returns a lazy Dask DataFrame (kept columns, then ``z0..``).
+- :func:`encode_files`, behind ``aefeat encode MODEL 'data/*.csv' --dask ADDRESS -o OUT_DIR``:
+  one task per input file, each running the single-machine encoder (same reader, same writer), so
+  every output file is byte-identical to ``aefeat encode MODEL FILE -o OUT`` of its input.
+
+The workers receive the model directory's *path* and load it themselves (once per worker process,
+cached; the sha256 checks run there too), so the model directory, the inputs and the output
+directory must be visible at the same paths on the workers, e.g. on a shared filesystem.
+Dask is imported only when one of these functions runs: ``aefeat --help`` and plain ``encode``
+never import it.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aefeat.errors import AefeatError
+
+LATENT_DTYPE = np.float32  # what aefeat encode computes and writes
+DATA_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".parquet")
+INSTALL_HINT = "install it with pip install 'aefeat[dask]'"
+
+
+# --- the model, loaded once per worker process ------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path: str, stamp: tuple[int, int, int]) -> Any:
+    from aefeat.modeldir import load_model_dir
+
+    return load_model_dir(Path(path))
+
+
+def load_model(path: str | os.PathLike[str]) -> Any:
+    """The checked :class:`~aefeat.modeldir.ModelDir` at ``path``, cached in this process.
+
+    The cache key includes ``metadata.json``'s inode and mtime, so a model directory replaced by a
+    new ``aefeat train`` is loaded afresh.
+    """
+    path = os.path.abspath(path)
+    try:
+        st = os.stat(os.path.join(path, "metadata.json"))
+    except OSError:
+        from aefeat.modeldir import load_model_dir
+
+        return load_model_dir(Path(path))  # raises the usual "not a model directory" error
+    return _load_cached(path, (st.st_ino, st.st_mtime_ns, st.st_size))
+
+
+# --- dask.dataframe: map_partitions ----------------------------------------------------------
+
+
+def encode(
+    ddf: Any,
+    model_dir: str | os.PathLike[str],
+    keep: list[str] | None = None,
+    prefix: str = "z",
+    with_error: bool = False,
+) -> Any:
+    """Encode a Dask DataFrame partition by partition on the workers (lazy; call ``.compute()``,
+    ``.to_parquet()`` or ``.to_csv()`` on the result).
+
+    The result has the same partitions and index as ``ddf``; its columns are ``keep`` (copied
+    unchanged), then ``{prefix}0..`` as float32, then ``reconstruction_error`` with
+    ``with_error``. Training columns are found by name; other columns are ignored.
+    """
+    import pandas as pd
+
+    from aefeat.encode import output_columns
+
+    model_path = os.path.abspath(model_dir)
+    model = load_model(model_path)  # checks the directory here, before any task runs
+    keep = list(keep or [])
+    columns = [str(c) for c in ddf.columns]
+    _check_present(model.columns, columns, "the Dask DataFrame", "training column")
+    _check_present(keep, columns, "the Dask DataFrame", "--keep column")
+    names = output_columns(keep, model.spec.latent_dim, prefix, with_error)
+    meta = pd.DataFrame({k: ddf._meta[k] for k in keep}, index=ddf._meta.index)
+    for name in names[len(keep) :]:
+        meta[name] = np.empty(0, dtype=LATENT_DTYPE)
+    return ddf.map_partitions(
+        _encode_partition, model_path, tuple(keep), prefix, with_error, meta=meta
+    )
+
+
+def _check_present(wanted: list[str], columns: list[str], where: str, what: str) -> None:
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise AefeatError(
+            f"{what}{'s' if len(missing) > 1 else ''} "
+            + ", ".join(repr(m) for m in missing)
+            + " missing",
+            where,
+            "encode data with the columns the model was trained on",
+        )
+
+
+def _encode_partition(
+    df: Any, model_path: str, keep: tuple[str, ...], prefix: str, with_error: bool
+) -> Any:
+    """One partition (a pandas DataFrame) -> kept columns and latent columns, on a worker."""
+    return encode_frame(load_model(model_path), df, list(keep), prefix, with_error)
+
+
+def encode_frame(
+    model: Any, df: Any, keep: list[str], prefix: str = "z", with_error: bool = False
+) -> Any:
+    """Encode a pandas DataFrame with a loaded model directory, by the steps ``aefeat encode``
+    takes: training fill values for missing cells (only with ``--impute``), MinMax scaling, the
+    NumPy encoder, latent values as float32. Needs pandas, not Dask."""
+    import pandas as pd
+
+    features = model.columns
+    try:
+        X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        bad = [c for c in features if not pd.api.types.is_numeric_dtype(df[c])]
+        raise AefeatError(
+            f"column {bad[0] if bad else features[0]!r} is not numeric",
+            "Dask partition",
+            f"exclude it when training, or convert it: ddf[{(bad or features)[0]!r}].astype(float)",
+        ) from None
+    X = np.array(X, dtype=np.float64, order="C")  # writable, contiguous
+    scaler, net = model.scaler, model.network
+    finite = np.isfinite(X)
+    if not finite.all():
+        if scaler.fill is None:
+            row, col = np.argwhere(~finite)[0]
+            raise AefeatError(
+                f"missing or infinite value in column {features[col]!r}",
+                f"Dask partition, row with index {df.index[row]!r}",
+                "fix the data, or retrain with --impute mean|median|zero",
+            )
+        X[~finite] = np.broadcast_to(scaler.fill, X.shape)[~finite]
+    Xs = scaler.transform(X)
+    Z = net.encode(Xs).astype(LATENT_DTYPE, copy=False)
+    out = pd.DataFrame({k: df[k] for k in keep}, index=df.index)
+    for j in range(Z.shape[1]):
+        out[f"{prefix}{j}"] = Z[:, j]
+    if with_error:
+        diff = net.decode(Z) - Xs
+        out["reconstruction_error"] = np.mean(diff * diff, axis=1).astype(LATENT_DTYPE)
+    return out
+
+
+# --- files: aefeat encode ... --dask ADDRESS -o OUT_DIR ---------------------------------------
+
+
+def expand_inputs(data: str) -> list[Path]:
+    """Input files for DATA: a quoted glob (``'data/*.csv'``), a directory (its data files) or
+    one file; sorted by path."""
+    if data == "-":
+        raise AefeatError(
+            "--dask reads files, not stdin",
+            "DATA",
+            "pass a file, a directory or a quoted glob such as 'data/*.csv'",
+        )
+    path = Path(data)
+    if any(ch in data for ch in "*?["):
+        found = [Path(p) for p in glob.glob(data, recursive=True)]
+        files = sorted(p for p in found if p.is_file())
+    elif path.is_dir():
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(DATA_SUFFIXES)
+        )
+    elif path.exists():
+        files = [path]
+    else:
+        raise AefeatError("file not found", data, "check the path")
+    if not files:
+        raise AefeatError(
+            "no input files match",
+            data,
+            "check the pattern, and quote it so that the shell passes it to aefeat unexpanded",
+        )
+    return files
+
+
+def output_name(path: Path) -> str:
+    """The output file's name for an input: the input's name with ``.gz`` dropped and
+    ``.parquet`` (or no extension) replaced by ``.csv``."""
+    name = path.name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    stem, suffix = os.path.splitext(name)
+    if suffix.lower() == ".parquet" or not suffix:
+        name = stem + ".csv"
+    return name
+
+
+def _output_names(inputs: list[Path]) -> list[str]:
+    seen: dict[str, Path] = {}
+    names = []
+    for path in inputs:
+        name = output_name(path)
+        if name in seen:
+            raise AefeatError(
+                f"two inputs would write the same output {name!r}: {seen[name]} and {path}",
+                "DATA",
+                "encode them in separate runs, or rename one",
+            )
+        seen[name] = path
+        names.append(name)
+    return names
+
+
+def _check_output_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise AefeatError(
+            "--dask writes a directory, and the output is a file",
+            str(out_dir),
+            "name a new directory with -o",
+        )
+    if not out_dir.exists() and out_dir.name.lower().endswith((".csv", ".parquet", ".gz")):
+        raise AefeatError(
+            "--dask writes a directory, but -o looks like a file name",
+            str(out_dir),
+            "name a directory with -o, such as -o latent/",
+        )
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        raise AefeatError(
+            "output directory exists and is not empty",
+            str(out_dir),
+            "remove it or choose another -o directory",
+        )
+    parent = out_dir.parent
+    if not parent.is_dir():
+        raise AefeatError(
+            "output directory's parent does not exist", str(parent), "create it first"
+        )
+
+
+def _umask() -> int:
+    # Read while this process has a single thread (before the Dask client starts its own).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _make_temp_dir(out_dir: Path, umask: int) -> Path:
+    """A new temporary directory beside ``out_dir``, renamed to it when every file is written."""
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 is not what an output directory should be
+    except OSError as exc:
+        raise AefeatError(f"cannot create output directory: {exc.strerror}", str(out_dir)) from None
+    return tmp
+
+
+def _remove_tree(path: Path) -> None:
+    # A task cancelled while running may still create a file for a moment: retry briefly.
+    for _ in range(10):
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return
+        time.sleep(0.2)
+
+
+def _encode_file(
+    model_path: str,
+    src: str,
+    dst: str,
+    keep: list[str],
+    prefix: str,
+    with_error: bool,
+    chunk_rows: int,
+    delimiter: str,
+    encoding: str,
+) -> Any:
+    """One input file -> one CSV, on a worker: what ``aefeat encode MODEL SRC -o DST`` does."""
+    from aefeat.data import TableWriter, open_source
+    from aefeat.encode import encode_source
+
+    model = load_model(model_path)
+    source = open_source(src, delimiter, encoding)
+    out_delim = delimiter if source.kind == "csv" else ","
+    try:
+        fh = open(dst, "wb")
+    except OSError as exc:
+        raise AefeatError(
+            f"cannot write output on the worker: {exc.strerror}",
+            dst,
+            "the output directory must be on a filesystem the workers share with this machine",
+        ) from None
+    with fh:
+        writer = TableWriter(fh, "csv", out_delim)
+        report = encode_source(
+            model,
+            source,
+            writer,
+            keep=keep,
+            prefix=prefix,
+            chunk_rows=chunk_rows,
+            with_error=with_error,
+        )
+        writer.close()
+    return report
+
+
+def connect(scheduler: str) -> tuple[Any, Any]:
+    """A ``distributed.Client`` for ``scheduler`` (an address such as ``tcp://host:8786``, or
+    ``local`` for a cluster of worker processes on this machine) and the cluster it started."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise AefeatError(
+            "--dask needs the dask.distributed package", "--dask", INSTALL_HINT
+        ) from None
+    if scheduler == "local":
+        import logging
+
+        cluster = LocalCluster(
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=None,
+            host="127.0.0.1",
+            silence_logs=logging.CRITICAL,  # a failed task is reported once, by aefeat
+        )
+        return Client(cluster, set_as_default=False), cluster
+    try:
+        return Client(scheduler, timeout="20s", set_as_default=False), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise AefeatError(
+            f"cannot connect to the Dask scheduler: {' '.join(str(exc).split())[:200]}",
+            f"--dask {scheduler}",
+            "check the address (such as tcp://host:8786), or use --dask local",
+        ) from None
+
+
+def encode_files(
+    model_dir: str | os.PathLike[str],
+    data: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    scheduler: str,
+    keep: list[str] | None = None,
+    prefix: str = "z",
+    with_error: bool = False,
+    chunk_rows: int = 65536,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+) -> tuple[Any, list[Path]]:
+    """Encode every input file of DATA on the cluster into ``out_dir/<input name>``.
+
+    Returns the combined :class:`~aefeat.encode.EncodeReport` and the output files. The outputs
+    are written into a temporary directory beside ``out_dir`` and renamed into place only when
+    every file is done, so a failed run leaves no ``out_dir`` (an existing empty one stays).
+    """
+    from aefeat.encode import EncodeReport, output_columns
+
+    model_path = os.path.abspath(model_dir)
+    model = load_model(model_path)
+    keep = list(keep or [])
+    output_columns(keep, model.spec.latent_dim, prefix, with_error)  # name clashes, early
+    inputs = expand_inputs(data)
+    names = _output_names(inputs)
+    out_dir = Path(os.path.abspath(out_dir))
+    _check_output_dir(out_dir)
+    umask = _umask()
+    client, cluster = connect(scheduler)
+    try:
+        tmp = _make_temp_dir(out_dir, umask)
+    except BaseException:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        raise
+    try:
+        from distributed import as_completed
+
+        futures = [
+            client.submit(
+                _encode_file,
+                model_path,
+                os.path.abspath(src),
+                str(tmp / name),
+                keep,
+                prefix,
+                with_error,
+                chunk_rows,
+                delimiter,
+                encoding,
+                pure=False,
+            )
+            for src, name in zip(inputs, names, strict=True)
+        ]
+        total = EncodeReport(
+            outside=np.zeros(len(model.columns), dtype=np.int64), columns=model.columns
+        )
+        try:
+            for future in as_completed(futures, loop=client.loop):
+                report = future.result()  # re-raises a worker's error here
+                total.rows += report.rows
+                total.imputed += report.imputed
+                total.outside += report.outside
+        except BaseException:
+            client.cancel(futures)
+            raise
+        missing = [n for n in names if not (tmp / n).is_file()]
+        if missing:
+            raise AefeatError(
+                f"the workers' output files are not visible here (first: {missing[0]})",
+                str(out_dir),
+                "use an output directory on a filesystem the workers share with this machine",
+            )
+        if out_dir.is_dir():
+            out_dir.rmdir()  # checked empty above
+        os.replace(tmp, out_dir)
+    except BaseException:
+        _remove_tree(tmp)
+        raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return total, [out_dir / n for n in names]

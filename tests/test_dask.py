@@ -1,0 +1,211 @@
+"""Encoding on a real Dask cluster (two worker processes on 127.0.0.1) equals single-machine encode."""
+
+from __future__ import annotations
+
+import glob
+import io
+import subprocess
+import sys
+import types
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run
+
+distributed = pytest.importorskip(
+    "distributed", reason="dask.distributed is not installed (pip install -e '.[dask]')"
+)
+dd = pytest.importorskip("dask.dataframe", reason="dask[dataframe] is not installed")
+
+import aefeat.dask  # noqa: E402
+from aefeat.errors import AefeatError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(
+        n_workers=2,
+        processes=True,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory, frame) -> Path:
+    """The fixture CSV split into three files of 80 rows."""
+    folder = tmp_path_factory.mktemp("parts")
+    for i in range(3):
+        frame.iloc[80 * i : 80 * (i + 1)].to_csv(folder / f"part-{i}.csv", index=False)
+    return folder
+
+
+def read_csv_text(text: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text))
+
+
+def test_cli_dask_writes_one_file_per_input_equal_to_single_machine(
+    cluster, model_dir, csv_path, parts, tmp_path
+):
+    out = tmp_path / "latent"
+    args = ["--keep", "id,label", "--with-error"]
+    result = run(
+        "encode", model_dir, f"{parts}/*.csv", *args, "--dask", cluster.scheduler_address, "-o", out
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "240 rows from 3 files" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["part-0.csv", "part-1.csv", "part-2.csv"]
+    assert [p.name for p in tmp_path.iterdir()] == ["latent"]  # no temporary directory left
+    for part in sorted(parts.glob("*.csv")):
+        single = run("encode", model_dir, part, *args)
+        assert single.exit_code == 0, single.stderr
+        assert (out / part.name).read_bytes() == single.stdout_bytes  # byte-identical
+    whole = read_csv_text(run("encode", model_dir, csv_path, *args).stdout)
+    joined = pd.concat([pd.read_csv(out / f"part-{i}.csv") for i in range(3)], ignore_index=True)
+    assert list(joined.columns) == ["id", "label", "z0", "z1", "reconstruction_error"]
+    assert joined[["id", "label"]].equals(whole[["id", "label"]])
+    numeric = ["z0", "z1", "reconstruction_error"]
+    np.testing.assert_allclose(joined[numeric], whole[numeric], rtol=1e-6, atol=1e-6)
+
+
+def test_cli_dask_failure_leaves_no_output(cluster, model_dir, parts, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for part in parts.glob("*.csv"):
+        (data / part.name).write_bytes(part.read_bytes())
+    bad = pd.read_csv(parts / "part-1.csv")
+    bad["f2"] = bad["f2"].astype(object)
+    bad.loc[5, "f2"] = "oops"
+    bad.to_csv(data / "part-1.csv", index=False)
+    out = tmp_path / "latent"
+    result = run("encode", model_dir, data, "--dask", cluster.scheduler_address, "-o", out)
+    assert result.exit_code == 2
+    # The worker's error, raised by the single-machine reader for that file: one line.
+    assert result.stderr.startswith("aefeat: error: ")
+    assert str(data / "part-1.csv") in result.stderr and "oops" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no out_dir, no temporary
+
+
+def test_cli_dask_refuses_without_output_dir_or_with_a_used_one(model_dir, parts, tmp_path):
+    result = run("encode", model_dir, f"{parts}/*.csv", "--dask", "tcp://127.0.0.1:8786")
+    assert result.exit_code == 2
+    assert "--dask writes one file per input into a directory" in result.stderr
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "keep-me.txt").write_text("x")
+    result = run("encode", model_dir, f"{parts}/*.csv", "--dask", "local", "-o", used)
+    assert result.exit_code == 2 and "exists and is not empty" in result.stderr
+    assert [p.name for p in used.iterdir()] == ["keep-me.txt"]
+    result = run("encode", model_dir, parts, "--dask", "local", "-o", tmp_path / "z.csv")
+    assert result.exit_code == 2 and "looks like a file name" in result.stderr
+    result = run("encode", model_dir, f"{parts}/*.tsv", "--dask", "local", "-o", tmp_path / "o")
+    assert result.exit_code == 2 and "no input files match" in result.stderr
+    result = run("encode", model_dir, parts, "--dask", "no-port", "-o", tmp_path / "o")
+    assert result.exit_code == 2 and "cannot connect to the Dask scheduler" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_python_api_map_partitions(cluster, model_dir, csv_path, parts):
+    ddf = dd.read_csv(str(parts / "*.csv"), blocksize=None)
+    encoded = aefeat.dask.encode(ddf, model_dir, keep=["id"], with_error=True)
+    assert encoded.npartitions == 3
+    assert list(encoded.columns) == ["id", "z0", "z1", "reconstruction_error"]
+    assert encoded.dtypes["z0"] == np.float32
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        got = client.compute(encoded).result()
+    whole = read_csv_text(run("encode", model_dir, csv_path, "--keep", "id", "--with-error").stdout)
+    got = got.reset_index(drop=True)
+    assert got["id"].tolist() == whole["id"].tolist()
+    numeric = ["z0", "z1", "reconstruction_error"]
+    np.testing.assert_allclose(got[numeric], whole[numeric], rtol=1e-6, atol=1e-6)
+
+
+def test_python_api_checks_columns_before_running(model_dir, frame):
+    ddf = dd.from_pandas(frame.drop(columns=["f3"]), npartitions=2)
+    with pytest.raises(AefeatError, match="training column 'f3' missing"):
+        aefeat.dask.encode(ddf, model_dir)
+    with pytest.raises(AefeatError, match="'nope' missing"):
+        aefeat.dask.encode(dd.from_pandas(frame, npartitions=2), model_dir, keep=["nope"])
+
+
+def test_output_names():
+    name = aefeat.dask.output_name
+    assert name(Path("d/a.csv")) == "a.csv"
+    assert name(Path("d/b.csv.gz")) == "b.csv"
+    assert name(Path("d/c.parquet")) == "c.csv"
+    assert name(Path("d/e.tsv")) == "e.tsv"
+    with pytest.raises(AefeatError, match="same output 'a.csv'"):
+        aefeat.dask._output_names([Path("x/a.csv"), Path("y/a.csv.gz")])
+
+
+def test_dask_is_imported_only_for_dask(model_dir, csv_path):
+    code = (
+        "import sys\n"
+        "from aefeat.cli import app\n"
+        f"for args in (['--help'], ['encode', {str(model_dir)!r}, {str(csv_path)!r}]):\n"
+        "    try:\n"
+        "        app(args)\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code == 0, exc.code\n"
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_cli_dask_local_starts_its_own_workers(model_dir, parts, tmp_path):
+    out = tmp_path / "latent"
+    result = run("encode", model_dir, parts / "part-0.csv", "--dask", "local", "-o", out, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    single = run("encode", model_dir, parts / "part-0.csv")
+    assert (out / "part-0.csv").read_bytes() == single.stdout_bytes
+
+
+def test_readme_spark_recipe_runs_against_the_api(model_dir, csv_path, parts, monkeypatch):
+    """The README's Spark recipe, run with a stand-in for the few PySpark calls it makes."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    code = readme.split("With **Spark**", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    for old, new in (
+        ('"/shared/traffic_model"', repr(str(model_dir))),
+        ('["device"]', '["id"]'),
+        ('"data/*.csv"', repr(str(parts / "*.csv"))),
+    ):
+        assert old in code
+        code = code.replace(old, new)
+    written = {}
+
+    class Frame:
+        def __init__(self, pdf):
+            self.pdf = pdf
+            self.write = SimpleNamespace(csv=lambda path, header: written.update(frame=self.pdf))
+
+        def mapInPandas(self, func, schema):  # noqa: N802 - PySpark's name
+            written["schema"] = schema
+            batches = (self.pdf.iloc[i : i + 50] for i in range(0, len(self.pdf), 50))
+            return Frame(pd.concat(list(func(batches))))
+
+    def read_csv(pattern, header, inferSchema):  # noqa: N803 - PySpark's name
+        return Frame(pd.concat([pd.read_csv(p) for p in sorted(glob.glob(pattern))]))
+
+    session = SimpleNamespace(read=SimpleNamespace(csv=read_csv))
+    sql = types.ModuleType("pyspark.sql")
+    sql.SparkSession = SimpleNamespace(builder=SimpleNamespace(getOrCreate=lambda: session))
+    monkeypatch.setitem(sys.modules, "pyspark", types.ModuleType("pyspark"))
+    monkeypatch.setitem(sys.modules, "pyspark.sql", sql)
+    exec(compile(code, "README.md (Spark recipe)", "exec"), {"__name__": "readme_spark"})
+
+    assert written["schema"] == "`id` string, z0 float, z1 float"
+    out = written["frame"].reset_index(drop=True)
+    whole = read_csv_text(run("encode", model_dir, csv_path, "--keep", "id").stdout)
+    assert list(out.columns) == ["id", "z0", "z1"] and out["z0"].dtype == np.float32
+    assert out["id"].tolist() == whole["id"].tolist()
+    np.testing.assert_allclose(out[["z0", "z1"]], whole[["z0", "z1"]], rtol=1e-6, atol=1e-6)

@@ -1,0 +1,89 @@
+"""encode: chunking never changes the output, streams and formats, record-boundary splitting."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from conftest import run
+
+from aefeat.data import _record_chunks
+
+
+@pytest.fixture(scope="module")
+def default_output(model_dir, csv_path) -> str:
+    result = run("encode", model_dir, csv_path, "--keep", "id,label", "--with-error")
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("chunk", ["1", "7", "100000"])
+def test_chunk_size_does_not_change_a_byte(model_dir, csv_path, default_output, chunk):
+    args = ["--keep", "id,label", "--with-error", "--chunk-size", chunk]
+    result = run("encode", model_dir, csv_path, *args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == default_output
+
+
+def test_stdin_to_stdout_streams_the_same_bytes(model_dir, csv_path, default_output):
+    result = run(
+        "encode", model_dir, "-", "--keep", "id,label", "--with-error", input=csv_path.read_bytes()
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == default_output
+
+
+def test_parquet_in_and_out(model_dir, csv_path, frame, tmp_path, default_output):
+    src = tmp_path / "in.parquet"
+    frame.to_parquet(src, index=False)
+    out = tmp_path / "out.parquet"
+    result = run("encode", model_dir, src, "--keep", "id,label", "--with-error", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    got = pq.read_table(out).to_pandas()
+    want = pd.read_csv(io.StringIO(default_output))
+    assert list(got.columns) == list(want.columns)
+    assert got["id"].tolist() == want["id"].tolist()
+    np.testing.assert_allclose(
+        got[["z0", "z1"]].to_numpy(), want[["z0", "z1"]].to_numpy(), atol=1e-6
+    )
+
+
+def test_kept_text_passes_through_unchanged(model_dir, frame, tmp_path):
+    odd = frame.copy()
+    odd["id"] = ["a,b", 'say "hi"', "two\nlines", " padded ", "007", ""] + [
+        f"r{i}" for i in range(len(odd) - 6)
+    ]
+    path = tmp_path / "odd.csv"
+    odd.to_csv(path, index=False)
+    result = run("encode", model_dir, path, "--keep", "id")
+    assert result.exit_code == 0, result.stderr
+    back = pd.read_csv(io.StringIO(result.stdout), dtype={"id": str}, keep_default_na=False)
+    assert back["id"].tolist() == odd["id"].tolist()
+    assert len(back) == len(odd)
+
+
+def test_integer_and_float_columns_encode_alike(model_dir, frame, tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    rounded = frame.copy()
+    rounded["f5"] = rounded["f5"].round().astype(int)
+    rounded.to_csv(a, index=False)
+    rounded.assign(f5=rounded["f5"].astype(float)).to_csv(b, index=False)
+    assert run("encode", model_dir, a).stdout == run("encode", model_dir, b).stdout
+
+
+@pytest.mark.parametrize("block", [1, 5, 17, 64, 1 << 20])
+def test_record_chunks_split_only_between_records(block):
+    text = b'h1,h2\n1,"a\nb"\n2,"c ""quoted"", d"\n3,plain\n4,"e\n\nf"\n5,last'
+    chunks = [bytes(c) for c in _record_chunks(io.BytesIO(text), block)]
+    assert b"".join(chunks) == text
+    rows = []
+    for i, chunk in enumerate(chunks):
+        opts = pacsv.ReadOptions(column_names=["h1", "h2"], skip_rows=1 if i == 0 else 0)
+        rows += pacsv.read_csv(pa.BufferReader(chunk), read_options=opts).to_pylist()
+    assert [r["h1"] for r in rows] == [1, 2, 3, 4, 5]
+    assert rows[0]["h2"] == "a\nb" and rows[3]["h2"] == "e\n\nf"

@@ -1,0 +1,883 @@
+"""Issue #3: every failure a user can cause ends with exit code 2 and one line on stderr that names
+the file, column, line or option and says what to do; no traceback; and no output file is created
+or changed. Each case runs through the real CLI (typer's CliRunner, in-process)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FEATURES, run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from aefeat.cli import app
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def assert_user_error(result, *words: str) -> None:
+    """Exit code 2, exactly one line on stderr in the documented form, no traceback."""
+    err = result.stderr
+    assert result.exit_code == 2, (result.exit_code, err, result.exception)
+    assert "Traceback" not in err
+    assert err.startswith("aefeat: error: "), err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    for word in words:
+        assert word in err, (word, err)
+
+
+def snapshot(path: Path):
+    """Bytes of a file, {name: bytes} of a directory, or None when the path does not exist."""
+    if path.is_dir():
+        return {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+    return path.read_bytes() if path.exists() else None
+
+
+def stray_files(directory: Path) -> list[str]:
+    """Temporary files or directories left beside an output (they all start with a dot)."""
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
+
+
+@dataclass
+class Ctx:
+    """Builds bad inputs in tmp_path from the session's good CSV and model."""
+
+    tmp: Path
+    model: Path
+    good: Path
+
+    @property
+    def lines(self) -> list[str]:
+        return self.good.read_text().splitlines(keepends=True)
+
+    def file(self, name: str, content: str | bytes) -> str:
+        path = self.tmp / name
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return str(path)
+
+    def with_row(self, name: str, line: int, row: str, replace: bool = False) -> str:
+        """The good CSV with ``row`` at 1-based ``line`` (the header is line 1)."""
+        lines = self.lines
+        lines[line - 1 : line - 1 + int(replace)] = [row + "\n"]
+        return self.file(name, "".join(lines))
+
+    def model_copy(self, name: str = "model_copy") -> Path:
+        dest = self.tmp / name
+        shutil.copytree(self.model, dest)
+        return dest
+
+
+@pytest.fixture
+def ctx(tmp_path, model_dir, csv_path) -> Ctx:
+    work = tmp_path / "inputs"
+    work.mkdir()
+    return Ctx(work, Path(model_dir), Path(csv_path))
+
+
+TRAIN_FAST = ["--exclude", "id,label", "--epochs", "1", "--hidden", "4"]
+
+
+def command_args(cmd: str, c: Ctx, data: str, extra: list[str] = ()) -> list[str]:
+    if cmd == "train":
+        return ["train", data, *TRAIN_FAST, *extra]
+    if cmd == "encode":
+        return ["encode", str(c.model), data, *extra]
+    return ["inspect", str(c.model), "--data", data, *extra]
+
+
+def output_option(cmd: str, out_dir: Path, existing: bool, model: Path) -> tuple[list[str], Path]:
+    """The output a command would write, pre-filled when ``existing``."""
+    if cmd == "train":
+        target = out_dir / "out_model"
+        if existing:
+            shutil.copytree(model, target)
+        return ["-o", str(target)], target
+    if cmd == "encode":
+        target = out_dir / "latent.csv"
+        if existing:
+            target.write_bytes(b"id,z0,z1\nkeep,me,as-is\n")
+        return ["-o", str(target)], target
+    target = out_dir / "plot.png"
+    if existing:
+        target.write_bytes(b"\x89PNG old plot")
+    return ["--plot", str(target)], target
+
+
+def run_and_check_output(cmd: str, args: list[str], tmp_path: Path, existing: bool, model: Path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    opt, target = output_option(cmd, out_dir, existing, model)
+    before = snapshot(target)
+    result = run(*args, *opt)
+    assert snapshot(target) == before, "the output was created or changed by a failed command"
+    if not existing:
+        assert not target.exists()
+    assert stray_files(out_dir) == []
+    return result
+
+
+OUTPUT_MODES = [pytest.param(False, id="new-output"), pytest.param(True, id="existing-output")]
+
+# --- input files and values: one builder per case, run through each command that reads data ---
+
+Builder = Callable[[Ctx], str]
+ALL = ("train", "encode", "inspect")
+
+
+def _latin1_header(c: Ctx) -> str:
+    text = "".join(c.lines).replace("id,", "idé,", 1)
+    return c.file("latin1_header.csv", text.encode("latin-1"))
+
+
+def _latin1_value(c: Ctx) -> str:
+    lines = c.lines
+    lines[30] = "café,1,2é,3,4,5,6,neg\n"
+    return c.file("latin1_value.csv", "".join(lines).encode("latin-1"))
+
+
+def _gzip_garbage(c: Ctx) -> str:
+    return c.file("broken.csv.gz", gzip.compress(b"id,f0\n1,2\n" * 50)[:30] + b"\x00garbage" * 20)
+
+
+def _duplicate_names(c: Ctx) -> str:
+    lines = c.lines
+    lines[0] = lines[0].replace("f3", "f1")
+    return c.file("dup_names.csv", "".join(lines))
+
+
+FILE_CASES: list[tuple[str, Builder, tuple[str, ...], tuple[str, ...]]] = [
+    ("missing-file", lambda c: str(c.tmp / "nope.csv"), ("file not found", "nope.csv"), ALL),
+    (
+        "directory-not-file",
+        lambda c: (c.tmp / "adir").mkdir() or str(c.tmp / "adir"),
+        ("is a directory", "adir"),
+        ALL,
+    ),
+    ("empty-file", lambda c: c.file("empty.csv", ""), ("the file is empty", "empty.csv"), ALL),
+    ("blank-lines-only", lambda c: c.file("blank.csv", "\n \n\n"), ("the file is empty",), ALL),
+    (
+        "header-only",
+        lambda c: c.file("header.csv", c.lines[0]),
+        ("header but no data rows", "header.csv"),
+        ALL,
+    ),
+    (
+        "header-only-no-line-break",
+        lambda c: c.file("header.csv", c.lines[0].rstrip("\n")),
+        ("header but no data rows", "header.csv"),
+        ALL,
+    ),
+    (
+        "single-data-row",
+        lambda c: c.file("one_row.csv", "".join(c.lines[:2])),
+        ("too few rows to train: 1", "need at least 4", "one_row.csv", "--latent-dim"),
+        ("train",),
+    ),
+    (
+        "binary-garbage",
+        lambda c: c.file("garbage.csv", bytes(range(256)) * 8),
+        ("binary, not CSV", "garbage.csv"),
+        ALL,
+    ),
+    ("broken-gzip", _gzip_garbage, ("cannot read input", "broken.csv.gz"), ALL),
+    (
+        "non-utf8-header",
+        _latin1_header,
+        ("not valid utf-8", "latin1_header.csv", "--encoding"),
+        ALL,
+    ),
+    (
+        "non-utf8-value",
+        _latin1_value,
+        ("not valid utf-8", "latin1_value.csv", "line 31", "--encoding"),
+        ALL,
+    ),
+    (
+        "semicolon-delimiter",
+        lambda c: c.file("semi.csv", "".join(c.lines).replace(",", ";")),
+        ("only one column", "semi.csv", "--delimiter ';'"),
+        ALL,
+    ),
+    (
+        "tab-delimiter",
+        lambda c: c.file("tabs.csv", "".join(c.lines).replace(",", "\t")),
+        ("only one column", "--delimiter '\\t'"),
+        ALL,
+    ),
+    (
+        "too-many-fields",
+        lambda c: c.with_row("many.csv", 11, "r,1,2,3,4,5,6,neg,EXTRA"),
+        ("row has 9 fields, the header has 8", "many.csv, line 11"),
+        ALL,
+    ),
+    (
+        "too-few-fields",
+        lambda c: c.with_row("few.csv", 11, "r,1,2"),
+        ("row has 3 fields, the header has 8", "few.csv, line 11"),
+        ALL,
+    ),
+    (
+        "unterminated-quote",
+        lambda c: c.with_row("quote.csv", 5, '"r,1,2,3,4,5,6,neg'),
+        ("quote.csv, line 5",),
+        ALL,
+    ),
+    (
+        "duplicate-column-names",
+        _duplicate_names,
+        ("duplicate column names 'f1'", "dup_names.csv, line 1", "unique"),
+        ALL,
+    ),
+    (
+        "non-numeric-cell",
+        lambda c: c.with_row("text.csv", 51, "r,1,oops,3,4,5,6,neg"),
+        ("column 'f1' is not numeric", "text.csv, line 51", "'oops'", "--exclude f1"),
+        ALL,
+    ),
+    (
+        "missing-and-infinite-train",
+        lambda c: c.with_row("nan.csv", 51, "r,1,,3,4,5,inf,neg"),
+        ("missing or infinite", "'f1' (1 missing)", "'f5' (1 infinite)", "--impute"),
+        ("train",),
+    ),
+    (
+        "missing-and-infinite-inspect",
+        lambda c: c.with_row("nan.csv", 51, "r,1,,3,4,5,-inf,neg"),
+        ("missing or infinite", "'f1' (1 missing)", "'f5' (1 infinite)", "nan.csv"),
+        ("inspect",),
+    ),
+    (
+        "missing-value-encode",
+        lambda c: c.with_row("nan.csv", 51, "r,1,,3,4,5,6,neg"),
+        ("missing or infinite value in column 'f1'", "nan.csv, line 51", "--impute"),
+        ("encode",),
+    ),
+    (
+        "infinite-value-encode",
+        lambda c: c.with_row("inf.csv", 51, "r,1,2,3,4,5,inf,neg"),
+        ("column 'f5'", "inf.csv, line 51"),
+        ("encode",),
+    ),
+    (
+        "values-too-large",
+        lambda c: c.with_row("huge.csv", 51, "r,1,2,3,1e300,5,6,neg"),
+        ("too large", "'f3'", "huge.csv", "rescale"),
+        ("train",),
+    ),
+    (
+        "training-column-missing",
+        lambda c: c.file("no_f2.csv", "id,f0,f1,f3,f4,f5\nr,1,2,3,4,5\n"),
+        ("'f2' missing from the data", "no_f2.csv"),
+        ("encode", "inspect"),
+    ),
+]
+
+
+@pytest.mark.parametrize("existing", OUTPUT_MODES)
+@pytest.mark.parametrize(
+    "cmd, build, words",
+    [
+        pytest.param(cmd, build, words, id=f"{cmd}-{name}")
+        for name, build, words, cmds in FILE_CASES
+        for cmd in cmds
+    ],
+)
+def test_bad_input_file(cmd, build, words, existing, ctx, tmp_path):
+    args = command_args(cmd, ctx, build(ctx))
+    result = run_and_check_output(cmd, args, tmp_path, existing, ctx.model)
+    assert_user_error(result, *words)
+
+
+@pytest.mark.parametrize("cmd", ALL)
+def test_unreadable_file(cmd, ctx, tmp_path, monkeypatch):
+    path = Path(ctx.file("secret.csv", "".join(ctx.lines)))
+    path.chmod(0)
+    if os.access(path, os.R_OK):  # running as root: permissions do not stop reading
+        real_open = open
+
+        def refusing_open(file, *args, **kwargs):
+            if Path(file) == path:
+                raise PermissionError(13, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)
+
+        monkeypatch.setattr("aefeat.data.open", refusing_open, raising=False)
+    result = run_and_check_output(cmd, command_args(cmd, ctx, str(path)), tmp_path, True, ctx.model)
+    assert_user_error(result, "permission denied", "secret.csv")
+
+
+# --- options ---------------------------------------------------------------------------------
+
+CONFIG_CASES = {
+    "unknown-key": ("latent_dim: 2\nbogus_key: 3\n", ("unknown key 'bogus_key'", "cfg.yaml")),
+    "invalid-yaml": ("latent_dim: [1\n", ("not valid YAML", "cfg.yaml, line 2")),
+    "invalid-value": ('latent_dim: "two"\n', ("key 'latent_dim'", "cfg.yaml")),
+    "not-a-mapping": ("- a\n- b\n", ("must be a mapping", "cfg.yaml")),
+    "python-tag": ("!!python/object/apply:os.getcwd []\n", ("not valid YAML", "cfg.yaml")),
+}
+
+TRAIN_OPTION_CASES = [
+    ("latent-dim-0", ["--latent-dim", "0"], ("--latent-dim", "at least 1")),
+    ("latent-dim-negative", ["--latent-dim", "-3"], ("--latent-dim",)),
+    ("latent-dim-not-below-features", ["--latent-dim", "6"], ("--latent-dim", "use at most 5")),
+    ("columns-absent", ["--columns", "f0,f1,nosuch"], ("'nosuch' not found", "--columns")),
+    ("exclude-absent", ["--exclude", "nosuch"], ("'nosuch' not found", "--exclude")),
+    (
+        "no-columns-left",
+        ["--exclude", "id,label," + ",".join(FEATURES)],
+        ("no feature columns left",),
+    ),
+    ("validation-split-0", ["--validation-split", "0"], ("--validation-split", "between 0 and 1")),
+    ("validation-split-1", ["--validation-split", "1"], ("--validation-split",)),
+    (
+        "validation-split-leaves-no-training-rows",
+        ["--validation-split", "0.995"],
+        ("too few rows to train: 240", "--validation-split 0.995"),
+    ),
+    ("unknown-activation", ["--activation", "swishy"], ("--activation", "relu")),
+    ("unknown-latent-activation", ["--latent-activation", "nope"], ("--latent-activation",)),
+    ("unknown-output-activation", ["--output-activation", "nope"], ("--output-activation",)),
+    ("negative-epochs", ["--epochs", "-1"], ("--epochs", "at least 0")),
+    ("non-integer-epochs", ["--epochs", "ten"], ("--epochs",)),
+    ("negative-batch-size", ["--batch-size", "-5"], ("--batch-size", "positive integer")),
+    ("zero-batch-size", ["--batch-size", "0"], ("--batch-size",)),
+    ("text-batch-size", ["--batch-size", "big"], ("--batch-size",)),
+    ("zero-learning-rate", ["--learning-rate", "0"], ("--learning-rate",)),
+    ("zero-patience", ["--patience", "0"], ("--patience",)),
+    ("hidden-not-numbers", ["--hidden", "a,b"], ("--hidden",)),
+    ("hidden-zero", ["--hidden", "0"], ("--hidden",)),
+    ("unknown-impute", ["--impute", "mode"], ("--impute", "mean")),
+    ("zero-max-rows", ["--max-rows", "0"], ("--max-rows",)),
+    ("negative-seed", ["--seed", "-1"], ("--seed",)),
+    ("long-delimiter", ["--delimiter", ";;"], ("--delimiter",)),
+    ("quote-delimiter", ["--delimiter", '"'], ("--delimiter",)),
+    ("unknown-encoding", ["--encoding", "klingon"], ("unknown encoding 'klingon'", "--encoding")),
+    ("unknown-option", ["--latnet-dim", "2"], ("No such option: --latnet-dim",)),
+    ("missing-config-file", ["--config", "no_such.yaml"], ("config file not found",)),
+]
+
+
+@pytest.mark.parametrize("existing", OUTPUT_MODES)
+@pytest.mark.parametrize(
+    "extra, words", [pytest.param(e, w, id=name) for name, e, w in TRAIN_OPTION_CASES]
+)
+def test_bad_train_option(extra, words, existing, ctx, tmp_path):
+    args = command_args("train", ctx, str(ctx.good), extra)
+    result = run_and_check_output("train", args, tmp_path, existing, ctx.model)
+    assert_user_error(result, *words)
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_CASES))
+def test_bad_config_file(case, ctx, tmp_path):
+    text, words = CONFIG_CASES[case]
+    config = ctx.file("cfg.yaml", text)
+    args = command_args("train", ctx, str(ctx.good), ["--config", config])
+    result = run_and_check_output("train", args, tmp_path, True, ctx.model)
+    assert_user_error(result, *words)
+
+
+ENCODE_OPTION_CASES = [
+    ("keep-absent", ["--keep", "id,nosuch"], ("'nosuch' not found", "--keep")),
+    ("zero-chunk-size", ["--chunk-size", "0"], ("--chunk-size",)),
+    ("empty-prefix", ["--prefix", ""], ("--prefix",)),
+    ("prefix-collides-with-kept-column", ["--keep", "f0", "--prefix", "f"], ("collide", "'f0'")),
+    ("long-delimiter", ["--delimiter", "::"], ("--delimiter",)),
+    ("unknown-encoding", ["--encoding", "klingon"], ("--encoding",)),
+    ("unknown-option", ["--kep", "id"], ("No such option: --kep",)),
+]
+
+
+@pytest.mark.parametrize("existing", OUTPUT_MODES)
+@pytest.mark.parametrize(
+    "extra, words", [pytest.param(e, w, id=name) for name, e, w in ENCODE_OPTION_CASES]
+)
+def test_bad_encode_option(extra, words, existing, ctx, tmp_path):
+    args = command_args("encode", ctx, str(ctx.good), extra)
+    result = run_and_check_output("encode", args, tmp_path, existing, ctx.model)
+    assert_user_error(result, *words)
+
+
+INSPECT_OPTION_CASES = [
+    ("label-absent", ["--data", "GOOD", "--label", "nosuch"], ("'nosuch' not found", "--label")),
+    ("label-without-data", ["--label", "label"], ("--label needs --data",)),
+    ("unknown-encoding", ["--data", "GOOD", "--encoding", "klingon"], ("--encoding",)),
+]
+
+
+@pytest.mark.parametrize("existing", OUTPUT_MODES)
+@pytest.mark.parametrize(
+    "extra, words", [pytest.param(e, w, id=name) for name, e, w in INSPECT_OPTION_CASES]
+)
+def test_bad_inspect_option(extra, words, existing, ctx, tmp_path):
+    extra = [str(ctx.good) if a == "GOOD" else a for a in extra]
+    args = ["inspect", str(ctx.model), *extra]
+    result = run_and_check_output("inspect", args, tmp_path, existing, ctx.model)
+    assert_user_error(result, *words)
+
+
+@pytest.mark.parametrize("existing", OUTPUT_MODES)
+def test_encode_failure_after_chunks_were_written(existing, ctx, tmp_path):
+    """Small chunks: four are written to the temporary file before line 51 fails."""
+    path = ctx.with_row("late_nan.csv", 51, "r,1,,3,4,5,6,neg")
+    args = command_args("encode", ctx, path, ["--chunk-size", "10", "--keep", "id"])
+    result = run_and_check_output("encode", args, tmp_path, existing, ctx.model)
+    assert_user_error(result, "column 'f1'", "late_nan.csv, line 51")
+
+
+def test_train_refuses_text_column_and_suggests_exclude(ctx, tmp_path):
+    args = ["train", str(ctx.good), "--epochs", "1"]
+    result = run_and_check_output("train", args, tmp_path, True, ctx.model)
+    assert_user_error(result, "column 'id' is not numeric", "line 2: 'row0'", "--exclude id")
+
+
+def test_train_output_is_an_existing_file(ctx):
+    target = Path(ctx.file("precious.txt", "not a model\n"))
+    result = run("train", str(ctx.good), *TRAIN_FAST, "-o", str(target))
+    assert_user_error(result, "not an aefeat model directory", "precious.txt", "-o")
+    assert target.read_text() == "not a model\n"
+    assert stray_files(ctx.tmp) == []
+
+
+@pytest.mark.parametrize(
+    "make_target, words",
+    [
+        pytest.param(lambda d: d / "no_dir" / "z.csv", ("output directory does not exist",), id="dir-missing"),
+        pytest.param(lambda d: d, ("output is a directory",), id="is-a-directory"),
+    ],
+)  # fmt: skip
+def test_encode_output_path_errors(make_target, words, ctx):
+    target = make_target(ctx.tmp)
+    before = sorted(p.name for p in ctx.tmp.iterdir())
+    result = run("encode", str(ctx.model), str(ctx.good), "-o", str(target))
+    assert_user_error(result, *words)
+    assert sorted(p.name for p in ctx.tmp.iterdir()) == before
+
+
+# --- model directories -----------------------------------------------------------------------
+
+
+def _edit_metadata(change: Callable[[dict], None]) -> Callable[[Path], None]:
+    def edit(d: Path) -> None:
+        meta = json.loads((d / "metadata.json").read_text())
+        change(meta)
+        (d / "metadata.json").write_text(json.dumps(meta))
+
+    return edit
+
+
+def _resign(d: Path) -> None:
+    """Make metadata.json's sha256 values match the files again (as a careless user might)."""
+    from aefeat.modeldir import sha256_file
+
+    meta = json.loads((d / "metadata.json").read_text())
+    meta["files"] = {name: sha256_file(d / name) for name in meta["files"]}
+    (d / "metadata.json").write_text(json.dumps(meta))
+
+
+def _truncate(name: str, resign: bool = False) -> Callable[[Path], None]:
+    def edit(d: Path) -> None:
+        data = (d / name).read_bytes()
+        (d / name).write_bytes(data[: len(data) // 2])
+        if resign:
+            _resign(d)
+
+    return edit
+
+
+def _flip_byte(name: str) -> Callable[[Path], None]:
+    def edit(d: Path) -> None:
+        data = bytearray((d / name).read_bytes())
+        data[len(data) // 2] ^= 0x01
+        (d / name).write_bytes(bytes(data))
+
+    return edit
+
+
+def _replace_with_file(d: Path) -> None:
+    shutil.rmtree(d)
+    d.write_text("x")
+
+
+def _empty_dir(d: Path) -> None:
+    shutil.rmtree(d)
+    d.mkdir()
+
+
+def _garbage_weights(d: Path) -> None:
+    (d / "weights.npz").write_bytes(b"garbage" * 9)
+    _resign(d)
+
+
+def _object_weights(d: Path) -> None:
+    np.savez(d / "weights.npz", w=np.array([{"a": 1}], dtype=object))
+    _resign(d)
+
+
+MODEL_DIR_CASES: list[tuple[str, Callable[[Path], Path | None], tuple[str, ...]]] = [
+    ("missing", lambda d: d.parent / "no_model", ("model directory not found", "no_model")),
+    ("a-file", _replace_with_file, ("not a model directory", "it is a file")),
+    ("empty-directory", _empty_dir, ("metadata.json is missing",)),
+    (
+        "unknown-format-version",
+        _edit_metadata(lambda m: m.update(format_version=99)),
+        ("unknown model format version 99", "metadata.json"),
+    ),
+    (
+        "no-format-marker",
+        _edit_metadata(lambda m: m.pop("format")),
+        ("not an aefeat model directory",),
+    ),
+    (
+        "metadata-not-json",
+        lambda d: (d / "metadata.json").write_text('{"format": "aefeat-model", ') and None,
+        ("metadata.json is not valid JSON",),
+    ),
+    (
+        "metadata-empty",
+        lambda d: (d / "metadata.json").write_text(""),
+        ("metadata.json is not valid JSON",),
+    ),
+    (
+        "metadata-binary",
+        lambda d: (d / "metadata.json").write_bytes(b"\xff\xfe\x00\x01"),
+        ("metadata.json is not valid JSON",),
+    ),
+    (
+        "metadata-a-list",
+        lambda d: (d / "metadata.json").write_text("[1, 2]"),
+        ("not an aefeat model directory",),
+    ),
+    (
+        "files-not-listed",
+        _edit_metadata(lambda m: m.pop("files")),
+        ("does not list the model files",),
+    ),
+    ("weights-changed", _flip_byte("weights.npz"), ("weights.npz", "sha256", "refusing")),
+    ("weights-truncated", _truncate("weights.npz"), ("weights.npz", "sha256")),
+    ("encoder-truncated", _truncate("encoder.keras"), ("encoder.keras", "sha256")),
+    ("decoder-changed", _flip_byte("decoder.keras"), ("decoder.keras", "sha256")),
+    ("sample-changed", _flip_byte("sample.npz"), ("sample.npz", "sha256")),
+    ("weights-missing", lambda d: (d / "weights.npz").unlink(), ("weights.npz is missing",)),
+    (
+        "weights-truncated-sha-updated",
+        _truncate("weights.npz", resign=True),
+        ("cannot read weights.npz", "retrain"),
+    ),
+    (
+        "weights-garbage-sha-updated",
+        _garbage_weights,
+        ("cannot read weights.npz", "not a valid .npz file"),
+    ),
+    (
+        "weights-with-objects-sha-updated",
+        _object_weights,
+        ("cannot read weights.npz",),
+    ),
+    (
+        "network-shape-mismatch",
+        _edit_metadata(lambda m: m["network"].update(latent_dim=3)),
+        ("weights.npz does not match metadata.json",),
+    ),
+    (
+        "unknown-activation",
+        _edit_metadata(lambda m: m["network"].update(activation="evil")),
+        ("metadata.json is inconsistent", "activation"),
+    ),
+    (
+        "scaling-null",
+        _edit_metadata(lambda m: m.update(scaling=None)),
+        ("metadata.json is inconsistent", "scaling"),
+    ),
+    (
+        "columns-not-names",
+        _edit_metadata(lambda m: m.update(input_columns=list(range(6)))),
+        ("metadata.json is inconsistent", "input_columns"),
+    ),
+    (
+        "training-not-an-object",
+        _edit_metadata(lambda m: m.update(training=5)),
+        ("metadata.json is inconsistent", "training"),
+    ),
+]
+
+
+@pytest.mark.parametrize("cmd", ["encode", "inspect"])
+@pytest.mark.parametrize(
+    "damage, words", [pytest.param(f, w, id=name) for name, f, w in MODEL_DIR_CASES]
+)
+def test_bad_model_directory(cmd, damage, words, ctx, tmp_path):
+    model = ctx.model_copy()
+    moved = damage(model)
+    model = moved if isinstance(moved, Path) else model
+    if cmd == "encode":
+        args = ["encode", str(model), str(ctx.good)]
+    else:
+        args = ["inspect", str(model), "--json"]
+    result = run_and_check_output(cmd, args, tmp_path, True, ctx.model)
+    assert_user_error(result, *words)
+    assert result.stdout == ""
+
+
+def test_load_keras_model_refuses_bad_directory(ctx):
+    from aefeat.errors import AefeatError
+    from aefeat.modeldir import load_keras_model
+
+    model = ctx.model_copy()
+    _truncate("decoder.keras")(model)
+    with pytest.raises(AefeatError, match="sha256"):
+        load_keras_model(model, "decoder.keras")
+
+
+# --- tracebacks only on request ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "how", [pytest.param({"args": ["--debug"]}, id="flag"), pytest.param({"env": {"AEFEAT_DEBUG": "1"}}, id="env")]
+)  # fmt: skip
+def test_traceback_only_with_debug(how, tmp_path):
+    args = ["encode", str(tmp_path / "no_model"), "x.csv", *how.get("args", [])]
+    result = CliRunner().invoke(app, args, env=how.get("env"))
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("aefeat: error: model directory")
+
+
+def test_plain_aefeat_shows_help():
+    result = run()
+    assert result.exit_code == 0
+    assert "Usage" in result.stdout and "train" in result.stdout
+
+
+# --- inputs that must work -------------------------------------------------------------------
+
+
+def _encode(model: Path, data: Path | str, *extra: str):
+    result = run("encode", str(model), str(data), *extra)
+    assert result.exit_code == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def test_encode_outside_training_range_works_and_says_how_many(ctx):
+    cells = ctx.lines[50].rstrip("\n").split(",")
+    cells[1], cells[6] = "1000", "-600"  # f0 and f5 far outside; the rest as trained
+    path = ctx.with_row("outside.csv", 51, ",".join(cells), replace=True)
+    result = _encode(ctx.model, path)
+    assert "2 values were outside the training range" in result.stderr
+    assert "f0" in result.stderr and "f5" in result.stderr
+    out = pd.read_csv(io.StringIO(result.stdout))
+    assert len(out) == 240 and np.isfinite(out[["z0", "z1"]].to_numpy()).all()
+
+
+def test_encode_single_row_works(ctx):
+    result = _encode(ctx.model, ctx.file("one.csv", "".join(ctx.lines[:2])), "--keep", "id")
+    assert pd.read_csv(io.StringIO(result.stdout)).shape == (1, 3)
+
+
+def test_encode_columns_matched_by_name(ctx, frame):
+    reordered = frame[["f5", "label", "f3", "f0", "f1", "id", "f4", "f2"]].assign(extra="x")
+    path = ctx.tmp / "reordered.csv"
+    reordered.to_csv(path, index=False)
+    out = ctx.tmp / "z.csv"
+    _encode(ctx.model, path, "-o", str(out))
+    assert out.read_text() == _encode(ctx.model, ctx.good).stdout
+
+
+def test_quoted_line_breaks_in_header_and_values(ctx, frame):
+    odd = frame.rename(columns={"label": "la\nbel"})
+    odd.loc[5, "id"] = "two\nlines"
+    path = ctx.tmp / "line_breaks.csv"
+    odd.to_csv(path, index=False)
+    result = _encode(ctx.model, path, "--keep", "id,la\nbel")
+    out = pd.read_csv(io.StringIO(result.stdout))
+    assert list(out.columns) == ["id", "la\nbel", "z0", "z1"]
+    assert out["id"][5] == "two\nlines" and len(out) == len(frame)
+    plain = _encode(ctx.model, ctx.good).stdout
+    assert _encode(ctx.model, path).stdout == plain
+
+
+def test_encode_non_utf8_with_encoding_option(ctx, frame):
+    lines = ctx.lines
+    lines[1] = "café" + lines[1][lines[1].index(",") :]
+    path = ctx.file("latin1.csv", "".join(lines).encode("latin-1"))
+    assert_user_error(run("encode", str(ctx.model), path, "--keep", "id"), "--encoding")
+    result = _encode(ctx.model, path, "--keep", "id", "--encoding", "latin-1")
+    assert pd.read_csv(io.StringIO(result.stdout))["id"][0] == "café"
+
+
+def _strict_json(text: str):
+    def refuse(name):
+        raise AssertionError(f"{name} in JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def imputing_model(tmp_path_factory):
+    """A model trained with --impute mean on data with a constant column and missing cells."""
+    rng = np.random.default_rng(3)
+    n = 120
+    t = rng.uniform(-1, 1, n)
+    X = np.column_stack([t, t**2, np.sin(3 * t), np.full(n, 7.0)]) + 0.01 * rng.normal(size=(n, 4))
+    X[:, 3] = 7.0
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "const"])
+    frame.loc[[3, 50], "b"] = np.nan
+    frame.loc[9, "c"] = np.inf
+    base = tmp_path_factory.mktemp("impute")
+    path = base / "train.csv"
+    frame.to_csv(path, index=False)
+    out = base / "model"
+    refused = run("train", str(path), "-o", str(out), "--epochs", "2", "--hidden", "4")
+    assert_user_error(refused, "'b' (2 missing)", "'c' (1 infinite)", "--impute")
+    result = run(
+        "train", str(path), "-o", str(out), "--impute", "mean", "--epochs", "2", "--hidden", "4",
+        "--seed", "0", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return out, frame
+
+
+def test_constant_column_and_imputation(imputing_model, tmp_path):
+    model, frame = imputing_model
+    meta = _strict_json((model / "metadata.json").read_text())
+    finite = frame.replace([np.inf, -np.inf], np.nan)
+    assert meta["scaling"]["fill"] == pytest.approx(finite.mean().tolist())
+    # Encode: a missing cell is filled with the training mean, so it encodes like the mean itself.
+    rows = pd.DataFrame({"a": [0.2, 0.2], "b": [np.nan, meta["scaling"]["fill"][1]]})
+    rows["c"], rows["const"] = 0.1, 7.0
+    path = tmp_path / "rows.csv"
+    rows.to_csv(path, index=False)
+    result = _encode(model, path)
+    assert "1 missing values were filled with training statistics" in result.stderr
+    out = pd.read_csv(io.StringIO(result.stdout)).to_numpy()
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out[0], out[1], atol=1e-6)
+    inspected = run("inspect", str(model), "--json")
+    assert inspected.exit_code == 0, inspected.stderr
+    _strict_json(inspected.stdout)
+
+
+def test_all_constant_data_trains_without_nan(tmp_path):
+    path = tmp_path / "flat.csv"
+    path.write_text("a,b,c\n" + "1,2,3\n" * 12)
+    out = tmp_path / "m"
+    result = run("train", str(path), "-o", str(out), "--epochs", "0", "--hidden", "4", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    _strict_json((out / "metadata.json").read_text())
+    encoded = _encode(out, path)
+    assert np.isfinite(pd.read_csv(io.StringIO(encoded.stdout)).to_numpy()).all()
+
+
+# --- property-based: generated CSV text never produces a traceback ---------------------------
+
+_NAMES = st.sampled_from(["a", "b", "c", "f0", "x y", "", "a", '"q"', "é", "[b]", "{0}", "%s"])
+_CELLS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**20), 10**20).map(str),
+    st.sampled_from(["", " ", "nan", "NA", "inf", "-", "1e999", "0x10", '"1"', '"', "é", "\x00"]),
+    st.text(max_size=6),
+)
+_NUMBERS = st.one_of(
+    st.floats(-1e9, 1e9, allow_nan=False).map(repr),
+    st.integers(-1000, 1000).map(str),
+    st.sampled_from(["1e3", " 2.5 ", "-0", "+4"]),
+)
+
+
+@st.composite
+def csv_text(draw, header=None, cells=None):
+    names = header if header is not None else draw(st.lists(_NAMES, min_size=1, max_size=4))
+    width = len(names)
+    ragged = draw(st.booleans())  # otherwise every row has the header's width
+    low, high = (max(0, width - 1), width + 1) if ragged else (width, width)
+    if cells is None:
+        cells = draw(st.sampled_from([_CELLS, _NUMBERS]))  # numbers: some inputs should succeed
+    rows = draw(st.lists(st.lists(cells, min_size=low, max_size=high), max_size=10))
+    sep = draw(st.sampled_from([",", ",", ",", ";", "\t"]))
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    body = end.join(sep.join(r) for r in [names, *rows])
+    return body + draw(st.sampled_from(["", end]))
+
+
+def _numeric_csv(draw_rows: int = 8):
+    """Mostly-valid numeric CSVs, so that some examples get as far as training or encoding."""
+    value = st.floats(-1e6, 1e6, allow_nan=False, width=32).map(lambda v: f"{v:.4g}")
+    return st.integers(2, 4).flatmap(
+        lambda w: st.lists(st.lists(value, min_size=w, max_size=w), min_size=1, max_size=draw_rows).map(
+            lambda rows: "\n".join([",".join(f"c{i}" for i in range(w))] + [",".join(r) for r in rows]) + "\n"
+        )
+    )  # fmt: skip
+
+
+ANY_INPUT = st.one_of(
+    csv_text(),
+    _numeric_csv(),
+    st.text(max_size=120),
+    st.binary(max_size=120),
+)
+
+
+def _to_bytes(data: str | bytes) -> bytes:
+    return data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+
+
+def _check_outcome(result, target: Path) -> None:
+    assert result.exit_code in (0, 2), (result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr
+    if result.exit_code == 2:
+        assert result.stderr.startswith("aefeat: error: ") and result.stderr.count("\n") == 1
+        assert not target.exists()
+    else:
+        assert target.exists()
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=ANY_INPUT)
+def test_train_never_crashes_on_generated_csv(data, tmp_path):
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    path = work / "in.csv"
+    path.write_bytes(_to_bytes(data))
+    target = work / "model"
+    result = run(
+        "train", str(path), "-o", str(target), "--epochs", "1", "--hidden", "4",
+        "--latent-dim", "1", "-q",
+    )  # fmt: skip
+    _check_outcome(result, target)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=st.one_of(
+        csv_text(header=["id", *FEATURES]),
+        csv_text(header=FEATURES[::-1], cells=_NUMBERS),
+        ANY_INPUT,
+    ),
+    keep=st.sampled_from([[], ["--keep", "id"]]),
+)
+def test_encode_never_crashes_on_generated_csv(data, keep, model_dir, tmp_path):
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    path = work / "in.csv"
+    path.write_bytes(_to_bytes(data))
+    target = work / "out.csv"
+    result = run("encode", str(model_dir), str(path), "-o", str(target), *keep)
+    _check_outcome(result, target)

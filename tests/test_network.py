@@ -1,0 +1,106 @@
+"""The NumPy network that encode and inspect run: forward pass equal to the exported Keras models,
+and the closed-form Jacobian equal to finite differences. Random weights, no training."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from aefeat.config import ACTIVATIONS
+from aefeat.network import DenseNetwork, NetworkSpec
+from aefeat.scaling import Scaler
+
+N_FEATURES, LATENT = 6, 3
+SHAPES = [(True, (7, 5)), (False, (7, 5)), (True, ()), (False, ())]
+
+
+def _spec(activation: str, linear_path: bool, hidden: tuple[int, ...]) -> NetworkSpec:
+    # The activation under test is used in every role: hidden, latent and output layers.
+    return NetworkSpec(
+        n_features=N_FEATURES,
+        latent_dim=LATENT,
+        hidden=hidden,
+        activation=activation,
+        latent_activation=activation,
+        output_activation=activation,
+        linear_path=linear_path,
+    )
+
+
+def _random_weights(spec: NetworkSpec, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        name: rng.normal(scale=0.7, size=shape).astype(np.float32)
+        for name, shape in spec.weight_shapes().items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("activation", "linear_path", "hidden"),
+    [(a, lp, h) for a, (lp, h) in itertools.product(ACTIVATIONS, SHAPES)],
+)
+def test_numpy_forward_pass_equals_keras_export(activation, linear_path, hidden):
+    from aefeat.model import export_models
+
+    spec = _spec(activation, linear_path, hidden)
+    weights = _random_weights(spec)
+    rng = np.random.default_rng(1)
+    lo = rng.uniform(-3, 3, N_FEATURES)
+    scaler = Scaler(lo, lo + rng.uniform(0.5, 4, N_FEATURES))
+    encoder, decoder = export_models(spec, weights, scaler)
+    net = DenseNetwork(spec, weights)
+
+    X = rng.uniform(scaler.data_min - 0.5, scaler.data_max + 0.5, (64, N_FEATURES))
+    X = X.astype(np.float32)
+    Z_keras = np.asarray(encoder(X))
+    Z_numpy = net.encode(scaler.transform(X))
+    np.testing.assert_allclose(Z_numpy, Z_keras, rtol=1e-5, atol=1e-5)
+
+    Z = rng.normal(size=(64, LATENT)).astype(np.float32)
+    recon_keras = np.asarray(decoder(Z))
+    recon_numpy = scaler.inverse_transform(net.decode(Z))
+    np.testing.assert_allclose(recon_numpy, recon_keras, rtol=1e-5, atol=1e-5)
+
+
+def _pre_activations(net: DenseNetwork, half: str, x: np.ndarray) -> list[np.ndarray]:
+    return net._half(half, x, net.weights, keep=True)[1]
+
+
+@pytest.mark.parametrize(
+    ("activation", "linear_path", "hidden"),
+    [(a, lp, h) for a, (lp, h) in itertools.product(ACTIVATIONS, SHAPES)],
+)
+@pytest.mark.parametrize("half", ["encoder", "decoder"])
+def test_jacobian_equals_central_finite_differences(activation, linear_path, hidden, half):
+    spec = _spec(activation, linear_path, hidden)
+    net = DenseNetwork(spec, _random_weights(spec, seed=2), dtype=np.float64)
+    n_in = spec.n_features if half == "encoder" else spec.latent_dim
+    forward = net.encode if half == "encoder" else net.decode
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1.5, (200, n_in))
+    eps = 1e-6
+    # relu and leaky_relu have a kink at 0: keep rows whose pre-activations stay clear of it,
+    # so that the finite difference does not straddle the kink.
+    margin = 1e3 * eps
+    clear = np.all([np.all(np.abs(p) > margin, axis=1) for p in _pre_activations(net, half, x)], 0)
+    x = x[clear][:40]
+    assert len(x) >= 10
+
+    jac = net.jacobian(half, x)
+    assert jac.shape == (len(x), spec.halves()[half]["n_out"], n_in)
+    numeric = np.empty_like(jac)
+    for j in range(n_in):
+        step = np.zeros(n_in)
+        step[j] = eps
+        numeric[:, :, j] = (forward(x + step) - forward(x - step)) / (2 * eps)
+    np.testing.assert_allclose(jac, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_jacobian_of_linear_model_is_the_kernel():
+    spec = NetworkSpec(5, 2, (), "linear", "linear", "linear", True)
+    weights = _random_weights(spec)
+    net = DenseNetwork(spec, weights)
+    jac = net.jacobian("encoder", np.random.default_rng(0).normal(size=(4, 5)))
+    np.testing.assert_allclose(jac, np.broadcast_to(weights["encoder_linear/kernel"].T, jac.shape))

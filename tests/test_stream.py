@@ -1,0 +1,123 @@
+"""Training on files larger than memory: globs, --stream, --max-rows, and the reservoir sample."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import FEATURES, make_frame, run
+
+from aefeat.stream import _Reservoir, expand_inputs
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("parts")
+    frame = make_frame(900, seed=5)
+    for i in range(3):
+        frame.iloc[i * 300 : (i + 1) * 300].to_csv(folder / f"part{i}.csv", index=False)
+    frame.to_csv(folder / "all.csv", index=False)
+    return folder
+
+
+ARGS = ["--exclude", "id,label", "--epochs", "3", "--hidden", "8", "--seed", "3", "-q"]
+
+
+def _meta(model):
+    return json.loads((model / "metadata.json").read_text())
+
+
+def test_glob_of_files_is_streamed_and_encodes(parts, tmp_path):
+    model = tmp_path / "m"
+    result = run("train", str(parts / "part*.csv"), "-o", model, *ARGS)
+    assert result.exit_code == 0, result.stderr
+    meta = _meta(model)
+    assert meta["data"]["streamed"] is True and meta["data"]["files"] == 3
+    assert meta["training"]["n_rows"] == 900
+    assert meta["training"]["n_train"] + meta["training"]["n_val"] == 900
+    # Started from IncrementalPCA and kept only improvements on the validation rows.
+    assert meta["metrics"]["val_mse"] <= meta["metrics"]["pca_val_mse"] * (1 + 1e-4)
+    out = run("encode", model, parts / "all.csv", "--keep", "id")
+    assert out.exit_code == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 901
+
+
+def test_streamed_training_is_reproducible(parts, tmp_path):
+    weights = []
+    for name in ("a", "b"):
+        model = tmp_path / name
+        assert run("train", parts / "all.csv", "-o", model, "--stream", *ARGS).exit_code == 0
+        with np.load(model / "weights.npz") as w:
+            weights.append({k: w[k] for k in w.files})
+    for key in weights[0]:
+        np.testing.assert_array_equal(weights[0][key], weights[1][key])
+
+
+def test_streamed_and_in_memory_scaling_agree(parts, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run("train", parts / "all.csv", "-o", a, "--stream", *ARGS).exit_code == 0
+    assert run("train", parts / "all.csv", "-o", b, "--no-stream", *ARGS).exit_code == 0
+    assert _meta(a)["scaling"]["min"] == _meta(b)["scaling"]["min"]
+    assert _meta(a)["scaling"]["max"] == _meta(b)["scaling"]["max"]
+    assert _meta(a)["input_columns"] == _meta(b)["input_columns"] == FEATURES
+
+
+def test_max_rows_trains_on_a_sample(parts, tmp_path):
+    model = tmp_path / "m"
+    result = run("train", parts / "all.csv", "-o", model, "--max-rows", "200", *ARGS)
+    assert result.exit_code == 0, result.stderr
+    assert _meta(model)["training"]["n_rows"] == 200
+
+
+def test_stream_from_stdin_is_refused(parts, tmp_path):
+    result = run(
+        "train",
+        "-",
+        "-o",
+        tmp_path / "m",
+        "--stream",
+        *ARGS,
+        input=(parts / "all.csv").read_bytes(),
+    )
+    assert result.exit_code == 2
+    assert "--stream" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_glob_matching_nothing_is_a_clear_error(tmp_path):
+    result = run("train", str(tmp_path / "nothing*.csv"), "-o", tmp_path / "m", *ARGS)
+    assert result.exit_code == 2
+    assert "no files match" in result.stderr
+
+
+def test_files_with_different_columns_are_refused(parts, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    make_frame(50).to_csv(other / "a.csv", index=False)
+    make_frame(50).drop(columns="f3").to_csv(other / "b.csv", index=False)
+    result = run("train", str(other / "*.csv"), "-o", tmp_path / "m", *ARGS)
+    assert result.exit_code == 2
+    assert "'f3'" in result.stderr and "b.csv" in result.stderr
+
+
+def test_expand_inputs_keeps_plain_paths_and_sorts_globs(parts):
+    assert expand_inputs("-") == ["-"]
+    assert expand_inputs(str(parts / "all.csv")) == [str(parts / "all.csv")]
+    assert expand_inputs(str(parts / "part*.csv")) == [
+        str(parts / f"part{i}.csv") for i in range(3)
+    ]
+
+
+def test_reservoir_is_a_uniform_sample_without_repeats():
+    rng = np.random.default_rng(0)
+    counts = np.zeros(100)
+    for _ in range(300):
+        res = _Reservoir(10, 1, rng)
+        for start in range(0, 100, 7):
+            res.add(np.arange(start, min(start + 7, 100), dtype=float)[:, None])
+        sample = res.sample()[:, 0]
+        assert len(sample) == 10 and len(set(sample)) == 10
+        counts[sample.astype(int)] += 1
+    # Each row is drawn with probability 10/100: 30 times in 300 draws, give or take.
+    assert counts.min() > 10 and counts.max() < 55
