@@ -347,35 +347,21 @@ def encode(
         )
     if not prefix or any(ch in prefix for ch in "\r\n"):
         raise AefeatError(f"invalid value {prefix!r}", "--prefix", "use a short name such as z")
+    options = {
+        "keep": parse_list(keep) or [],
+        "prefix": prefix,
+        "with_error": with_error,
+        "chunk_rows": chunk_size,
+        "delimiter": _unescape(delimiter) or ",",
+        "encoding": encoding or "utf-8",
+        "quiet": quiet,
+    }
     if dask is not None:
         from aefeat.commands import run_encode_dask
 
-        run_encode_dask(
-            model_dir,
-            data,
-            output,
-            scheduler=dask,
-            keep=parse_list(keep) or [],
-            prefix=prefix,
-            with_error=with_error,
-            chunk_rows=chunk_size,
-            delimiter=_unescape(delimiter) or ",",
-            encoding=encoding or "utf-8",
-            quiet=quiet,
-        )
-        return
-    run_encode(
-        model_dir,
-        data,
-        output,
-        keep=parse_list(keep) or [],
-        prefix=prefix,
-        with_error=with_error,
-        chunk_rows=chunk_size,
-        delimiter=_unescape(delimiter) or ",",
-        encoding=encoding or "utf-8",
-        quiet=quiet,
-    )
+        run_encode_dask(model_dir, data, output, scheduler=dask, **options)
+    else:
+        run_encode(model_dir, data, output, **options)
 
 
 @app.command()

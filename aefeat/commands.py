@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 
 from aefeat import progress
-from aefeat.config import TrainConfig
+from aefeat.config import TrainConfig, check_sizes
 from aefeat.data import (
-    TableWriter,
     atomic_output,
     count_bad_values,
     describe_bad_values,
@@ -69,14 +68,7 @@ def run_train(
     paths = expand_inputs(data)
     source = open_source(paths[0], config.delimiter, config.encoding)
     features = source.select_features(config.columns, config.exclude)
-    if config.latent_dim >= len(features):
-        raise AefeatError(
-            f"--latent-dim {config.latent_dim} must be below the number of feature columns ({len(features)})",
-            "--latent-dim",
-            f"use at most {len(features) - 1}"
-            if len(features) > 1
-            else "select at least two columns",
-        )
+    check_sizes(config.latent_dim, config.validation_split, n_features=len(features))
     use_stream = should_stream(paths) if stream is None else stream
     if use_stream and paths == ["-"]:
         raise AefeatError(
@@ -143,24 +135,16 @@ def _check_values(X: np.ndarray, features: list[str], name: str, config: TrainCo
             )
         X[~np.isfinite(X)] = np.nan
     _check_magnitudes(X, features, name)
-    from aefeat.train import min_rows
-
-    needed = min_rows(config.validation_split, config.latent_dim)
-    if X.shape[0] < needed:
-        raise AefeatError(
-            f"too few rows to train: {X.shape[0]}, need at least {needed}",
-            f"{name}, --latent-dim {config.latent_dim}, "
-            f"--validation-split {config.validation_split}",
-            "add rows, or lower --latent-dim or --validation-split",
-        )
+    check_sizes(config.latent_dim, config.validation_split, n_rows=X.shape[0], source=name)
 
 
 def _versus_pca(est: Any) -> str:
-    text = f"validation MSE {est.val_mse_:.4g} vs PCA {est.pca_val_mse_:.4g}"
-    if est.best_epoch_ == 0:
-        return text + " (no epoch beat the PCA start, so it was kept)"
     gain = 1 - est.val_mse_ / est.pca_val_mse_ if est.pca_val_mse_ > 0 else 0.0
-    return text + f" ({gain:.1%} lower; best epoch {est.best_epoch_} of {est.n_epochs_})"
+    text = f"validation MSE {est.val_mse_:.4g} vs PCA {est.pca_val_mse_:.4g} ({gain:.1%} lower"
+    if est.best_epoch_ == 0:
+        # The start is PCA of all rows; the baseline is PCA of the training rows only.
+        return text + "; no epoch improved on the PCA start, so it was kept)"
+    return text + f"; best epoch {est.best_epoch_} of {est.n_epochs_})"
 
 
 def _output_kind(output: str | None) -> str:
@@ -181,44 +165,27 @@ def run_encode(
     quiet: bool = False,
 ) -> Any:
     """``aefeat encode``: stream DATA through the model into OUTPUT (stdout when None or ``-``)."""
-    from aefeat.encode import encode_source
+    from aefeat.encode import encode_to_file
     from aefeat.modeldir import load_model_dir
 
     model = load_model_dir(model_dir)
     source = open_source(data, delimiter, encoding)
     kind = _output_kind(output)
-    out_delim = delimiter if source.kind == "csv" else ","
+    options = {"keep": keep, "prefix": prefix, "chunk_rows": chunk_rows, "with_error": with_error}
     with progress.rows_progress(quiet) as on_rows:
         if output is None or output == "-":
             if kind == "parquet":
                 raise AefeatError("Parquet output needs a file", "-o", "name a .parquet file")
-            writer = TableWriter(sys.stdout.buffer, "csv", out_delim)
-            report = encode_source(
-                model,
-                source,
-                writer,
-                keep=keep,
-                prefix=prefix,
-                chunk_rows=chunk_rows,
-                with_error=with_error,
-                on_rows=on_rows,
-            )
-            writer.close()
+            report = encode_to_file(model, source, sys.stdout.buffer, on_rows=on_rows, **options)
             sys.stdout.buffer.flush()
         else:
             with atomic_output(Path(output)) as tmp, open(tmp, "wb") as fh:
-                writer = TableWriter(fh, kind, out_delim)
-                report = encode_source(
-                    model,
-                    source,
-                    writer,
-                    keep=keep,
-                    prefix=prefix,
-                    chunk_rows=chunk_rows,
-                    with_error=with_error,
-                    on_rows=on_rows,
-                )
-                writer.close()
+                report = encode_to_file(model, source, fh, kind, on_rows=on_rows, **options)
+    _encode_notes(report, quiet)
+    return report
+
+
+def _encode_notes(report: Any, quiet: bool) -> None:
     summary = report.outside_summary()
     if summary:
         progress.note(summary, quiet)
@@ -226,7 +193,6 @@ def run_encode(
         progress.note(
             f"{report.imputed} missing values were filled with training statistics", quiet
         )
-    return report
 
 
 def run_encode_dask(
@@ -265,13 +231,7 @@ def run_encode_dask(
         delimiter=delimiter,
         encoding=encoding,
     )
-    summary = report.outside_summary()
-    if summary:
-        progress.note(summary, quiet)
-    if report.imputed:
-        progress.note(
-            f"{report.imputed} missing values were filled with training statistics", quiet
-        )
+    _encode_notes(report, quiet)
     progress.note(
         f"encoded {report.rows:,} rows from {len(files)} files on {scheduler} into {output}", quiet
     )

@@ -206,3 +206,48 @@ def parse_hidden(value: str | None) -> list[int] | None:
         raise AefeatError(
             f"invalid value {value!r}", "--hidden", "use positive layer sizes such as 64,32"
         ) from None
+
+
+def split_sizes(n_rows: int, validation_split: float) -> tuple[int, int]:
+    """(training rows, validation rows) for ``n_rows`` rows."""
+    n_val = max(1, int(round(n_rows * validation_split)))
+    return n_rows - n_val, n_val
+
+
+def min_rows(validation_split: float, latent_dim: int) -> int:
+    """Fewest rows that leave at least ``latent_dim + 1`` training rows and one validation row."""
+    need = max(2, latent_dim + 1)
+    n = need + 1
+    while split_sizes(n, validation_split)[0] < need:
+        n += 1
+    return n
+
+
+def check_sizes(
+    latent_dim: int,
+    validation_split: float,
+    *,
+    n_features: int | None = None,
+    n_rows: int | None = None,
+    source: str | None = None,
+) -> None:
+    """Refuse a latent size not below the feature count, or too few rows to train and validate.
+
+    The messages carry ``n_features=`` / ``n_samples=``, the words scikit-learn's checks expect.
+    """
+    if n_features is not None and latent_dim >= n_features:
+        raise AefeatError(
+            f"--latent-dim {latent_dim} must be below the number of feature columns "
+            f"(n_features={n_features})",
+            "--latent-dim" if source is None else f"--latent-dim, {source}",
+            f"use at most {n_features - 1}" if n_features > 1 else "select at least two columns",
+        )
+    if n_rows is not None:
+        needed = min_rows(validation_split, latent_dim)
+        if n_rows < needed:
+            where = f"--latent-dim {latent_dim}, --validation-split {validation_split}"
+            raise AefeatError(
+                f"too few rows to train: {n_rows} (n_samples={n_rows}), need at least {needed}",
+                where if source is None else f"{source}, {where}",
+                "add rows, or lower --latent-dim or --validation-split",
+            )

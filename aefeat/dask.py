@@ -284,12 +284,11 @@ def _encode_file(
     encoding: str,
 ) -> Any:
     """One input file -> one CSV, on a worker: what ``aefeat encode MODEL SRC -o DST`` does."""
-    from aefeat.data import TableWriter, open_source
-    from aefeat.encode import encode_source
+    from aefeat.data import open_source
+    from aefeat.encode import encode_to_file
 
     model = load_model(model_path)
     source = open_source(src, delimiter, encoding)
-    out_delim = delimiter if source.kind == "csv" else ","
     try:
         fh = open(dst, "wb")
     except OSError as exc:
@@ -299,17 +298,15 @@ def _encode_file(
             "the output directory must be on a filesystem the workers share with this machine",
         ) from None
     with fh:
-        writer = TableWriter(fh, "csv", out_delim)
-        report = encode_source(
+        report = encode_to_file(
             model,
             source,
-            writer,
+            fh,
             keep=keep,
             prefix=prefix,
             chunk_rows=chunk_rows,
             with_error=with_error,
         )
-        writer.close()
     return report
 
 

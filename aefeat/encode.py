@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -111,6 +112,18 @@ def encode_source(
                     on_rows(chunk.num_rows)
     if report.rows == 0:
         raise AefeatError("the file has a header but no data rows", source.name, "add data rows")
+    return report
+
+
+def encode_to_file(
+    model: ModelDir, source: Source, sink: Any, kind: str = "csv", **options: Any
+) -> EncodeReport:
+    """Encode ``source`` into an open binary ``sink`` as CSV (in the input's delimiter) or
+    Parquet; ``options`` are those of :func:`encode_source`."""
+    delimiter = source.delimiter if source.kind == "csv" else ","
+    writer = TableWriter(sink, kind, delimiter)
+    report = encode_source(model, source, writer, **options)
+    writer.close()
     return report
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from aefeat.config import TrainConfig, check_value
+from aefeat.config import TrainConfig, check_sizes, check_value
 from aefeat.errors import AefeatError
 from aefeat.network import DenseNetwork, NetworkSpec
 from aefeat.scaling import Scaler
@@ -136,22 +136,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             self, X, dtype=[np.float64, np.float32], ensure_all_finite=self._finite_mode()
         )
         n_rows, n_features = X.shape
-        if p["latent_dim"] >= n_features:
-            raise AefeatError(
-                f"latent_dim {p['latent_dim']} must be below the number of feature columns "
-                f"(n_features={n_features})",
-                "--latent-dim",
-                f"use at most {n_features - 1}" if n_features > 1 else "use at least 2 columns",
-            )
-        from aefeat.train import min_rows
-
-        needed = min_rows(p["validation_split"], p["latent_dim"])
-        if n_rows < needed:
-            raise AefeatError(
-                f"too few rows to train: {n_rows} (n_samples={n_rows}), need at least {needed}",
-                f"--latent-dim {p['latent_dim']}, --validation-split {p['validation_split']}",
-                "add rows or lower --latent-dim",
-            )
+        check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features, n_rows=n_rows)
         seed = self._seed(p)
         self.scaler_ = Scaler.fit(X, p["impute"])
         X_scaled = self.scaler_.transform(self.scaler_.impute(np.array(X, dtype=np.float64)))
@@ -190,13 +175,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
         p = self._check_params()
         n_features = len(columns)
-        if p["latent_dim"] >= n_features:
-            raise AefeatError(
-                f"latent_dim {p['latent_dim']} must be below the number of feature columns "
-                f"(n_features={n_features})",
-                "--latent-dim",
-                f"use at most {n_features - 1}" if n_features > 1 else "use at least 2 columns",
-            )
+        check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features)
         seed = self._seed(p)
         result, scaler, sample = train_streaming(
             ChunkedInput(list(paths), list(columns), delimiter, encoding),

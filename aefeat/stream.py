@@ -240,17 +240,14 @@ def train_streaming(
     """Train on ``inp`` without loading it: returns (TrainResult, Scaler, raw sample rows)."""
     import time
 
-    from aefeat.train import auto_batch_size, fit_from_start, min_rows
+    from aefeat.config import check_sizes
+    from aefeat.train import auto_batch_size, fit_from_start
 
     started = time.perf_counter()
     stats = first_pass(inp, impute, seed, max(sample_size, 10_000))
-    needed = min_rows(validation_split, spec.latent_dim)
-    if stats.n_rows < needed:
-        raise AefeatError(
-            f"too few rows to train: {stats.n_rows}, need at least {needed}",
-            f"--latent-dim {spec.latent_dim}, --validation-split {validation_split}",
-            "add rows or lower --latent-dim",
-        )
+    check_sizes(
+        spec.latent_dim, validation_split, n_rows=stats.n_rows, source=", ".join(inp.paths[:3])
+    )
     share = min(validation_split, MAX_VALIDATION_ROWS / stats.n_rows)
     ipca, S_val = pca_pass(inp, stats.scaler, spec.latent_dim, share, seed)
     if len(S_val) == 0:

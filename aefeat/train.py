@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from aefeat import model as model_mod  # first: it quiets TensorFlow's start-up logging
-from aefeat.errors import AefeatError
+from aefeat.config import check_sizes, min_rows, split_sizes  # noqa: F401 - re-exported
 from aefeat.model import keras
 from aefeat.network import DenseNetwork, NetworkSpec
 
@@ -37,20 +37,6 @@ class TrainResult:
     seed: int
     duration_s: float
     threads: dict[str, Any] = field(default_factory=dict)
-
-
-def split_sizes(n_rows: int, validation_split: float) -> tuple[int, int]:
-    n_val = max(1, int(round(n_rows * validation_split)))
-    return n_rows - n_val, n_val
-
-
-def min_rows(validation_split: float, latent_dim: int) -> int:
-    """Fewest rows that leave at least ``latent_dim + 1`` training rows and one validation row."""
-    need = max(2, latent_dim + 1)
-    n = need + 1
-    while split_sizes(n, validation_split)[0] < need:
-        n += 1
-    return n
 
 
 def split_rows(
@@ -98,13 +84,7 @@ def train_network(
     """Train the autoencoder on MinMax-scaled rows and return its best weights and history."""
     started = time.perf_counter()
     n_rows = X_scaled.shape[0]
-    needed = min_rows(validation_split, spec.latent_dim)
-    if n_rows < needed:
-        raise AefeatError(
-            f"too few rows to train: {n_rows}, need at least {needed}",
-            f"--latent-dim {spec.latent_dim}, --validation-split {validation_split}",
-            "add rows or lower --latent-dim",
-        )
+    check_sizes(spec.latent_dim, validation_split, n_features=spec.n_features, n_rows=n_rows)
     rng = np.random.default_rng(seed)
     train_idx, val_idx = split_rows(n_rows, validation_split, shuffle, rng)
     X_train = np.ascontiguousarray(X_scaled[train_idx], dtype=np.float32)

@@ -89,8 +89,12 @@ def tutorial_recipe(X_train: np.ndarray, latent_dim: int, seed: int = 0, epochs:
     """The IoT tutorial as published, in plain Keras: MinMax-scaled input, Dense 64/32 LeakyReLU,
     tanh latent, mirrored decoder with sigmoid output, MSE, Adam, batch 32, validation_split=0.25.
     Returns (reconstruct, encode, seconds): functions on scaled rows, and the fit's wall time."""
+    import logging
+
     import keras
 
+    # predict() on differently sized arrays makes TensorFlow warn about retracing: noise here.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     keras.utils.set_random_seed(seed)
     d = X_train.shape[1]
     inp = keras.Input((d,))
