@@ -78,6 +78,15 @@ class _Group(TyperGroup):
             sys.exit(code)
         return code
 
+    def invoke(self, ctx):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # Here, because Typer turns a broken pipe into exit 1 before main() sees it: the
+            # reader went away (`| head`), which is how pipelines end, not an error.
+            _silence_stdout()
+            raise typer.Exit(errors.EXIT_OK) from None
+
 
 @contextlib.contextmanager
 def _quiet_libraries(quiet: bool):

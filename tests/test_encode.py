@@ -87,3 +87,25 @@ def test_record_chunks_split_only_between_records(block):
         rows += pacsv.read_csv(pa.BufferReader(chunk), read_options=opts).to_pylist()
     assert [r["h1"] for r in rows] == [1, 2, 3, 4, 5]
     assert rows[0]["h2"] == "a\nb" and rows[3]["h2"] == "e\n\nf"
+
+
+def test_reader_closing_the_pipe_early_is_not_an_error(model_dir, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import make_frame
+
+    big = tmp_path / "big.csv"
+    make_frame(40_000, seed=9).to_csv(big, index=False)  # megabytes of output: the pipe fills
+    exe = Path(sys.executable).with_name("aefeat")
+    proc = subprocess.Popen(
+        [str(exe), "encode", str(model_dir), str(big), "--keep", "id"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout.readline().startswith(b"id,z0,z1")
+    proc.stdout.close()  # what `| head -1` does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err and b"error" not in err
