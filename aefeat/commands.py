@@ -260,6 +260,7 @@ def run_inspect(
     labels = None
     if data is not None:
         source = open_source(data, delimiter, encoding)
+        source.for_training = False
         missing = [c for c in model.columns if c not in source.header]
         if missing:
             raise AefeatError(

@@ -98,7 +98,14 @@ class Source:
     delimiter: str = ","
     encoding: str = "utf-8"
     header_lines: int = 1  # physical lines: a quoted header name may contain a line break
+    # Training may leave a bad column out; encode and inspect need every training column.
+    for_training: bool = True
     _stream: Any = field(default=None, repr=False)
+
+    def not_numeric_hint(self, name: str) -> str:
+        if self.for_training:
+            return f"exclude it with --exclude {name}"
+        return "the model was trained on it as numbers: fix or drop that row"
 
     # --- column selection ---------------------------------------------------------------
 
@@ -192,7 +199,7 @@ class Source:
                 raise AefeatError(
                     f"column {name!r} is not numeric (type {col.type})",
                     self.name,
-                    f"exclude it with --exclude {name}",
+                    self.not_numeric_hint(name),
                 )
             out[:, j] = float_values(col)
         return out
@@ -277,7 +284,9 @@ class Source:
             hint = self._delimiter_hint() or "fix that row's quoting or field count"
             return AefeatError(f"row has {got} fields, the header has {expected}", where, hint)
         m = re.search(
-            r"In CSV column #(\d+): CSV conversion error to (\w+): invalid value '(.*)'", text, re.S
+            r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to (\w+): invalid value '(.*)'",
+            text,
+            re.S,
         )
         if m and "\ufffd" in m.group(3):
             # Bytes that are not valid text in a numeric column: the encoding is the problem.
@@ -295,7 +304,7 @@ class Source:
             return AefeatError(
                 f"column {name!r} is not numeric",
                 f"{self.name}, {where}",
-                f"exclude it with --exclude {name}",
+                self.not_numeric_hint(name),
             )
         return AefeatError(
             f"cannot parse CSV: {text.splitlines()[0] if text else exc!r}",

@@ -73,6 +73,7 @@ def encode_source(
             "encode data with the same columns the model was trained on",
         )
     source.check_columns(keep, "--keep")
+    source.for_training = False
     names = output_columns(keep, model.spec.latent_dim, prefix, with_error)
     scaler, net = model.scaler, model.network
     dmin, drange, fill = scaler.data_min, scaler.data_range, scaler.fill
@@ -86,7 +87,7 @@ def encode_source(
         for batch in source.iter_batches(features, keep):
             for start in range(0, batch.num_rows, chunk_rows):
                 chunk = batch.slice(start, chunk_rows)
-                X = _matrix(chunk, features)
+                X = _matrix(chunk, features, source)
                 bad = ~np.isfinite(X)
                 if bad.any():
                     if fill is None:
@@ -127,7 +128,7 @@ def encode_to_file(
     return report
 
 
-def _matrix(batch: pa.RecordBatch, columns: list[str]) -> np.ndarray:
+def _matrix(batch: pa.RecordBatch, columns: list[str], source: Source) -> np.ndarray:
     # Column-major, so that each column is one contiguous copy.
     X = np.empty((batch.num_rows, len(columns)), dtype=np.float64, order="F")
     for j, name in enumerate(columns):
@@ -135,8 +136,8 @@ def _matrix(batch: pa.RecordBatch, columns: list[str]) -> np.ndarray:
         if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
             raise AefeatError(
                 f"column {name!r} is not numeric (type {col.type})",
-                "input",
-                f"exclude it with --exclude {name}",
+                source.name,
+                source.not_numeric_hint(name),
             )
         X[:, j] = float_values(col)
     return X

@@ -244,7 +244,14 @@ FILE_CASES: list[tuple[str, Builder, tuple[str, ...], tuple[str, ...]]] = [
         "non-numeric-cell",
         lambda c: c.with_row("text.csv", 51, "r,1,oops,3,4,5,6,neg"),
         ("column 'f1' is not numeric", "text.csv, line 51", "'oops'", "--exclude f1"),
-        ALL,
+        ("train",),
+    ),
+    (
+        # encode and inspect need every training column, so --exclude is no way out there.
+        "non-numeric-cell-in-training-column",
+        lambda c: c.with_row("text.csv", 51, "r,1,oops,3,4,5,6,neg"),
+        ("column 'f1' is not numeric", "text.csv, line 51", "'oops'", "fix or drop that row"),
+        ("encode", "inspect"),
     ),
     (
         "missing-and-infinite-train",
