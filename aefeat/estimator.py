@@ -145,13 +145,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         result = train_network(
             X_scaled,
             self._spec(p, n_features),
-            epochs=p["epochs"],
-            batch_size=p["batch_size"],
-            learning_rate=p["learning_rate"],
-            validation_split=p["validation_split"],
-            patience=p["patience"],
-            shuffle=p["shuffle"],
             seed=seed,
+            **self._train_options(p),
             on_epoch=on_epoch,
         )
         rng = np.random.default_rng(seed)
@@ -181,13 +176,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             ChunkedInput(list(paths), list(columns), delimiter, encoding),
             self._spec(p, n_features),
             impute=p["impute"],
-            epochs=p["epochs"],
-            batch_size=p["batch_size"],
-            learning_rate=p["learning_rate"],
-            validation_split=p["validation_split"],
-            patience=p["patience"],
-            shuffle=p["shuffle"],
             seed=seed,
+            **self._train_options(p),
             sample_size=SAMPLE_ROWS,
             on_epoch=on_epoch,
         )
@@ -202,6 +192,11 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         seed = p["random_state"]
         # None draws a seed and records it, so that any run can be repeated.
         return int(np.random.SeedSequence().entropy % (2**32)) if seed is None else int(seed)
+
+    @staticmethod
+    def _train_options(p: dict[str, Any]) -> dict[str, Any]:
+        keys = ("epochs", "batch_size", "learning_rate", "validation_split", "patience", "shuffle")
+        return {k: p[k] for k in keys}
 
     @staticmethod
     def _spec(p: dict[str, Any], n_features: int) -> NetworkSpec:
