@@ -86,6 +86,9 @@ class _Group(TyperGroup):
             # reader went away (`| head`), which is how pipelines end, not an error.
             _silence_stdout()
             raise typer.Exit(errors.EXIT_OK) from None
+        except KeyboardInterrupt:
+            # Typer would turn it into a silent exit 130; main() prints the one line.
+            raise typer.Abort() from None
 
 
 @contextlib.contextmanager

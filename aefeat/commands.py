@@ -21,30 +21,7 @@ from aefeat.data import (
     open_source,
 )
 from aefeat.errors import AefeatError
-
-# float32 training and the exported Keras files (variance = span**2) cannot hold more.
-MAX_SPAN = 1e19
-MAX_ABS = 1e36
-
-
-def _check_magnitudes(X: np.ndarray, features: list[str], name: str) -> None:
-    finite = np.isfinite(X)
-    lo = np.min(X, axis=0, where=finite, initial=np.inf)
-    hi = np.max(X, axis=0, where=finite, initial=-np.inf)
-    with np.errstate(over="ignore"):
-        span = hi - lo
-    too_big = [
-        f"{c!r} (from {lo[j]:.3g} to {hi[j]:.3g})"
-        for j, c in enumerate(features)
-        if finite[:, j].any() and (span[j] > MAX_SPAN or max(abs(lo[j]), abs(hi[j])) > MAX_ABS)
-    ]
-    if too_big:
-        raise AefeatError(
-            "values too large to train on in " + ", ".join(too_big[:5]),
-            name,
-            f"rescale those columns to a span below {MAX_SPAN:.0e} (e.g. divide or take logs), "
-            "or --exclude them",
-        )
+from aefeat.scaling import check_ranges
 
 
 def run_train(
@@ -134,7 +111,13 @@ def _check_values(X: np.ndarray, features: list[str], name: str, config: TrainCo
                 "fill or drop them, or pass --impute mean|median|zero",
             )
         X[~np.isfinite(X)] = np.nan
-    _check_magnitudes(X, features, name)
+    finite = np.isfinite(X)
+    check_ranges(
+        np.min(X, axis=0, where=finite, initial=np.inf),
+        np.max(X, axis=0, where=finite, initial=-np.inf),
+        features,
+        name,
+    )
     check_sizes(config.latent_dim, config.validation_split, n_rows=X.shape[0], source=name)
 
 

@@ -106,7 +106,7 @@ _CONSTRAINTS: dict[str, tuple[Any, str]] = {
         lambda v: v == "auto" or (_is_int(v) and v >= 1),
         "a positive integer or 'auto'",
     ),
-    "learning_rate": (lambda v: _is_number(v) and 0 < v < 10, "a number above 0"),
+    "learning_rate": (lambda v: _is_number(v) and 0 < v < 10, "a number above 0 and below 10"),
     "validation_split": (
         lambda v: _is_number(v) and 0 < v < 1,
         "a fraction strictly between 0 and 1",

@@ -147,12 +147,12 @@ def encode_frame(
             )
         X[~finite] = np.broadcast_to(scaler.fill, X.shape)[~finite]
     Xs = scaler.transform(X)
-    Z = net.encode(Xs).astype(LATENT_DTYPE, copy=False)
+    Z = net.encode(Xs)
     out = pd.DataFrame({k: df[k] for k in keep}, index=df.index)
     for j in range(Z.shape[1]):
-        out[f"{prefix}{j}"] = Z[:, j]
+        out[f"{prefix}{j}"] = Z[:, j].astype(LATENT_DTYPE)
     if with_error:
-        diff = net.decode(Z) - Xs
+        diff = net.decode(Z) - Xs  # from the float64 latent values, as encode does
         out["reconstruction_error"] = np.mean(diff * diff, axis=1).astype(LATENT_DTYPE)
     return out
 
@@ -170,10 +170,8 @@ def expand_inputs(data: str) -> list[Path]:
             "pass a file, a directory or a quoted glob such as 'data/*.csv'",
         )
     path = Path(data)
-    if any(ch in data for ch in "*?["):
-        found = [Path(p) for p in glob.glob(data, recursive=True)]
-        files = sorted(p for p in found if p.is_file())
-    elif path.is_dir():
+    # An existing path is taken literally, even when its name has glob characters ("run[1].csv").
+    if path.is_dir():
         files = sorted(
             p
             for p in path.iterdir()
@@ -181,6 +179,9 @@ def expand_inputs(data: str) -> list[Path]:
         )
     elif path.exists():
         files = [path]
+    elif any(ch in data for ch in "*?["):
+        found = [Path(p) for p in glob.glob(data, recursive=True)]
+        files = sorted(p for p in found if p.is_file())
     else:
         raise AefeatError("file not found", data, "check the path")
     if not files:

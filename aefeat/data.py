@@ -242,13 +242,22 @@ class Source:
         """Cut the byte stream at record boundaries into blocks and parse each with pyarrow's
         multi-threaded ``read_csv``: the streaming reader parses on one thread only."""
         first = True
-        for chunk in _record_chunks(stream, block_size):
+        for chunk in _record_chunks(stream, block_size, parse.delimiter):
             opts = pacsv.ReadOptions(
                 column_names=read.column_names,
                 skip_rows=read.skip_rows if first else 0,
                 encoding=read.encoding,
             )
             first = False
+            if isinstance(chunk, _QuotedRest):
+                rest = io.BufferedReader(_Prefixed(chunk.head, stream), 1 << 20)
+                opts.block_size = max(block_size, 1 << 20)
+                reader = pacsv.open_csv(rest, opts, parse, convert)
+                while True:
+                    try:
+                        yield reader.read_next_batch()
+                    except StopIteration:
+                        return
             table = pacsv.read_csv(pa.BufferReader(chunk), opts, parse, convert)
             yield from table.combine_chunks().to_batches()
 
@@ -384,11 +393,46 @@ def _splittable(encoding: str) -> bool:
         return False
 
 
-def _record_chunks(stream: IO[bytes], block_size: int) -> Iterator[Any]:
-    """Blocks of about ``block_size`` bytes that end at a record boundary: a newline outside
-    quotes (an even number of quote characters before it, since quotes inside quoted fields are
-    doubled). A row longer than the block makes the block grow; memory stays about one block.
-    Blocks are pyarrow buffers over freshly read memory (no copies)."""
+class _QuotedRest:
+    """What ``_record_chunks`` hands over when quoting is irregular: the bytes read but not yet
+    parsed, to be followed by the rest of the stream."""
+
+    def __init__(self, head: bytes) -> None:
+        self.head = head
+
+
+_QUOTE, _LF, _CR = ord('"'), ord("\n"), ord("\r")
+
+
+def _safe_cut(view: Any, filled: int, delimiter: str) -> int | None:
+    """Index of the last newline in ``view[:filled]`` that ends a record, -1 if there is none,
+    or None if a quote stands where RFC 4180 allows none (a stray quote in an unquoted field,
+    which pyarrow reads literally): then quote counting cannot find record ends.
+
+    With regular quoting, a newline ends a record exactly when an even number of quote
+    characters precede it (quotes inside quoted fields come in pairs)."""
+    data = np.frombuffer(view, dtype=np.uint8, count=filled)
+    quotes = np.flatnonzero(data == _QUOTE)
+    if len(quotes):
+        edge = (_LF, _CR, _QUOTE, ord(delimiter))
+        prev = np.where(quotes > 0, data[np.maximum(quotes - 1, 0)], _LF)
+        # The byte after a quote at the very end is still unread: that quote is re-examined
+        # with the next block, since it lies after any cut made in this one.
+        nxt = np.where(quotes < filled - 1, data[np.minimum(quotes + 1, filled - 1)], _LF)
+        if not (np.isin(prev, edge) | np.isin(nxt, edge)).all():
+            return None
+    buf = view.obj
+    cut = buf.rfind(b"\n", 0, filled)
+    while cut >= 0 and np.searchsorted(quotes, cut) % 2:
+        cut = buf.rfind(b"\n", 0, cut)
+    return cut
+
+
+def _record_chunks(stream: IO[bytes], block_size: int, delimiter: str = ",") -> Iterator[Any]:
+    """Blocks of about ``block_size`` bytes that end at a record boundary, as pyarrow buffers
+    over freshly read memory (no copies). A row longer than the block makes the block grow. If
+    quoting is irregular, a ``_QuotedRest`` is yielded instead and the caller parses the rest
+    with pyarrow's own (single-threaded, streaming) reader."""
     pending = b""
     while True:
         buf = bytearray(len(pending) + block_size)
@@ -404,11 +448,12 @@ def _record_chunks(stream: IO[bytes], block_size: int) -> Iterator[Any]:
             if pending.strip():
                 yield pa.py_buffer(pending)
             return
-        cut = buf.rfind(b"\n", 0, filled)
-        while cut >= 0 and buf.count(b'"', 0, cut) % 2:
-            cut = buf.rfind(b"\n", 0, cut)
-        if filled < len(buf):  # short read: this is the end of the input
-            cut = filled - 1
+        cut = _safe_cut(view, filled, delimiter)
+        if cut is None:
+            yield _QuotedRest(bytes(view[:filled]))
+            return
+        if filled < len(buf):
+            cut = filled - 1  # a short read is the end of the input: parse all that is left
         if cut < 0:
             pending = bytes(view[:filled])
             block_size *= 2

@@ -3,6 +3,7 @@ and write the kept columns plus latent columns as each chunk is done (constant m
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from aefeat.data import BackgroundWriter, Source, TableWriter, float32_array, float_values
+from aefeat.data import BackgroundWriter, Source, TableWriter, float32_array
 from aefeat.errors import AefeatError
 from aefeat.modeldir import ModelDir
 
@@ -87,14 +88,14 @@ def encode_source(
         for batch in source.iter_batches(features, keep):
             for start in range(0, batch.num_rows, chunk_rows):
                 chunk = batch.slice(start, chunk_rows)
-                X = _matrix(chunk, features, source)
+                X = source.to_matrix(chunk, features, np.float64)
                 bad = ~np.isfinite(X)
                 if bad.any():
                     if fill is None:
                         row, col = np.argwhere(bad)[0]
                         raise AefeatError(
                             f"missing or infinite value in column {features[col]!r}",
-                            f"{source.name}, line {report.rows + row + 2}",
+                            _where_row(source, report.rows + int(row)),
                             "fix the data, or retrain with --impute mean|median|zero",
                         )
                     X[bad] = np.broadcast_to(fill, X.shape)[bad]
@@ -128,16 +129,12 @@ def encode_to_file(
     return report
 
 
-def _matrix(batch: pa.RecordBatch, columns: list[str], source: Source) -> np.ndarray:
-    # Column-major, so that each column is one contiguous copy.
-    X = np.empty((batch.num_rows, len(columns)), dtype=np.float64, order="F")
-    for j, name in enumerate(columns):
-        col = batch.column(name)
-        if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
-            raise AefeatError(
-                f"column {name!r} is not numeric (type {col.type})",
-                source.name,
-                source.not_numeric_hint(name),
-            )
-        X[:, j] = float_values(col)
-    return X
+def _where_row(source: Source, index: int) -> str:
+    """Where data row ``index`` (0-based) is: its line in a CSV file (records may span lines),
+    else its row number (stdin cannot be read again; Parquet has no lines)."""
+    if source.kind == "csv":
+        counter = itertools.count()
+        line = source._find_line(lambda _row: next(counter) == index)
+        if line:
+            return f"{source.name}, line {line}"
+    return f"{source.name}, data row {index + 1}"

@@ -256,7 +256,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Reconstructed features in the original units from latent values."""
         check_is_fitted(self, "network_")
-        Z = np.asarray(X, dtype=np.float32)
+        Z = np.asarray(X, dtype=np.float64)
         if Z.ndim != 2 or Z.shape[1] != self.network_.spec.latent_dim:
             raise AefeatError(
                 f"expected latent values with {self.network_.spec.latent_dim} columns, "

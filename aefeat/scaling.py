@@ -7,6 +7,28 @@ from typing import Any
 
 import numpy as np
 
+from aefeat.errors import AefeatError
+
+# float32 training and the exported Keras files (variance = span**2) cannot hold more.
+MAX_SPAN = 1e19
+MAX_ABS = 1e36
+
+
+def check_ranges(lo: np.ndarray, hi: np.ndarray, features: list[str], name: str) -> None:
+    """Refuse columns whose finite values span more than float32 training can represent.
+    ``lo``/``hi`` are per-column minimum and maximum (inf/-inf for a column with none)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = hi - lo
+        big = np.isfinite(lo) & ((span > MAX_SPAN) | (np.maximum(abs(lo), abs(hi)) > MAX_ABS))
+    too_big = [f"{features[j]!r} (from {lo[j]:.3g} to {hi[j]:.3g})" for j in np.flatnonzero(big)]
+    if too_big:
+        raise AefeatError(
+            "values too large to train on in " + ", ".join(too_big[:5]),
+            name,
+            f"rescale those columns to a span below {MAX_SPAN:.0e} (e.g. divide or take logs), "
+            "or --exclude them",
+        )
+
 
 @dataclass
 class Scaler:

@@ -15,7 +15,7 @@ import numpy as np
 
 from aefeat.data import Source, describe_bad_values, open_source
 from aefeat.errors import AefeatError
-from aefeat.scaling import Scaler
+from aefeat.scaling import Scaler, check_ranges
 
 MAX_VALIDATION_ROWS = 50_000
 SHUFFLE_ROWS = 65_536
@@ -140,6 +140,7 @@ def first_pass(inp: ChunkedInput, impute: str, seed: int, sample_size: int) -> S
             ", ".join(inp.paths[:3]),
             "fill or drop them, or pass --impute mean|median|zero",
         )
+    check_ranges(lo, hi, inp.features, ", ".join(inp.paths[:3]))
     empty = count == 0
     lo[empty], hi[empty] = 0.0, 0.0
     fill = None
@@ -288,4 +289,7 @@ def train_streaming(
         pca_explained_variance=float(ipca.explained_variance_ratio_.sum()),
         started=started,
     )
-    return result, stats.scaler, stats.sample[:sample_size]
+    # A random subset of the reservoir: its first slots are the file's first rows.
+    rng = np.random.default_rng(seed)
+    keep = rng.choice(len(stats.sample), min(sample_size, len(stats.sample)), replace=False)
+    return result, stats.scaler, stats.sample[np.sort(keep)]

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import run
 
-from aefeat.data import _record_chunks
+from aefeat.data import _QuotedRest, _record_chunks, open_source
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +77,42 @@ def test_integer_and_float_columns_encode_alike(model_dir, frame, tmp_path):
 
 
 @pytest.mark.parametrize("block", [1, 5, 17, 64, 1 << 20])
-def test_record_chunks_split_only_between_records(block):
-    text = b'h1,h2\n1,"a\nb"\n2,"c ""quoted"", d"\n3,plain\n4,"e\n\nf"\n5,last'
-    chunks = [bytes(c) for c in _record_chunks(io.BytesIO(text), block)]
-    assert b"".join(chunks) == text
-    rows = []
-    for i, chunk in enumerate(chunks):
-        opts = pacsv.ReadOptions(column_names=["h1", "h2"], skip_rows=1 if i == 0 else 0)
-        rows += pacsv.read_csv(pa.BufferReader(chunk), read_options=opts).to_pylist()
-    assert [r["h1"] for r in rows] == [1, 2, 3, 4, 5]
-    assert rows[0]["h2"] == "a\nb" and rows[3]["h2"] == "e\n\nf"
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"h1,h2\n1,2.5\n2,3\n3,4\n4,5\n5,6",
+        b'h1,h2\n1,"a\nb"\n2,"c ""quoted"", d"\n3,plain\n4,"e\n\nf"\n5,last',
+        b'h1,h2\n1,2"3\n2,"x\ny"\n3,4\n4,5\n5,6\n',  # a stray quote inside an unquoted field
+        b"h1,h2\n1,a\n2,b\n3," + b"c" * 200 + b"\n4,d\n5,e\n",  # a row longer than the block
+    ],
+    ids=["plain", "quoted-newlines", "stray-quote", "long-row"],
+)
+def test_chunked_reading_equals_one_read(tmp_path, text, block):
+    path = tmp_path / "t.csv"
+    path.write_bytes(text)
+    src = open_source(str(path))
+    got = [
+        row for b in src.iter_batches([], ["h1", "h2"], block_size=block) for row in b.to_pylist()
+    ]
+    want = pacsv.read_csv(
+        pa.BufferReader(text),
+        convert_options=pacsv.ConvertOptions(column_types={"h1": pa.string(), "h2": pa.string()}),
+    ).to_pylist()
+    assert got == want
+    assert [r["h1"] for r in got] == ["1", "2", "3", "4", "5"]
+
+
+def test_record_chunks_split_only_between_records():
+    text = b'h1,h2\n1,"a\nb"\n2,"c ""q"", d"\n3,x\n'
+    parts = [bytes(p) for p in _record_chunks(io.BytesIO(text), 8)]
+    assert b"".join(parts) == text
+    assert all(p.count(b'"') % 2 == 0 for p in parts)
+
+
+def test_record_chunks_hand_over_when_a_quote_is_stray():
+    parts = list(_record_chunks(io.BytesIO(b'a\n1\n2"3\n4\n'), 4))
+    assert bytes(parts[0]) == b"a\n1\n"
+    assert isinstance(parts[-1], _QuotedRest) and parts[-1].head.startswith(b'2"3')
 
 
 def test_reader_closing_the_pipe_early_is_not_an_error(model_dir, tmp_path):

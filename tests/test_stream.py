@@ -121,3 +121,14 @@ def test_reservoir_is_a_uniform_sample_without_repeats():
         counts[sample.astype(int)] += 1
     # Each row is drawn with probability 10/100: 30 times in 300 draws, give or take.
     assert counts.min() > 10 and counts.max() < 55
+
+
+def test_streamed_training_refuses_values_too_large_for_float32(tmp_path):
+    frame = make_frame(300)
+    frame["f2"] = frame["f2"] * 1e30
+    path = tmp_path / "huge.csv"
+    frame.to_csv(path, index=False)
+    result = run("train", path, "-o", tmp_path / "m", "--stream", *ARGS)
+    assert result.exit_code == 2, result.stderr
+    assert "values too large" in result.stderr and "'f2'" in result.stderr
+    assert "Traceback" not in result.stderr
