@@ -244,7 +244,8 @@ def run_inspect(
     if data is not None:
         source = open_source(data, delimiter, encoding)
         source.for_training = False
-        missing = [c for c in model.columns if c not in source.header]
+        present = set(source.header)
+        missing = [c for c in model.columns if c not in present]
         if missing:
             raise AefeatError(
                 "training columns "

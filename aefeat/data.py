@@ -8,6 +8,7 @@ where it can be found, the line.
 from __future__ import annotations
 
 import codecs
+import collections
 import contextlib
 import csv
 import gzip
@@ -110,7 +111,8 @@ class Source:
     # --- column selection ---------------------------------------------------------------
 
     def check_columns(self, names: list[str], option: str) -> None:
-        missing = [n for n in names if n not in self.header]
+        present = set(self.header)
+        missing = [n for n in names if n not in present]
         if missing:
             listed = ", ".join(repr(m) for m in missing)
             hint = (
@@ -135,7 +137,8 @@ class Source:
         if exclude:
             self.check_columns(exclude, "--exclude")
         chosen = columns if columns else self.header
-        features = [c for c in chosen if c not in set(exclude)]
+        excluded = set(exclude)
+        features = [c for c in chosen if c not in excluded]
         if not features:
             raise AefeatError(
                 "no feature columns left",
@@ -562,7 +565,7 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
         header_lines=header_lines,
     )
     src._stream = io.BufferedReader(stream, 1 << 20)
-    dup = sorted({h for h in header if header.count(h) > 1})
+    dup = sorted(h for h, n in collections.Counter(header).items() if n > 1)
     if dup:
         raise AefeatError(
             "duplicate column names " + ", ".join(repr(d) for d in dup),

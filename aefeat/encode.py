@@ -3,6 +3,7 @@ and write the kept columns plus latent columns as each chunk is done (constant m
 
 from __future__ import annotations
 
+import collections
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ def output_columns(keep: list[str], latent_dim: int, prefix: str, with_error: bo
     names = list(keep) + [f"{prefix}{i}" for i in range(latent_dim)]
     if with_error:
         names.append("reconstruction_error")
-    dup = sorted({n for n in names if names.count(n) > 1})
+    dup = sorted(n for n, k in collections.Counter(names).items() if k > 1)
     if dup:
         raise AefeatError(
             "output column names collide: " + ", ".join(repr(d) for d in dup),
@@ -63,7 +64,8 @@ def encode_source(
     """Encode every row of ``source`` and write it; returns counts for the user's summary."""
     keep = keep or []
     features = model.columns
-    missing = [c for c in features if c not in source.header]
+    present = set(source.header)
+    missing = [c for c in features if c not in present]
     if missing:
         raise AefeatError(
             "training column"

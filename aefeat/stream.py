@@ -58,7 +58,8 @@ class ChunkedInput:
                 "pass a file instead of -",
             )
         source = open_source(path, self.delimiter, self.encoding)
-        missing = [c for c in self.features if c not in source.header]
+        present = set(source.header)
+        missing = [c for c in self.features if c not in present]
         if missing:
             raise AefeatError(
                 "columns " + ", ".join(repr(m) for m in missing) + " missing",
