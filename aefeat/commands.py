@@ -243,17 +243,7 @@ def run_inspect(
     labels = None
     if data is not None:
         source = open_source(data, delimiter, encoding)
-        source.for_training = False
-        present = set(source.header)
-        missing = [c for c in model.columns if c not in present]
-        if missing:
-            raise AefeatError(
-                "training columns "
-                + ", ".join(repr(m) for m in missing)
-                + " missing from the data",
-                source.name,
-                "pass data with the columns the model was trained on",
-            )
+        source.require_training_columns(model.columns)
         if label is not None:
             source.check_columns([label], "--label")
         import pyarrow as pa

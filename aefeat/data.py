@@ -130,6 +130,22 @@ class Source:
                 hint,
             )
 
+    def require_training_columns(self, columns: list[str]) -> None:
+        """For encode and inspect: every training column must be present (extra ones are
+        ignored), and a bad value in one is to be fixed, not excluded."""
+        present = set(self.header)
+        missing = [c for c in columns if c not in present]
+        if missing:
+            raise AefeatError(
+                "training column"
+                + ("s " if len(missing) > 1 else " ")
+                + ", ".join(repr(m) for m in missing)
+                + " missing from the data",
+                self.name,
+                "pass data with the columns the model was trained on",
+            )
+        self.for_training = False
+
     def select_features(self, columns: list[str] | None, exclude: list[str]) -> list[str]:
         """Feature columns: ``columns`` (or every column) minus ``exclude``, in file order."""
         if columns:

@@ -64,19 +64,8 @@ def encode_source(
     """Encode every row of ``source`` and write it; returns counts for the user's summary."""
     keep = keep or []
     features = model.columns
-    present = set(source.header)
-    missing = [c for c in features if c not in present]
-    if missing:
-        raise AefeatError(
-            "training column"
-            + ("s " if len(missing) > 1 else " ")
-            + ", ".join(repr(m) for m in missing)
-            + " missing from the data",
-            source.name,
-            "encode data with the same columns the model was trained on",
-        )
+    source.require_training_columns(features)
     source.check_columns(keep, "--keep")
-    source.for_training = False
     names = output_columns(keep, model.spec.latent_dim, prefix, with_error)
     scaler, net = model.scaler, model.network
     dmin, drange, fill = scaler.data_min, scaler.data_range, scaler.fill

@@ -243,7 +243,7 @@ def train_streaming(
     import time
 
     from aefeat.config import check_sizes
-    from aefeat.train import auto_batch_size, fit_from_start
+    from aefeat.train import auto_batch_size, fit_from_start, pca_mse
 
     started = time.perf_counter()
     stats = first_pass(inp, impute, seed, max(sample_size, 10_000))
@@ -258,7 +258,7 @@ def train_streaming(
         )
     components, mean = ipca.components_, ipca.mean_
     X_val = S_val.astype(np.float32)
-    pca_val_mse = float(np.mean((S_val - ((S_val - mean) @ components.T @ components + mean)) ** 2))
+    pca_val_mse = pca_mse(S_val, components, mean)
     n_train = stats.n_rows - len(S_val)
     bs = auto_batch_size(n_train) if batch_size == "auto" else int(batch_size)
 

@@ -63,6 +63,11 @@ def pca_start(X_train: np.ndarray, latent_dim: int) -> tuple[np.ndarray, np.ndar
     return pca.components_, pca.mean_, float(pca.explained_variance_ratio_.sum())
 
 
+def pca_mse(X: np.ndarray, components: np.ndarray, mean: np.ndarray) -> float:
+    """Mean squared error of PCA's reconstruction of ``X`` (the baseline aefeat must beat)."""
+    return _mse(X, (X - mean) @ components.T @ components + mean)
+
+
 def _mse(a: np.ndarray, b: np.ndarray) -> float:
     d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     return float(np.mean(d * d))
@@ -91,7 +96,7 @@ def train_network(
     X_val = np.ascontiguousarray(X_scaled[val_idx], dtype=np.float32)
     # The held-out baseline: PCA fitted on the training rows only, scored on validation rows.
     components, mean, _ = pca_start(X_train, spec.latent_dim)
-    pca_val_mse = _mse(X_val, (X_val - mean) @ components.T @ components + mean)
+    pca_val_mse = pca_mse(X_val, components, mean)
     # The start: PCA of all rows, the same PCA a user would fit, so that a model that never beats
     # its start is exactly that PCA (and the start is an optimistic bar for the validation rows).
     components, mean, pca_evr = pca_start(X_scaled, spec.latent_dim)
