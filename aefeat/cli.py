@@ -7,7 +7,6 @@ Exit codes: 0 success, 2 a problem the user can fix (one line on stderr), 1 an i
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -419,7 +418,9 @@ def inspect(
         encoding=encoding or "utf-8",
     )
     if as_json:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        from aefeat import strictjson
+
+        sys.stdout.write(strictjson.dumps(report) + "\n")
     else:
         from aefeat.report import print_report
 

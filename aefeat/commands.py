@@ -14,14 +14,15 @@ import numpy as np
 
 from aefeat import progress
 from aefeat.config import TrainConfig, check_sizes
-from aefeat.data import (
-    atomic_output,
-    count_bad_values,
-    describe_bad_values,
-    open_source,
-)
+from aefeat.data import atomic_output, expand_inputs, open_source
 from aefeat.errors import AefeatError
-from aefeat.scaling import check_ranges
+from aefeat.scaling import (
+    ColumnStats,
+    check_ranges,
+    count_bad_values,
+    missing_values_error,
+    no_rows_error,
+)
 
 
 def run_train(
@@ -38,7 +39,7 @@ def run_train(
     there are several files or over 1 GiB) trains without loading the data into memory.
     """
     from aefeat.modeldir import check_output_dir
-    from aefeat.stream import ChunkedInput, expand_inputs, sample_rows, should_stream
+    from aefeat.stream import ChunkedInput, sample_rows, should_stream
 
     started = time.perf_counter()
     check_output_dir(output)  # before the work, not after it
@@ -101,23 +102,16 @@ def run_train(
 def _check_values(X: np.ndarray, features: list[str], name: str, config: TrainConfig) -> None:
     """Refuse missing, infinite, huge values and too few rows, naming the file and columns."""
     if X.shape[0] == 0:
-        raise AefeatError("the file has a header but no data rows", name, "add data rows")
-    bad = count_bad_values(X, features)
+        raise no_rows_error(name)
+    stats = ColumnStats(len(features)).update(X)
+    bad = stats.bad_values(features)
+    if bad and config.impute == "none":
+        raise missing_values_error(bad, name, training=True)
     if bad:
-        if config.impute == "none":
-            raise AefeatError(
-                "missing or infinite values in " + describe_bad_values(bad),
-                name,
-                "fill or drop them, or pass --impute mean|median|zero",
-            )
-        X[~np.isfinite(X)] = np.nan
-    finite = np.isfinite(X)
-    check_ranges(
-        np.min(X, axis=0, where=finite, initial=np.inf),
-        np.max(X, axis=0, where=finite, initial=-np.inf),
-        features,
-        name,
-    )
+        # Infinite cells in a file are missing values to impute; the estimator, as
+        # scikit-learn's do, accepts NaN for them but refuses infinities.
+        X[np.isinf(X)] = np.nan
+    check_ranges(stats.lo, stats.hi, features, name)
     check_sizes(config.latent_dim, config.validation_split, n_rows=X.shape[0], source=name)
 
 
@@ -252,18 +246,11 @@ def run_inspect(
         batches = list(source.iter_batches(model.columns, passthrough))
         table = pa.Table.from_batches(batches) if batches else None
         if table is None or table.num_rows == 0:
-            raise AefeatError(
-                "the file has a header but no data rows", source.name, "add data rows"
-            )
+            raise no_rows_error(source.name)
         X = source.to_matrix(table, model.columns, np.float64)
         bad = count_bad_values(X, model.columns)
         if bad and model.scaler.fill is None:
-            raise AefeatError(
-                "missing or infinite values in " + describe_bad_values(bad),
-                source.name,
-                "fill or drop them (the model was trained without --impute)",
-            )
-        X[~np.isfinite(X)] = np.nan
+            raise missing_values_error(bad, source.name, training=False)
         if label is not None:
             labels = [_label_text(v) for v in table.column(label).to_pylist()]
         evaluated_on = source.name

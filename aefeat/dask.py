@@ -18,7 +18,6 @@ never import it.
 from __future__ import annotations
 
 import functools
-import glob
 import os
 import shutil
 import tempfile
@@ -28,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from aefeat.data import expand_inputs
 from aefeat.errors import AefeatError
 
 LATENT_DTYPE = np.float32  # what aefeat encode computes and writes
-DATA_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".parquet")
 INSTALL_HINT = "install it with pip install 'aefeat[dask]'"
 
 
@@ -135,61 +134,30 @@ def encode_frame(
             f"exclude it when training, or convert it: ddf[{(bad or features)[0]!r}].astype(float)",
         ) from None
     X = np.array(X, dtype=np.float64, order="C")  # writable, contiguous
-    scaler, net = model.scaler, model.network
-    finite = np.isfinite(X)
-    if not finite.all():
-        if scaler.fill is None:
-            row, col = np.argwhere(~finite)[0]
-            raise AefeatError(
-                f"missing or infinite value in column {features[col]!r}",
-                f"Dask partition, row with index {df.index[row]!r}",
-                "fix the data, or retrain with --impute mean|median|zero",
-            )
-        X[~finite] = np.broadcast_to(scaler.fill, X.shape)[~finite]
-    Xs = scaler.transform(X)
-    Z = net.encode(Xs)
+    kernel = model.kernel()
+    kernel.fill(X, lambda row: f"Dask partition, row with index {df.index[row]!r}")
+    Z, err = kernel.encode(X, with_error)
     out = pd.DataFrame({k: df[k] for k in keep}, index=df.index)
     for j in range(Z.shape[1]):
         out[f"{prefix}{j}"] = Z[:, j].astype(LATENT_DTYPE)
-    if with_error:
-        diff = net.decode(Z) - Xs  # from the float64 latent values, as encode does
-        out["reconstruction_error"] = np.mean(diff * diff, axis=1).astype(LATENT_DTYPE)
+    if err is not None:
+        out["reconstruction_error"] = err.astype(LATENT_DTYPE)
     return out
 
 
 # --- files: aefeat encode ... --dask ADDRESS -o OUT_DIR ---------------------------------------
 
 
-def expand_inputs(data: str) -> list[Path]:
-    """Input files for DATA: a quoted glob (``'data/*.csv'``), a directory (its data files) or
-    one file; sorted by path."""
+def _input_files(data: str) -> list[Path]:
     if data == "-":
         raise AefeatError(
             "--dask reads files, not stdin",
             "DATA",
             "pass a file, a directory or a quoted glob such as 'data/*.csv'",
         )
-    path = Path(data)
-    # An existing path is taken literally, even when its name has glob characters ("run[1].csv").
-    if path.is_dir():
-        files = sorted(
-            p
-            for p in path.iterdir()
-            if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(DATA_SUFFIXES)
-        )
-    elif path.exists():
-        files = [path]
-    elif any(ch in data for ch in "*?["):
-        found = [Path(p) for p in glob.glob(data, recursive=True)]
-        files = sorted(p for p in found if p.is_file())
-    else:
+    files = [Path(p) for p in expand_inputs(data)]
+    if len(files) == 1 and not files[0].exists():
         raise AefeatError("file not found", data, "check the path")
-    if not files:
-        raise AefeatError(
-            "no input files match",
-            data,
-            "check the pattern, and quote it so that the shell passes it to aefeat unexpanded",
-        )
     return files
 
 
@@ -366,7 +334,7 @@ def encode_files(
     model = load_model(model_path)
     keep = list(keep or [])
     output_columns(keep, model.spec.latent_dim, prefix, with_error)  # name clashes, early
-    inputs = expand_inputs(data)
+    inputs = _input_files(data)
     names = _output_names(inputs)
     out_dir = Path(os.path.abspath(out_dir))
     _check_output_dir(out_dir)

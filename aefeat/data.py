@@ -11,6 +11,7 @@ import codecs
 import collections
 import contextlib
 import csv
+import glob
 import gzip
 import io
 import os
@@ -28,6 +29,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from aefeat.errors import AefeatError
+from aefeat.scaling import no_rows_error
 
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 1 << 16
@@ -201,7 +203,7 @@ class Source:
             except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
                 raise self.diagnose(exc) from None
         if table.num_rows == 0:
-            raise AefeatError("the file has a header but no data rows", self.name, "add data rows")
+            raise no_rows_error(self.name)
         if max_rows is not None and table.num_rows > max_rows:
             rows = np.sort(np.random.default_rng(0).choice(table.num_rows, max_rows, replace=False))
             table = table.take(pa.array(rows))
@@ -303,7 +305,7 @@ class Source:
             )
         if "Could not skip initial" in text:
             # pyarrow's words for a header with nothing after it (not even a line break).
-            return AefeatError("the file has a header but no data rows", self.name, "add data rows")
+            return no_rows_error(self.name)
         m = re.search(r"Expected (\d+) columns, got (\d+)", text)
         if m:
             expected, got = int(m.group(1)), int(m.group(2))
@@ -529,6 +531,43 @@ def _open_text(path: Path, encoding: str) -> IO[str]:
     return open(path, encoding=encoding, newline="")
 
 
+DATA_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".parquet")
+
+
+def expand_inputs(spec: str) -> list[str]:
+    """The input files DATA names, sorted by path: ``-`` (stdin) or an existing file as it is, a
+    directory's data files (``DATA_SUFFIXES``, not hidden ones), or a glob's matching files
+    (``'data/*.csv'``). An existing path is taken literally even when its name has glob
+    characters (``run[1].csv``); a path that does not exist is left for :func:`open_source` to
+    report."""
+    path = Path(spec)
+    if spec == "-" or path.is_file():
+        return [spec]
+    if path.is_dir():
+        files = sorted(
+            str(p)
+            for p in path.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(DATA_SUFFIXES)
+        )
+        if not files:
+            raise AefeatError(
+                "no data files in the directory",
+                spec,
+                "it must hold " + ", ".join(DATA_SUFFIXES) + " files",
+            )
+        return files
+    if not glob.has_magic(spec):
+        return [spec]
+    files = sorted(p for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+    if not files:
+        raise AefeatError(
+            "no input files match the pattern",
+            spec,
+            "check the pattern, and quote it so that the shell passes it to aefeat unexpanded",
+        )
+    return files
+
+
 def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Source:
     """Open ``spec`` (a path, ``.csv.gz``, ``.parquet`` or ``-`` for stdin) and read its header."""
     check_delimiter(delimiter)
@@ -641,30 +680,6 @@ def _open_parquet(path: Path) -> Source:
             f"cannot read Parquet file: {exc}", str(path), "check that it is a valid Parquet file"
         ) from None
     return Source(name=str(path), path=path, kind="parquet", header=list(schema.names))
-
-
-def count_bad_values(X: np.ndarray, columns: list[str]) -> dict[str, tuple[int, int]]:
-    """Per column with problems: (missing cells, infinite cells)."""
-    out = {}
-    nan = np.isnan(X).sum(axis=0)
-    inf = np.isinf(X).sum(axis=0)
-    for j, name in enumerate(columns):
-        if nan[j] or inf[j]:
-            out[name] = (int(nan[j]), int(inf[j]))
-    return out
-
-
-def describe_bad_values(bad: dict[str, tuple[int, int]]) -> str:
-    parts = []
-    for name, (n_nan, n_inf) in list(bad.items())[:10]:
-        bits = []
-        if n_nan:
-            bits.append(f"{n_nan} missing")
-        if n_inf:
-            bits.append(f"{n_inf} infinite")
-        parts.append(f"{name!r} ({', '.join(bits)})")
-    more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
-    return ", ".join(parts) + more
 
 
 # --- outputs -------------------------------------------------------------------------------

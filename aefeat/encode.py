@@ -4,6 +4,7 @@ and write the kept columns plus latent columns as each chunk is done (constant m
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import pyarrow as pa
 from aefeat.data import BackgroundWriter, Source, TableWriter, float32_array
 from aefeat.errors import AefeatError
 from aefeat.modeldir import ModelDir
+from aefeat.scaling import no_rows_error
 
 DEFAULT_CHUNK_ROWS = 65536
 
@@ -67,9 +69,7 @@ def encode_source(
     source.require_training_columns(features)
     source.check_columns(keep, "--keep")
     names = output_columns(keep, model.spec.latent_dim, prefix, with_error)
-    scaler, net = model.scaler, model.network
-    dmin, drange, fill = scaler.data_min, scaler.data_range, scaler.fill
-    raw_net = net.with_input_scaling(dmin, drange)
+    kernel = model.kernel()
     report = EncodeReport(outside=np.zeros(len(features), dtype=np.int64), columns=features)
     from threadpoolctl import threadpool_limits
 
@@ -80,31 +80,19 @@ def encode_source(
             for start in range(0, batch.num_rows, chunk_rows):
                 chunk = batch.slice(start, chunk_rows)
                 X = source.to_matrix(chunk, features, np.float64)
-                bad = ~np.isfinite(X)
-                if bad.any():
-                    if fill is None:
-                        row, col = np.argwhere(bad)[0]
-                        raise AefeatError(
-                            f"missing or infinite value in column {features[col]!r}",
-                            _where_row(source, report.rows + int(row)),
-                            "fix the data, or retrain with --impute mean|median|zero",
-                        )
-                    X[bad] = np.broadcast_to(fill, X.shape)[bad]
-                    report.imputed += int(bad.sum())
-                report.outside += scaler.count_outside(X)
-                Z = raw_net.encode(X)
+                report.imputed += kernel.fill(X, functools.partial(_where_row, source, report.rows))
+                report.outside += model.scaler.count_outside(X)
+                Z, err = kernel.encode(X, with_error)
                 arrays = [chunk.column(k) for k in keep]
                 arrays += [float32_array(z) for z in Z.T]
-                if with_error:
-                    Xs = (X - dmin) / drange
-                    diff = net.decode(Z) - Xs
-                    arrays.append(float32_array(np.mean(diff * diff, axis=1)))
+                if err is not None:
+                    arrays.append(float32_array(err))
                 out.write(pa.RecordBatch.from_arrays(arrays, names=names))
                 report.rows += chunk.num_rows
                 if on_rows is not None:
                     on_rows(chunk.num_rows)
     if report.rows == 0:
-        raise AefeatError("the file has a header but no data rows", source.name, "add data rows")
+        raise no_rows_error(source.name)
     return report
 
 
@@ -120,9 +108,10 @@ def encode_to_file(
     return report
 
 
-def _where_row(source: Source, index: int) -> str:
-    """Where data row ``index`` (0-based) is: its line in a CSV file (records may span lines),
+def _where_row(source: Source, offset: int, row: int) -> str:
+    """Where data row ``offset + row`` (0-based) is: its line in a CSV file (records may span lines),
     else its row number (stdin cannot be read again; Parquet has no lines)."""
+    index = offset + row
     if source.kind == "csv":
         counter = itertools.count()
         line = source._find_line(lambda _row: next(counter) == index)

@@ -12,6 +12,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 
 from aefeat.config import TrainConfig, check_sizes, check_value
 from aefeat.errors import AefeatError
+from aefeat.kernel import EncodeKernel
 from aefeat.network import DenseNetwork, NetworkSpec
 from aefeat.scaling import Scaler
 
@@ -139,7 +140,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features, n_rows=n_rows)
         seed = self._seed(p)
         self.scaler_ = Scaler.fit(X, p["impute"])
-        X_scaled = self.scaler_.transform(self.scaler_.impute(np.array(X, dtype=np.float64)))
+        X_scaled = self.scaler_.prepare(X)
         from aefeat.train import train_network
 
         result = train_network(
@@ -234,9 +235,10 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         }
         self.sample_ = sample
 
-    def _prepare(self, X: Any) -> tuple[np.ndarray, np.dtype]:
-        """``X`` checked against what ``fit`` saw, imputed and MinMax-scaled (in float64); also
-        the dtype the result should have (float32 input gives float32 output)."""
+    def _encode(self, X: Any, with_error: bool = False) -> tuple[np.ndarray, Any, np.dtype]:
+        """``X`` checked against what ``fit`` saw and run through the encode kernel that
+        ``aefeat encode`` uses: (latent values, per-row errors or None, the input's dtype)."""
+        check_is_fitted(self, "network_")
         X = validate_data(
             self,
             X,
@@ -244,14 +246,17 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             ensure_all_finite=self._finite_mode(),
             reset=False,
         )
-        X64 = self.scaler_.impute(np.array(X, dtype=np.float64))
-        return self.scaler_.transform(X64), X.dtype
+        columns = [f"x{i}" for i in range(self.n_features_in_)]
+        kernel = EncodeKernel(self.scaler_, self.network_, columns)
+        X64 = np.array(X, dtype=np.float64)
+        kernel.fill(X64, lambda row: f"row {row}")
+        Z, err = kernel.encode(X64, with_error)
+        return Z, err, X.dtype
 
     def transform(self, X: Any) -> np.ndarray:
         """Latent features of ``X``: shape (rows, latent_dim)."""
-        check_is_fitted(self, "network_")
-        X_scaled, dtype = self._prepare(X)
-        return self.network_.encode(X_scaled).astype(dtype, copy=False)
+        Z, _, dtype = self._encode(X)
+        return Z.astype(dtype, copy=False)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Reconstructed features in the original units from latent values."""
@@ -267,8 +272,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     def reconstruction_error(self, X: Any) -> np.ndarray:
         """Per-row mean squared reconstruction error in MinMax-scaled units."""
-        check_is_fitted(self, "network_")
-        return self.network_.reconstruction_error(self._prepare(X)[0]).astype(np.float64)
+        return self._encode(X, with_error=True)[1]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """``z0 .. z{latent_dim-1}`` (the names ``aefeat encode`` writes)."""

@@ -102,14 +102,13 @@ def analyse(
     "What inspect tells you" for what each number means.
     """
     net, scaler = model.network, model.scaler
-    X = scaler.impute(np.array(X_raw, dtype=np.float64))
-    Xs = scaler.transform(X)
+    Xs = scaler.prepare(X_raw)
     Z = net.encode(Xs).astype(np.float64)
     recon = net.decode(Z).astype(np.float64)
     err = (recon - Xs) ** 2
     mse = float(err.mean())
     names = model.columns
-    n_rows = X.shape[0]
+    n_rows = Xs.shape[0]
     latent = [f"{prefix}{k}" for k in range(model.spec.latent_dim)]
 
     attribution = _normalise_rows(mean_abs_jacobian(model, Xs, seed))

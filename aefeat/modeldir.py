@@ -27,8 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from aefeat import strictjson
 from aefeat.config import ACTIVATIONS
 from aefeat.errors import AefeatError
+from aefeat.kernel import EncodeKernel
 from aefeat.network import DenseNetwork, NetworkSpec
 from aefeat.scaling import Scaler
 
@@ -64,6 +66,10 @@ class ModelDir:
     @property
     def columns(self) -> list[str]:
         return list(self.metadata["input_columns"])
+
+    def kernel(self) -> EncodeKernel:
+        """The encode kernel for this model (see :mod:`aefeat.kernel`)."""
+        return EncodeKernel(self.scaler, self.network, self.columns)
 
     def sample(self) -> np.ndarray:
         """The stored raw training rows (sha256 already checked)."""
@@ -134,22 +140,6 @@ def check_output_dir(path: Path) -> None:
             break
 
 
-def _json_safe(value: Any) -> Any:
-    """``value`` with NaN and infinities (e.g. PCA's explained variance of constant data) as null,
-    so that metadata.json is strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def save_model_dir(
     path: Path,
     metadata: dict[str, Any],
@@ -187,8 +177,7 @@ def save_model_dir(
         meta["scaling"] = scaler.to_json()
         meta["files"] = {name: sha256_file(tmp / name) for name in REQUIRED_FILES}
         with open(tmp / METADATA, "w", encoding="utf-8") as fh:
-            json.dump(_json_safe(meta), fh, indent=2, allow_nan=False)
-            fh.write("\n")
+            fh.write(strictjson.dumps(meta) + "\n")
         _replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

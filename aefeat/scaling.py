@@ -1,7 +1,11 @@
-"""MinMax scaling and missing-value imputation statistics, stored as JSON and applied with NumPy."""
+"""Data preparation, the one place it is defined: per-column statistics (fitted in memory or
+over streamed chunks by the same rules), the refusals of missing, infinite and too-large values,
+and the step every path applies before the network: ±inf treated as missing, missing cells filled
+with training values, MinMax scaling. Statistics are stored as JSON and applied with NumPy."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +16,40 @@ from aefeat.errors import AefeatError
 # float32 training and the exported Keras files (variance = span**2) cannot hold more.
 MAX_SPAN = 1e19
 MAX_ABS = 1e36
+
+
+def no_rows_error(where: str) -> AefeatError:
+    """The one message for an input with a header and no data rows."""
+    return AefeatError("the file has a header but no data rows", where, "add data rows")
+
+
+def count_bad_values(X: np.ndarray, columns: list[str]) -> dict[str, tuple[int, int]]:
+    """Per column with problems: (missing cells, infinite cells)."""
+    return _bad_counts(np.isnan(X).sum(axis=0), np.isinf(X).sum(axis=0), columns)
+
+
+def _bad_counts(nan: np.ndarray, inf: np.ndarray, columns: list[str]) -> dict[str, tuple[int, int]]:
+    return {c: (int(nan[j]), int(inf[j])) for j, c in enumerate(columns) if nan[j] or inf[j]}
+
+
+def missing_values_error(
+    bad: dict[str, tuple[int, int]], where: str, *, training: bool
+) -> AefeatError:
+    """The refusal of missing or infinite values (``bad`` from :func:`count_bad_values`): when
+    training, --impute is the fix; for a trained model, the data must be fixed."""
+    parts = []
+    for name, (n_nan, n_inf) in list(bad.items())[:10]:
+        bits = [f"{n_nan} missing"] if n_nan else []
+        if n_inf:
+            bits.append(f"{n_inf} infinite")
+        parts.append(f"{name!r} ({', '.join(bits)})")
+    more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+    hint = (
+        "fill or drop them, or pass --impute mean|median|zero"
+        if training
+        else "fill or drop them (the model was trained without --impute)"
+    )
+    return AefeatError("missing or infinite values in " + ", ".join(parts) + more, where, hint)
 
 
 def check_ranges(lo: np.ndarray, hi: np.ndarray, features: list[str], name: str) -> None:
@@ -49,32 +87,27 @@ class Scaler:
 
     @classmethod
     def fit(cls, X: np.ndarray, impute: str = "none") -> Scaler:
-        """Statistics of the finite values of each column of ``X`` (NaN ignored)."""
+        """Statistics of the finite values of each column of ``X`` (NaN and ±inf ignored)."""
         X = np.asarray(X, dtype=np.float64)
-        with np.errstate(invalid="ignore"):
-            finite = np.where(np.isfinite(X), X, np.nan)
-            all_missing = np.isnan(finite).all(axis=0)
-            finite[:, all_missing] = 0.0
-            data_min = np.nanmin(finite, axis=0)
-            data_max = np.nanmax(finite, axis=0)
-            fill = None
-            if impute == "mean":
-                fill = np.nanmean(finite, axis=0)
-            elif impute == "median":
-                fill = np.nanmedian(finite, axis=0)
-            elif impute == "zero":
-                fill = np.zeros(X.shape[1])
-        return cls(data_min, data_max, fill)
+        return ColumnStats(X.shape[1]).update(X).scaler(impute, median_rows=X)
 
-    def impute(self, X: np.ndarray) -> np.ndarray:
-        """Replace NaN cells with the training fill values (in place when possible)."""
-        if self.fill is None:
-            return X
-        mask = np.isnan(X)
-        if mask.any():
-            X = np.array(X, copy=True) if not X.flags.writeable else X
-            X[mask] = np.broadcast_to(self.fill.astype(X.dtype), X.shape)[mask]
-        return X
+    def fill_missing(self, X: np.ndarray) -> int:
+        """Treat ±inf as missing and fill missing cells of the float array ``X`` in place with the
+        training values (they stay NaN when the model was fitted without ``impute``). Returns
+        how many cells were missing."""
+        bad = ~np.isfinite(X)
+        n_bad = int(bad.sum())
+        if n_bad:
+            fill = np.nan if self.fill is None else np.broadcast_to(self.fill, X.shape)[bad]
+            X[bad] = fill
+        return n_bad
+
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        """Raw rows as the network sees them, in a new float64 array: missing and infinite
+        cells filled (:meth:`fill_missing`), then MinMax-scaled."""
+        X = np.array(X, dtype=np.float64)
+        self.fill_missing(X)
+        return self.transform(X)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
@@ -105,3 +138,54 @@ class Scaler:
             np.asarray(data["max"], dtype=np.float64),
             None if fill is None else np.asarray(fill, dtype=np.float64),
         )
+
+
+class ColumnStats:
+    """Per-column row, missing and infinite counts, minimum, maximum and sum of the finite values,
+    accumulated chunk by chunk: in-memory training feeds one chunk, streamed training many, and
+    both get their :class:`Scaler` from :meth:`scaler`, so the rules cannot differ."""
+
+    def __init__(self, n_cols: int) -> None:
+        self.n_rows = 0
+        self.lo = np.full(n_cols, np.inf)
+        self.hi = np.full(n_cols, -np.inf)
+        self.total = np.zeros(n_cols)
+        self.count = np.zeros(n_cols, dtype=np.int64)
+        self.nan = np.zeros(n_cols, dtype=np.int64)
+        self.inf = np.zeros(n_cols, dtype=np.int64)
+
+    def update(self, X: np.ndarray) -> ColumnStats:
+        finite = np.isfinite(X)
+        self.n_rows += len(X)
+        self.nan += np.isnan(X).sum(axis=0)
+        self.inf += np.isinf(X).sum(axis=0)
+        if len(X):
+            self.lo = np.minimum(self.lo, np.min(X, axis=0, where=finite, initial=np.inf))
+            self.hi = np.maximum(self.hi, np.max(X, axis=0, where=finite, initial=-np.inf))
+            self.total += np.sum(X, axis=0, where=finite)
+            self.count += finite.sum(axis=0)
+        return self
+
+    def bad_values(self, columns: list[str]) -> dict[str, tuple[int, int]]:
+        """As :func:`count_bad_values`, for every row seen."""
+        return _bad_counts(self.nan, self.inf, columns)
+
+    def scaler(self, impute: str, median_rows: np.ndarray) -> Scaler:
+        """The fitted :class:`Scaler`. A column with no finite value gets min = max = 0 (and fill
+        0). ``median_rows`` serve ``impute="median"``: every row in memory, a uniform sample of
+        them when streamed (an exact streaming median would need the whole column)."""
+        empty = self.count == 0
+        lo = np.where(empty, 0.0, self.lo)
+        hi = np.where(empty, 0.0, self.hi)
+        fill = None
+        if impute == "mean":
+            fill = np.divide(self.total, self.count, out=np.zeros_like(self.total), where=~empty)
+        elif impute == "median":
+            rows = np.asarray(median_rows, dtype=np.float64)
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: filled below
+                fill = np.nanmedian(np.where(np.isfinite(rows), rows, np.nan), axis=0)
+            fill = np.nan_to_num(fill, nan=0.0)
+        elif impute == "zero":
+            fill = np.zeros(len(lo))
+        return Scaler(lo, hi, fill)

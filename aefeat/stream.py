@@ -4,34 +4,26 @@ epoch streams shuffled batches from disk. Memory stays at a few chunks plus the 
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from aefeat.data import Source, describe_bad_values, open_source
+from aefeat.data import Source, open_source
 from aefeat.errors import AefeatError
-from aefeat.scaling import Scaler, check_ranges
+from aefeat.scaling import (
+    ColumnStats,
+    Scaler,
+    check_ranges,
+    missing_values_error,
+    no_rows_error,
+)
 
 MAX_VALIDATION_ROWS = 50_000
 SHUFFLE_ROWS = 65_536
 STREAM_ABOVE_BYTES = 1 << 30
-
-
-def expand_inputs(spec: str) -> list[str]:
-    """``spec`` as a list of files: itself, or the sorted matches of a glob such as 'data/*.csv'."""
-    if spec == "-" or Path(spec).exists() or not glob.has_magic(spec):
-        return [spec]
-    matches = sorted(p for p in glob.glob(spec) if Path(p).is_file())
-    if not matches:
-        raise AefeatError(
-            "no files match the pattern", spec, "check the glob and quote it for the shell"
-        )
-    return matches
 
 
 def should_stream(paths: list[str]) -> bool:
@@ -76,7 +68,7 @@ class ChunkedInput:
                 yield source.to_matrix(batch, self.features, np.float64)
 
 
-class _Reservoir:
+class Reservoir:
     """A uniform sample of ``size`` rows from a stream (Algorithm R, one chunk at a time)."""
 
     def __init__(self, size: int, n_cols: int, rng: np.random.Generator) -> None:
@@ -103,7 +95,7 @@ class _Reservoir:
 
 def sample_rows(inp: ChunkedInput, n_rows: int, seed: int = 0) -> np.ndarray:
     """A uniform sample of ``n_rows`` rows (all rows when there are fewer), in one pass."""
-    reservoir = _Reservoir(n_rows, len(inp.features), np.random.default_rng(seed))
+    reservoir = Reservoir(n_rows, len(inp.features), np.random.default_rng(seed))
     for X in inp.chunks():
         reservoir.add(X)
     return reservoir.sample()
@@ -118,55 +110,25 @@ class StreamStats:
 
 def first_pass(inp: ChunkedInput, impute: str, seed: int, sample_size: int) -> StreamStats:
     """Min, max, fill values and bad-value counts of every column, the row count and a sample."""
-    d = len(inp.features)
-    lo, hi = np.full(d, np.inf), np.full(d, -np.inf)
-    total, count = np.zeros(d), np.zeros(d)
-    nan, inf = np.zeros(d, dtype=np.int64), np.zeros(d, dtype=np.int64)
-    reservoir = _Reservoir(sample_size, d, np.random.default_rng(seed))
+    stats = ColumnStats(len(inp.features))
+    reservoir = Reservoir(sample_size, len(inp.features), np.random.default_rng(seed))
     for X in inp.chunks():
-        finite = np.isfinite(X)
-        nan += np.isnan(X).sum(axis=0)
-        inf += np.isinf(X).sum(axis=0)
-        lo = np.minimum(lo, np.where(finite, X, np.inf).min(axis=0))
-        hi = np.maximum(hi, np.where(finite, X, -np.inf).max(axis=0))
-        total += np.where(finite, X, 0).sum(axis=0)
-        count += finite.sum(axis=0)
+        stats.update(X)
         reservoir.add(X)
-    if reservoir.seen == 0:
-        raise AefeatError("the input has no data rows", ", ".join(inp.paths[:3]), "add data rows")
-    bad = {c: (int(nan[j]), int(inf[j])) for j, c in enumerate(inp.features) if nan[j] or inf[j]}
+    where = ", ".join(inp.paths[:3])
+    if stats.n_rows == 0:
+        raise no_rows_error(where)
+    bad = stats.bad_values(inp.features)
     if bad and impute == "none":
-        raise AefeatError(
-            "missing or infinite values in " + describe_bad_values(bad),
-            ", ".join(inp.paths[:3]),
-            "fill or drop them, or pass --impute mean|median|zero",
-        )
-    check_ranges(lo, hi, inp.features, ", ".join(inp.paths[:3]))
-    empty = count == 0
-    lo[empty], hi[empty] = 0.0, 0.0
-    fill = None
-    if impute == "mean":
-        fill = np.divide(total, count, out=np.zeros(d), where=count > 0)
-    elif impute == "median":
-        # The median of a uniform sample: an exact streaming median would need the whole column.
-        sample = reservoir.sample()
-        with np.errstate(invalid="ignore"):
-            fill = np.nan_to_num(
-                np.nanmedian(np.where(np.isfinite(sample), sample, np.nan), axis=0)
-            )
-    elif impute == "zero":
-        fill = np.zeros(d)
-    return StreamStats(Scaler(lo, hi, fill), reservoir.seen, reservoir.sample())
+        raise missing_values_error(bad, where, training=True)
+    check_ranges(stats.lo, stats.hi, inp.features, where)
+    scaler = stats.scaler(impute, median_rows=reservoir.sample())
+    return StreamStats(scaler, stats.n_rows, reservoir.sample())
 
 
 def _validation_mask(n: int, share: float, seed: int, chunk: int) -> np.ndarray:
     # Seeded by chunk number, so every pass over the files picks the same validation rows.
     return np.random.default_rng([seed, chunk]).random(n) < share
-
-
-def _prepare(scaler: Scaler, X: np.ndarray) -> np.ndarray:
-    X = np.where(np.isfinite(X), X, np.nan)
-    return scaler.transform(scaler.impute(X))
 
 
 def pca_pass(
@@ -179,7 +141,7 @@ def pca_pass(
     val_parts: list[np.ndarray] = []
     carry = np.empty((0, len(inp.features)))
     for i, X in enumerate(inp.chunks()):
-        S = _prepare(scaler, X)
+        S = scaler.prepare(X)
         mask = _validation_mask(len(S), share, seed, i)
         val_parts.append(S[mask])
         carry = np.concatenate([carry, S[~mask]]) if len(carry) else S[~mask]
@@ -203,7 +165,7 @@ def batch_generator(
         epoch[0] += 1
         buffer = np.empty((0, len(inp.features)), dtype=np.float32)
         for i, X in enumerate(inp.chunks()):
-            S = _prepare(scaler, X)
+            S = scaler.prepare(X)
             rows = S[~_validation_mask(len(S), share, seed, i)].astype(np.float32)
             buffer = np.concatenate([buffer, rows]) if len(buffer) else rows
             if len(buffer) >= SHUFFLE_ROWS:
@@ -268,7 +230,7 @@ def train_streaming(
     spec_xy = (tf.TensorSpec((None, d), tf.float32), tf.TensorSpec((None, d), tf.float32))
     generate = batch_generator(inp, stats.scaler, share, seed, bs, shuffle)
     dataset = tf.data.Dataset.from_generator(generate, output_signature=spec_xy).prefetch(2)
-    train_sample = _prepare(stats.scaler, stats.sample[: min(len(stats.sample), 10_000)]).astype(
+    train_sample = stats.scaler.prepare(stats.sample[: min(len(stats.sample), 10_000)]).astype(
         np.float32
     )
     result = fit_from_start(

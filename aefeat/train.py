@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from aefeat import model as model_mod  # first: it quiets TensorFlow's start-up logging
-from aefeat.config import check_sizes, min_rows, split_sizes  # noqa: F401 - re-exported
+from aefeat.config import check_sizes, split_sizes
 from aefeat.model import keras
 from aefeat.network import DenseNetwork, NetworkSpec
 

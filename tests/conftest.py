@@ -37,6 +37,14 @@ def run(*args: str, input: bytes | str | None = None):
     return CliRunner().invoke(app, [str(a) for a in args], input=input)
 
 
+def ok(*args: str, input: bytes | str | None = None) -> str:
+    """Invoke the CLI, assert that it succeeded, and return its stdout."""
+    result = run(*args, input=input)
+    assert result.exit_code == 0, (args, result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
 @pytest.fixture(scope="session")
 def frame() -> pd.DataFrame:
     return make_frame()

@@ -141,8 +141,17 @@ def test_output_names():
     assert name(Path("d/b.csv.gz")) == "b.csv"
     assert name(Path("d/c.parquet")) == "c.csv"
     assert name(Path("d/e.tsv")) == "e.tsv"
-    with pytest.raises(AefeatError, match="same output 'a.csv'"):
-        aefeat.dask._output_names([Path("x/a.csv"), Path("y/a.csv.gz")])
+
+
+def test_inputs_that_would_share_an_output_name_are_refused(model_dir, frame, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    frame.to_csv(inputs / "a.csv", index=False)
+    frame.to_csv(inputs / "a.csv.gz", index=False, compression="gzip")
+    result = run("encode", model_dir, inputs, "--dask", "local", "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.stderr
+    assert "same output 'a.csv'" in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_dask_is_imported_only_for_dask(model_dir, csv_path):

@@ -163,7 +163,14 @@ FILE_CASES: list[tuple[str, Builder, tuple[str, ...], tuple[str, ...]]] = [
         "directory-not-file",
         lambda c: (c.tmp / "adir").mkdir() or str(c.tmp / "adir"),
         ("is a directory", "adir"),
-        ALL,
+        ("encode", "inspect"),
+    ),
+    (
+        # train reads a directory's data files, as globs and encode --dask do.
+        "directory-without-data-files",
+        lambda c: (c.tmp / "adir").mkdir() or str(c.tmp / "adir"),
+        ("no data files in the directory", "adir", ".csv"),
+        ("train",),
     ),
     ("empty-file", lambda c: c.file("empty.csv", ""), ("the file is empty", "empty.csv"), ALL),
     ("blank-lines-only", lambda c: c.file("blank.csv", "\n \n\n"), ("the file is empty",), ALL),

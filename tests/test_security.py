@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run
+from conftest import ok, run
 
 import aefeat
 from aefeat.errors import AefeatError
@@ -67,7 +67,7 @@ def test_model_with_code_in_a_lambda_layer_is_never_run(model_dir, csv_path, tmp
     (evil_dir / "metadata.json").write_text(json.dumps(meta))
     encoded = run("encode", evil_dir, csv_path)
     assert encoded.exit_code == 0, encoded.stderr
-    assert encoded.stdout == run("encode", model_dir, csv_path).stdout
+    assert encoded.stdout == ok("encode", model_dir, csv_path)
     inspected = run("inspect", evil_dir, "--data", csv_path, "--json")
     assert inspected.exit_code == 0, inspected.stderr
     with pytest.raises(AefeatError, match="Lambda"):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import FEATURES, make_frame, run
 
-from aefeat.stream import _Reservoir, expand_inputs
+from aefeat.data import expand_inputs
+from aefeat.stream import Reservoir
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def test_stream_from_stdin_is_refused(parts, tmp_path):
 def test_glob_matching_nothing_is_a_clear_error(tmp_path):
     result = run("train", str(tmp_path / "nothing*.csv"), "-o", tmp_path / "m", *ARGS)
     assert result.exit_code == 2
-    assert "no files match" in result.stderr
+    assert "no input files match" in result.stderr
 
 
 def test_files_with_different_columns_are_refused(parts, tmp_path):
@@ -113,7 +114,7 @@ def test_reservoir_is_a_uniform_sample_without_repeats():
     rng = np.random.default_rng(0)
     counts = np.zeros(100)
     for _ in range(300):
-        res = _Reservoir(10, 1, rng)
+        res = Reservoir(10, 1, rng)
         for start in range(0, 100, 7):
             res.add(np.arange(start, min(start + 7, 100), dtype=float)[:, None])
         sample = res.sample()[:, 0]

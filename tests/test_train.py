@@ -6,12 +6,13 @@ import json
 
 import numpy as np
 import pytest
-from conftest import FEATURES, make_frame, run
+from conftest import FEATURES, make_frame, ok, run
 from sklearn.datasets import load_wine
 from sklearn.decomposition import PCA
 
 from aefeat import AutoencoderTransformer
-from aefeat.train import auto_batch_size, min_rows, split_rows, split_sizes
+from aefeat.config import min_rows, split_sizes
+from aefeat.train import auto_batch_size, split_rows
 
 
 def _scaler(X_train):
@@ -53,7 +54,7 @@ def test_seed_makes_training_and_encoding_reproducible(csv_path, tmp_path):
         assert run("train", csv_path, "-o", model, *args).exit_code == 0
         with np.load(model / "weights.npz") as weights:
             arrays = {k: weights[k] for k in weights.files}
-        outputs.append((arrays, run("encode", model, csv_path).stdout))
+        outputs.append((arrays, ok("encode", model, csv_path)))
     (w0, z0), (w1, z1) = outputs
     assert w0.keys() == w1.keys()
     for key in w0:
