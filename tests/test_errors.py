@@ -794,52 +794,58 @@ def test_all_constant_data_trains_without_nan(tmp_path):
     assert np.isfinite(pd.read_csv(io.StringIO(encoded.stdout)).to_numpy()).all()
 
 
-# --- property-based: generated CSV text never produces a traceback ---------------------------
+# --- property-based: every generated input gets the exit its construction implies -----------
 
-_NAMES = st.sampled_from(["a", "b", "c", "f0", "x y", "", "a", '"q"', "é", "[b]", "{0}", "%s"])
-_CELLS = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.integers(-(10**20), 10**20).map(str),
-    st.sampled_from(["", " ", "nan", "NA", "inf", "-", "1e999", "0x10", '"1"', '"', "é", "\x00"]),
-    st.text(max_size=6),
-)
-_NUMBERS = st.one_of(
-    st.floats(-1e9, 1e9, allow_nan=False).map(repr),
+_VALUE = st.one_of(
+    st.floats(-1e6, 1e6, allow_nan=False, width=32).map(lambda v: f"{v:.6g}"),
     st.integers(-1000, 1000).map(str),
     st.sampled_from(["1e3", " 2.5 ", "-0", "+4"]),
 )
+# Each corruption of a valid numeric CSV must be refused (exit 2), whatever else is drawn.
+_CORRUPTIONS = (
+    "bad-cell",
+    "short-row",
+    "long-row",
+    "header-only",
+    "nul-byte",
+    "duplicate-name",
+    "semicolons",
+)
+_BAD_CELLS = st.sampled_from(["abc", "x1", "1.2.3", "0x10", "", "nan", "inf", "-inf", "1e999", "é"])
 
 
 @st.composite
-def csv_text(draw, header=None, cells=None):
-    names = header if header is not None else draw(st.lists(_NAMES, min_size=1, max_size=4))
-    width = len(names)
-    ragged = draw(st.booleans())  # otherwise every row has the header's width
-    low, high = (max(0, width - 1), width + 1) if ragged else (width, width)
-    if cells is None:
-        cells = draw(st.sampled_from([_CELLS, _NUMBERS]))  # numbers: some inputs should succeed
-    rows = draw(st.lists(st.lists(cells, min_size=low, max_size=high), max_size=10))
-    sep = draw(st.sampled_from([",", ",", ",", ";", "\t"]))
+def numeric_csv(draw, names: list[str], min_rows: int, corruption: str | None = None) -> str:
+    """A CSV of ``names`` with numeric rows, valid unless ``corruption`` names one defect (in a
+    column of ``names`` other than ``id``, which holds text)."""
+    n_rows = draw(st.integers(min_rows, min_rows + 6))
+    rows = [[f"r{i}" if n == "id" else draw(_VALUE) for n in names] for i in range(n_rows)]
+    header = list(names)
+    sep = ","
+    numeric = [j for j, n in enumerate(names) if n != "id"]
+    r, j = draw(st.integers(0, n_rows - 1)), draw(st.sampled_from(numeric))
+    if corruption == "bad-cell":
+        rows[r][j] = draw(_BAD_CELLS)
+    elif corruption == "short-row":
+        rows[r] = rows[r][:-1]
+    elif corruption == "long-row":
+        rows[r] = [*rows[r], "1"]
+    elif corruption == "header-only":
+        rows = []
+    elif corruption == "nul-byte":
+        rows[r][j] = rows[r][j] + "\x00"
+    elif corruption == "duplicate-name":
+        header[j] = header[(j + 1) % len(header)]
+    elif corruption == "semicolons":
+        sep = ";"
     end = draw(st.sampled_from(["\n", "\r\n"]))
-    body = end.join(sep.join(r) for r in [names, *rows])
-    return body + draw(st.sampled_from(["", end]))
+    return end.join(sep.join(row) for row in [header, *rows]) + draw(st.sampled_from(["", end]))
 
 
-def _numeric_csv(draw_rows: int = 8):
-    """Mostly-valid numeric CSVs, so that some examples get as far as training or encoding."""
-    value = st.floats(-1e6, 1e6, allow_nan=False, width=32).map(lambda v: f"{v:.4g}")
-    return st.integers(2, 4).flatmap(
-        lambda w: st.lists(st.lists(value, min_size=w, max_size=w), min_size=1, max_size=draw_rows).map(
-            lambda rows: "\n".join([",".join(f"c{i}" for i in range(w))] + [",".join(r) for r in rows]) + "\n"
-        )
-    )  # fmt: skip
-
-
-ANY_INPUT = st.one_of(
-    csv_text(),
-    _numeric_csv(),
-    st.text(max_size=120),
-    st.binary(max_size=120),
+# One line of text or bytes: a header at most, never data rows, so always refused.
+ONE_LINE = st.one_of(
+    st.text(max_size=120).filter(lambda t: "\n" not in t and "\r" not in t),
+    st.binary(max_size=120).filter(lambda b: b"\n" not in b and b"\r" not in b),
 )
 
 
@@ -847,14 +853,30 @@ def _to_bytes(data: str | bytes) -> bytes:
     return data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
 
 
-def _check_outcome(result, target: Path) -> None:
-    assert result.exit_code in (0, 2), (result.exit_code, result.stderr)
+def _check_outcome(result, target: Path, expected: int) -> None:
+    assert result.exit_code == expected, (result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr
-    if result.exit_code == 2:
+    if expected == 2:
         assert result.stderr.startswith("aefeat: error: ") and result.stderr.count("\n") == 1
         assert not target.exists()
     else:
         assert target.exists()
+
+
+def _train_cases():
+    names = st.lists(
+        st.sampled_from(["a", "b", "c", "x y", "é", "[b]", "{0}", "%s"]),
+        min_size=2,
+        max_size=4,
+        unique=True,
+    )
+    valid = names.flatmap(lambda n: numeric_csv(n, min_rows=3)).map(lambda t: (t, 0))
+    bad = (
+        st.tuples(names, st.sampled_from(_CORRUPTIONS))
+        .flatmap(lambda nc: numeric_csv(nc[0], min_rows=3, corruption=nc[1]))
+        .map(lambda t: (t, 2))
+    )
+    return st.one_of(valid, bad, ONE_LINE.map(lambda t: (t, 2)))  # fmt: skip
 
 
 @settings(
@@ -862,8 +884,9 @@ def _check_outcome(result, target: Path) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(data=ANY_INPUT)
-def test_train_never_crashes_on_generated_csv(data, tmp_path):
+@given(case=_train_cases())
+def test_train_gives_the_expected_exit_on_generated_csv(case, tmp_path):
+    data, expected = case
     work = Path(tempfile.mkdtemp(dir=tmp_path))
     path = work / "in.csv"
     path.write_bytes(_to_bytes(data))
@@ -872,7 +895,18 @@ def test_train_never_crashes_on_generated_csv(data, tmp_path):
         "train", str(path), "-o", str(target), "--epochs", "1", "--hidden", "4",
         "--latent-dim", "1", "-q",
     )  # fmt: skip
-    _check_outcome(result, target)
+    _check_outcome(result, target, expected)
+
+
+def _encode_cases():
+    order = st.permutations(["id", *FEATURES])
+    valid = order.flatmap(lambda n: numeric_csv(list(n), min_rows=1)).map(lambda t: (t, 0))
+    bad = (
+        st.tuples(order, st.sampled_from(_CORRUPTIONS))
+        .flatmap(lambda nc: numeric_csv(list(nc[0]), min_rows=1, corruption=nc[1]))
+        .map(lambda t: (t, 2))
+    )
+    return st.one_of(valid, bad, ONE_LINE.map(lambda t: (t, 2)))  # fmt: skip
 
 
 @settings(
@@ -880,18 +914,15 @@ def test_train_never_crashes_on_generated_csv(data, tmp_path):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(
-    data=st.one_of(
-        csv_text(header=["id", *FEATURES]),
-        csv_text(header=FEATURES[::-1], cells=_NUMBERS),
-        ANY_INPUT,
-    ),
-    keep=st.sampled_from([[], ["--keep", "id"]]),
-)
-def test_encode_never_crashes_on_generated_csv(data, keep, model_dir, tmp_path):
+@given(case=_encode_cases(), keep=st.sampled_from([[], ["--keep", "id"]]))
+def test_encode_gives_the_expected_exit_on_generated_csv(case, keep, model_dir, tmp_path):
+    data, expected = case
     work = Path(tempfile.mkdtemp(dir=tmp_path))
     path = work / "in.csv"
     path.write_bytes(_to_bytes(data))
     target = work / "out.csv"
     result = run("encode", str(model_dir), str(path), "-o", str(target), *keep)
-    _check_outcome(result, target)
+    _check_outcome(result, target, expected)
+    if expected == 0:
+        rows = _to_bytes(data).replace(b"\r\n", b"\n").strip(b"\n").count(b"\n")
+        assert target.read_text().count("\n") == rows + 1
