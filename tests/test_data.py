@@ -1,0 +1,157 @@
+"""Data I/O: which files DATA names, opening CSV (plain, gzip by content, BOM, quoted headers,
+other delimiters) and Parquet, selecting feature columns, reading them whole or in batches, and
+writing tables. Library calls only; the CLI's error lines are in test_errors.py."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from aefeat.data import TableWriter, expand_inputs, open_source
+from aefeat.errors import AefeatError
+
+CSV = "a,b,label\n1,2.5,x\n3,,y\n-4e2,7,z\n"
+EXPECTED = np.array([[1.0, 2.5], [3.0, np.nan], [-400.0, 7.0]])
+
+
+@pytest.fixture
+def files(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    for name in ("b.csv", "a.csv.gz", "c.parquet", "notes.md", ".hidden.csv"):
+        (d / name).write_text("x\n")
+    (d / "sub").mkdir()
+    return d
+
+
+def test_expand_inputs_one_meaning_for_files_directories_and_globs(files):
+    assert expand_inputs("-") == ["-"]
+    assert expand_inputs(str(files / "b.csv")) == [str(files / "b.csv")]
+    data_files = [str(files / n) for n in ("a.csv.gz", "b.csv", "c.parquet")]
+    assert expand_inputs(str(files)) == data_files  # sorted, data files only, none hidden
+    assert expand_inputs(str(files / "*.csv*")) == data_files[:2]
+    assert expand_inputs(str(files / "missing.csv")) == [str(files / "missing.csv")]
+
+
+def test_expand_inputs_takes_an_existing_name_with_glob_characters_literally(tmp_path):
+    odd = tmp_path / "run[1].csv"
+    odd.write_text("a\n1\n")
+    (tmp_path / "run1.csv").write_text("a\n1\n")
+    assert expand_inputs(str(odd)) == [str(odd)]
+
+
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("*.nothing", ("no input files match the pattern",)),
+        ("empty_dir", ("no data files in the directory",)),
+    ],
+)
+def test_expand_inputs_refuses_what_names_no_file(tmp_path, monkeypatch, spec, words):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty_dir").mkdir()
+    with pytest.raises(AefeatError) as err:
+        expand_inputs(spec)
+    for word in words:
+        assert word in str(err.value)
+
+
+@pytest.mark.parametrize("encoding", ["plain", "gzip", "gzip-named-csv", "bom"])
+def test_read_numeric_is_the_same_for_every_text_form(tmp_path, encoding):
+    raw = CSV.encode()
+    name = "d.csv"
+    if encoding == "gzip":
+        raw, name = gzip.compress(raw), "d.csv.gz"
+    elif encoding == "gzip-named-csv":
+        raw = gzip.compress(raw)  # sniffed by content, not by name
+    elif encoding == "bom":
+        raw = b"\xef\xbb\xbf" + raw
+    path = tmp_path / name
+    path.write_bytes(raw)
+    source = open_source(str(path))
+    assert source.header == ["a", "b", "label"]
+    np.testing.assert_array_equal(source.read_numeric(["a", "b"]), EXPECTED)
+
+
+def test_batches_equal_one_read_and_keep_text_columns_as_text(tmp_path):
+    path = tmp_path / "d.csv"
+    rows = "".join(f"{i},{i * 0.5},t{i}\n" for i in range(5000))
+    path.write_text("a,b,label\n" + rows)
+    whole = open_source(str(path)).read_numeric(["a", "b"])
+    source = open_source(str(path))
+    batches = list(source.iter_batches(["a", "b"], ["label"], block_size=4096))
+    assert len(batches) > 1
+    parts = np.concatenate([source.to_matrix(b, ["a", "b"], np.float64) for b in batches])
+    np.testing.assert_array_equal(parts, whole)
+    labels = [v for b in batches for v in b.column("label").to_pylist()]
+    assert labels == [f"t{i}" for i in range(5000)]
+
+
+def test_quoted_header_name_with_a_line_break_and_another_delimiter(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text('"two\nlines";b\n1;2\n3;4\n')
+    source = open_source(str(path), delimiter=";")
+    assert source.header == ["two\nlines", "b"] and source.header_lines == 2
+    np.testing.assert_array_equal(source.read_numeric(["b"]), [[2.0], [4.0]])
+
+
+def test_stdin_is_read_once(monkeypatch):
+    fake = io.TextIOWrapper(io.BytesIO(CSV.encode()))
+    monkeypatch.setattr("sys.stdin", fake)
+    source = open_source("-")
+    assert source.name == "<stdin>"
+    np.testing.assert_array_equal(source.read_numeric(["a", "b"]), EXPECTED)
+    with pytest.raises(RuntimeError):
+        source.read_numeric(["a"])
+
+
+def test_parquet_reads_like_csv(tmp_path):
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"a": [1, 3, -400], "b": [2.5, None, 7.0], "label": list("xyz")}), path)
+    source = open_source(str(path))
+    assert source.kind == "parquet" and source.header == ["a", "b", "label"]
+    np.testing.assert_array_equal(source.read_numeric(["a", "b"]), EXPECTED)
+
+
+def test_select_features_keeps_file_order_and_names_unknown_columns(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text(CSV)
+    source = open_source(str(path))
+    assert source.select_features(None, ["label"]) == ["a", "b"]
+    assert source.select_features(["b", "a"], []) == ["b", "a"]
+    with pytest.raises(AefeatError, match="column 'nope' not found") as err:
+        source.select_features(["nope"], [])
+    assert "--columns" in str(err.value) and "available columns: a, b, label" in str(err.value)
+    with pytest.raises(AefeatError, match="no feature columns left"):
+        source.select_features(None, ["a", "b", "label"])
+
+
+def test_non_numeric_column_is_named_with_its_line(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b\n1,2\n3,oops\n")
+    with pytest.raises(AefeatError) as err:
+        open_source(str(path)).read_numeric(["a", "b"])
+    message = str(err.value)
+    assert "column 'b' is not numeric" in message and "line 3" in message
+    assert "--exclude b" in message
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_table_writer_writes_header_once_and_quotes_only_batches_that_need_it(kind):
+    sink = io.BytesIO()
+    writer = TableWriter(sink, kind)
+    first = pa.RecordBatch.from_pydict({"id": ["plain", "a,b"], "z0": [1.5, -2.0]})
+    writer.write(first)
+    writer.write(pa.RecordBatch.from_pydict({"id": ["c"], "z0": [3.0]}))
+    writer.close()
+    if kind == "csv":
+        # The batch holding "a,b" is written with pyarrow's quoting (every string quoted).
+        assert sink.getvalue().decode() == 'id,z0\n"plain",1.5\n"a,b",-2\nc,3\n'
+    else:
+        table = pq.read_table(io.BytesIO(sink.getvalue()))
+        assert table.to_pydict() == {"id": ["plain", "a,b", "c"], "z0": [1.5, -2.0, 3.0]}
