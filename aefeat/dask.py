@@ -17,7 +17,6 @@ never import it.
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import tempfile
@@ -29,35 +28,9 @@ import numpy as np
 
 from aefeat.data import expand_inputs
 from aefeat.errors import AefeatError
+from aefeat.frames import LATENT_DTYPE, check_present, encode_frame, load_model
 
-LATENT_DTYPE = np.float32  # what aefeat encode computes and writes
 INSTALL_HINT = "install it with pip install 'aefeat[dask]'"
-
-
-# --- the model, loaded once per worker process ------------------------------------------------
-
-
-@functools.lru_cache(maxsize=8)
-def _load_cached(path: str, stamp: tuple[int, int, int]) -> Any:
-    from aefeat.modeldir import load_model_dir
-
-    return load_model_dir(Path(path))
-
-
-def load_model(path: str | os.PathLike[str]) -> Any:
-    """The checked :class:`~aefeat.modeldir.ModelDir` at ``path``, cached in this process.
-
-    The cache key includes ``metadata.json``'s inode and mtime, so a model directory replaced by a
-    new ``aefeat train`` is loaded afresh.
-    """
-    path = os.path.abspath(path)
-    try:
-        st = os.stat(os.path.join(path, "metadata.json"))
-    except OSError:
-        from aefeat.modeldir import load_model_dir
-
-        return load_model_dir(Path(path))  # raises the usual "not a model directory" error
-    return _load_cached(path, (st.st_ino, st.st_mtime_ns, st.st_size))
 
 
 # --- dask.dataframe: map_partitions ----------------------------------------------------------
@@ -85,8 +58,8 @@ def encode(
     model = load_model(model_path)  # checks the directory here, before any task runs
     keep = list(keep or [])
     columns = [str(c) for c in ddf.columns]
-    _check_present(model.columns, columns, "the Dask DataFrame", "training column")
-    _check_present(keep, columns, "the Dask DataFrame", "--keep column")
+    check_present(model.columns, columns, "the Dask DataFrame", "training column")
+    check_present(keep, columns, "the Dask DataFrame", "--keep column")
     names = output_columns(keep, model.spec.latent_dim, prefix, with_error)
     meta = pd.DataFrame({k: ddf._meta[k] for k in keep}, index=ddf._meta.index)
     for name in names[len(keep) :]:
@@ -96,53 +69,13 @@ def encode(
     )
 
 
-def _check_present(wanted: list[str], columns: list[str], where: str, what: str) -> None:
-    missing = [c for c in wanted if c not in columns]
-    if missing:
-        raise AefeatError(
-            f"{what}{'s' if len(missing) > 1 else ''} "
-            + ", ".join(repr(m) for m in missing)
-            + " missing",
-            where,
-            "encode data with the columns the model was trained on",
-        )
-
-
 def _encode_partition(
     df: Any, model_path: str, keep: tuple[str, ...], prefix: str, with_error: bool
 ) -> Any:
     """One partition (a pandas DataFrame) -> kept columns and latent columns, on a worker."""
-    return encode_frame(load_model(model_path), df, list(keep), prefix, with_error)
-
-
-def encode_frame(
-    model: Any, df: Any, keep: list[str], prefix: str = "z", with_error: bool = False
-) -> Any:
-    """Encode a pandas DataFrame with a loaded model directory, by the steps ``aefeat encode``
-    takes: training fill values for missing cells (only with ``--impute``), MinMax scaling, the
-    NumPy encoder, latent values as float32. Needs pandas, not Dask."""
-    import pandas as pd
-
-    features = model.columns
-    try:
-        X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError):
-        bad = [c for c in features if not pd.api.types.is_numeric_dtype(df[c])]
-        raise AefeatError(
-            f"column {bad[0] if bad else features[0]!r} is not numeric",
-            "Dask partition",
-            f"exclude it when training, or convert it: ddf[{(bad or features)[0]!r}].astype(float)",
-        ) from None
-    X = np.array(X, dtype=np.float64, order="C")  # writable, contiguous
-    kernel = model.kernel()
-    kernel.fill(X, lambda row: f"Dask partition, row with index {df.index[row]!r}")
-    Z, err = kernel.encode(X, with_error)
-    out = pd.DataFrame({k: df[k] for k in keep}, index=df.index)
-    for j in range(Z.shape[1]):
-        out[f"{prefix}{j}"] = Z[:, j].astype(LATENT_DTYPE)
-    if err is not None:
-        out["reconstruction_error"] = err.astype(LATENT_DTYPE)
-    return out
+    return encode_frame(
+        load_model(model_path), df, list(keep), prefix, with_error, "Dask partition"
+    )
 
 
 # --- files: aefeat encode ... --dask ADDRESS -o OUT_DIR ---------------------------------------

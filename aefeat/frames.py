@@ -1,0 +1,91 @@
+"""Encoding pandas DataFrames with a model directory: the per-partition step that the Dask and
+Spark drivers share (each worker or executor loads the model once and runs the NumPy encode
+kernel on its partitions). Needs pandas; never Dask, Spark or TensorFlow."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aefeat.errors import AefeatError
+from aefeat.modeldir import ModelDir, load_model_dir
+
+LATENT_DTYPE = np.float32  # what aefeat encode computes and writes
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path: str, stamp: tuple[int, int, int]) -> ModelDir:
+    return load_model_dir(Path(path))
+
+
+def load_model(path: str | os.PathLike[str]) -> ModelDir:
+    """The checked :class:`~aefeat.modeldir.ModelDir` at ``path``, cached in this process.
+
+    The cache key includes ``metadata.json``'s inode and mtime, so a model directory replaced by a
+    new ``aefeat train`` is loaded afresh.
+    """
+    path = os.path.abspath(path)
+    try:
+        st = os.stat(os.path.join(path, "metadata.json"))
+    except OSError:
+        return load_model_dir(Path(path))  # raises the usual "not a model directory" error
+    return _load_cached(path, (st.st_ino, st.st_mtime_ns, st.st_size))
+
+
+def check_present(wanted: list[str], columns: list[str], where: str, what: str) -> None:
+    """Refuse, naming them, the ``wanted`` columns that ``columns`` lacks."""
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise AefeatError(
+            f"{what}{'s' if len(missing) > 1 else ''} "
+            + ", ".join(repr(m) for m in missing)
+            + " missing",
+            where,
+            "encode data with the columns the model was trained on",
+        )
+
+
+def output_schema(keep: list[str], latent_dim: int, prefix: str, with_error: bool) -> list[str]:
+    """Names of the latent (and error) columns that follow the kept ones."""
+    names = [f"{prefix}{j}" for j in range(latent_dim)]
+    return names + ["reconstruction_error"] if with_error else names
+
+
+def encode_frame(
+    model: ModelDir,
+    df: Any,
+    keep: list[str],
+    prefix: str = "z",
+    with_error: bool = False,
+    where: str = "DataFrame",
+) -> Any:
+    """Encode a pandas DataFrame by the steps ``aefeat encode`` takes (training fill values for
+    missing cells only with ``--impute``, MinMax scaling, the NumPy encoder): the ``keep``
+    columns unchanged, then ``{prefix}0..`` and with ``with_error`` ``reconstruction_error``, as
+    float32. ``where`` names the partition in error messages."""
+    import pandas as pd
+
+    features = model.columns
+    try:
+        X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        bad = [c for c in features if not pd.api.types.is_numeric_dtype(df[c])]
+        raise AefeatError(
+            f"column {bad[0] if bad else features[0]!r} is not numeric",
+            where,
+            f"exclude it when training, or convert it to numbers: {(bad or features)[0]!r}",
+        ) from None
+    X = np.array(X, dtype=np.float64, order="C")  # writable, contiguous
+    kernel = model.kernel()
+    kernel.fill(X, lambda row: f"{where}, row with index {df.index[row]!r}")
+    Z, err = kernel.encode(X, with_error)
+    out = pd.DataFrame({k: df[k] for k in keep}, index=df.index)
+    columns = output_schema(keep, kernel.latent_dim, prefix, with_error)
+    values = [*Z.T, err] if err is not None else list(Z.T)
+    for name, column in zip(columns, values, strict=True):
+        out[name] = column.astype(LATENT_DTYPE)
+    return out
