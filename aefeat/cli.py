@@ -171,7 +171,8 @@ def train(
     data: Annotated[
         str,
         typer.Argument(
-            help="CSV, .csv.gz or .parquet file, a quoted glob of them, or - for stdin.",
+            help="CSV, .csv.gz or .parquet file, a directory or a quoted glob of them, or - "
+            "for stdin.",
             show_default=False,
         ),
     ],
@@ -253,6 +254,15 @@ def train(
             help="Train without loading DATA into memory [default: for several files or over 1 GiB].",
         ),
     ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="SCHEDULER",
+            help="Scan the files on this Dask scheduler (tcp://host:8786, or 'local') and train "
+            "here on a uniform sample of --max-rows rows (default 1,000,000).",
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Train an autoencoder on DATA and write a model directory."""
@@ -280,7 +290,7 @@ def train(
         encoding=encoding,
         seed=seed,
     )
-    run_train(data, output, resolved, quiet=quiet, stream=stream)
+    run_train(data, output, resolved, quiet=quiet, stream=stream, dask=dask)
 
 
 def _batch_size(value: str | None) -> int | str | None:

@@ -32,14 +32,17 @@ def run_train(
     *,
     quiet: bool = False,
     stream: bool | None = None,
+    dask: str | None = None,
 ) -> Any:
     """``aefeat train``: returns the fitted :class:`AutoencoderTransformer`.
 
-    DATA is a file, ``-`` or a glob of files with the same columns. ``stream`` (default: when
-    there are several files or over 1 GiB) trains without loading the data into memory.
+    DATA is a file, ``-``, a directory or a glob of files with the same columns. ``stream``
+    (default: when there are several files or over 1 GiB) trains without loading the data into
+    memory. ``dask`` (a scheduler address or ``local``) scans the files on a Dask cluster and
+    trains here on a uniform sample of ``max_rows`` rows (default 1,000,000).
     """
     from aefeat.modeldir import check_output_dir
-    from aefeat.stream import ChunkedInput, sample_rows, should_stream
+    from aefeat.stream import ChunkedInput, should_stream
 
     started = time.perf_counter()
     check_output_dir(output)  # before the work, not after it
@@ -47,6 +50,18 @@ def run_train(
     source = open_source(paths[0], config.delimiter, config.encoding)
     features = source.select_features(config.columns, config.exclude)
     check_sizes(config.latent_dim, config.validation_split, n_features=len(features))
+    if dask is not None:
+        if stream:
+            raise AefeatError(
+                "--dask trains on a sample of the data, not streamed",
+                "--stream",
+                "drop --stream, or drop --dask to stream the files on this machine",
+            )
+        if paths == ["-"]:
+            raise AefeatError(
+                "--dask reads files, not stdin", "DATA", "pass files, a directory or a glob"
+            )
+        stream = False
     use_stream = should_stream(paths) if stream is None else stream
     if use_stream and paths == ["-"]:
         raise AefeatError(
@@ -57,7 +72,7 @@ def run_train(
     from aefeat.estimator import AutoencoderTransformer
 
     est = AutoencoderTransformer(**config.model_params())
-    inp = ChunkedInput(paths, features, config.delimiter, config.encoding)
+    data_info: dict[str, Any] = {"source": data, "files": len(paths), "streamed": use_stream}
     if use_stream and config.max_rows is None:
         with progress.training_progress(quiet) as on_epoch:
             est.fit_files(
@@ -69,12 +84,12 @@ def run_train(
             )
         n_rows = est.training_info_["n_rows"]
     else:
-        if config.max_rows is not None and paths != ["-"]:
-            # One pass, a uniform reservoir sample: memory is bounded by --max-rows.
-            X = sample_rows(inp, config.max_rows, seed=config.seed or 0)
+        if config.max_rows is not None or dask is not None:
+            X = _sample(paths, source, features, config, dask, data_info)
         elif len(paths) == 1:
-            X = source.read_numeric(features, max_rows=config.max_rows)
+            X = source.read_numeric(features)
         else:
+            inp = ChunkedInput(paths, features, config.delimiter, config.encoding)
             X = np.concatenate([inp.open(p).read_numeric(features) for p in paths])
         _check_values(X, features, source.name, config)
         import pandas as pd
@@ -86,9 +101,7 @@ def run_train(
     est.save(
         output,
         config=config.to_dict(),
-        extra={
-            "data": {"source": data, "files": len(paths), "rows": n_rows, "streamed": use_stream}
-        },
+        extra={"data": {**data_info, "rows": n_rows}},
     )
     if not quiet:
         progress.note(
@@ -97,6 +110,44 @@ def run_train(
             f"saved {output}"
         )
     return est
+
+
+def _sample(
+    paths: list[str],
+    source: Any,
+    features: list[str],
+    config: TrainConfig,
+    dask: str | None,
+    info: dict[str, Any],
+) -> np.ndarray:
+    """A uniform sample of ``--max-rows`` rows in one pass (memory bounded by the sample), on
+    the Dask cluster with ``dask``; the same rows either way (see :mod:`aefeat.sampling`)."""
+    from aefeat import sampling
+
+    size = config.max_rows or sampling.DASK_SAMPLE_ROWS
+    seed = config.seed or 0
+    if dask is not None:
+        from aefeat.dask import scan_files
+
+        scan = scan_files(
+            paths,
+            features,
+            scheduler=dask,
+            size=size,
+            seed=seed,
+            delimiter=config.delimiter,
+            encoding=config.encoding,
+        )
+        info["scheduler"] = dask
+    elif paths == ["-"]:  # read once, from the source already open
+        scan = sampling.scan_chunks(source.numeric_chunks(features), len(features), size, seed, 0)
+    else:
+        scan = sampling.scan_inputs(paths, features, size, seed, config.delimiter, config.encoding)
+    sampling.check_scan(
+        scan, features, [source.name if p == "-" else p for p in paths], config.impute
+    )
+    info["rows_scanned"] = scan.n_rows
+    return scan.sample()
 
 
 def _check_values(X: np.ndarray, features: list[str], name: str, config: TrainConfig) -> None:

@@ -17,10 +17,12 @@ never import it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +244,60 @@ def connect(scheduler: str) -> tuple[Any, Any]:
         ) from None
 
 
+@contextlib.contextmanager
+def session(scheduler: str) -> Iterator[Any]:
+    """A connected ``distributed.Client`` (see :func:`connect`), closed with its cluster after."""
+    client, cluster = connect(scheduler)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _gather(client: Any, futures: list[Any]) -> Iterator[Any]:
+    """Each future's result as it completes; the first error cancels the rest and is raised."""
+    from distributed import as_completed
+
+    try:
+        for future in as_completed(futures, loop=client.loop):
+            yield future.result()  # re-raises a worker's error here
+    except BaseException:
+        client.cancel(futures)
+        raise
+
+
+def scan_files(
+    paths: list[str],
+    features: list[str],
+    *,
+    scheduler: str,
+    size: int,
+    seed: int,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+) -> Any:
+    """The scan behind ``aefeat train DATA --dask``: one task per file on the cluster's workers,
+    each counting rows, missing values and per-column ranges and drawing its part of a uniform
+    sample of ``size`` rows; merged here. The result equals
+    :func:`aefeat.sampling.scan_inputs` of the same files on one machine, whatever the number of
+    workers. The files must be at the same paths on the workers."""
+    from aefeat.sampling import merge, scan_file
+
+    files = [os.path.abspath(p) for p in paths]
+    with session(scheduler) as client:
+        futures = [
+            client.submit(scan_file, path, i, features, size, seed, delimiter, encoding, pure=False)
+            for i, path in enumerate(files)
+        ]
+        merged = None
+        for scan in _gather(client, futures):
+            # Merging as results arrive keeps at most two samples in memory here.
+            merged = scan if merged is None else merge([merged, scan], size)
+    return merged
+
+
 def encode_files(
     model_dir: str | os.PathLike[str],
     data: str,
@@ -272,60 +328,39 @@ def encode_files(
     out_dir = Path(os.path.abspath(out_dir))
     _check_output_dir(out_dir)
     umask = _umask()
-    client, cluster = connect(scheduler)
-    try:
+    task_args = (keep, prefix, with_error, chunk_rows, delimiter, encoding)
+    with session(scheduler) as client:
         tmp = _make_temp_dir(out_dir, umask)
-    except BaseException:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-        raise
-    try:
-        from distributed import as_completed
-
-        futures = [
-            client.submit(
-                _encode_file,
-                model_path,
-                os.path.abspath(src),
-                str(tmp / name),
-                keep,
-                prefix,
-                with_error,
-                chunk_rows,
-                delimiter,
-                encoding,
-                pure=False,
-            )
-            for src, name in zip(inputs, names, strict=True)
-        ]
-        total = EncodeReport(
-            outside=np.zeros(len(model.columns), dtype=np.int64), columns=model.columns
-        )
         try:
-            for future in as_completed(futures, loop=client.loop):
-                report = future.result()  # re-raises a worker's error here
+            futures = [
+                client.submit(
+                    _encode_file,
+                    model_path,
+                    os.path.abspath(src),
+                    str(tmp / name),
+                    *task_args,
+                    pure=False,
+                )
+                for src, name in zip(inputs, names, strict=True)
+            ]
+            total = EncodeReport(
+                outside=np.zeros(len(model.columns), dtype=np.int64), columns=model.columns
+            )
+            for report in _gather(client, futures):
                 total.rows += report.rows
                 total.imputed += report.imputed
                 total.outside += report.outside
+            missing = [n for n in names if not (tmp / n).is_file()]
+            if missing:
+                raise AefeatError(
+                    f"the workers' output files are not visible here (first: {missing[0]})",
+                    str(out_dir),
+                    "use an output directory on a filesystem the workers share with this machine",
+                )
+            if out_dir.is_dir():
+                out_dir.rmdir()  # checked empty above
+            os.replace(tmp, out_dir)
         except BaseException:
-            client.cancel(futures)
+            _remove_tree(tmp)
             raise
-        missing = [n for n in names if not (tmp / n).is_file()]
-        if missing:
-            raise AefeatError(
-                f"the workers' output files are not visible here (first: {missing[0]})",
-                str(out_dir),
-                "use an output directory on a filesystem the workers share with this machine",
-            )
-        if out_dir.is_dir():
-            out_dir.rmdir()  # checked empty above
-        os.replace(tmp, out_dir)
-    except BaseException:
-        _remove_tree(tmp)
-        raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     return total, [out_dir / n for n in names]

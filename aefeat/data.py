@@ -209,6 +209,11 @@ class Source:
             table = table.take(pa.array(rows))
         return self.to_matrix(table, columns, np.float64)
 
+    def numeric_chunks(self, columns: list[str]) -> Iterator[np.ndarray]:
+        """The given columns of every row, a float64 chunk at a time (missing cells are NaN)."""
+        for batch in self.iter_batches(columns, []):
+            yield self.to_matrix(batch, columns, np.float64)
+
     def to_matrix(self, table: Any, columns: list[str], dtype: Any) -> np.ndarray:
         out = np.empty((table.num_rows, len(columns)), dtype=dtype, order="F")
         for j, name in enumerate(columns):

@@ -43,12 +43,6 @@ class ChunkedInput:
     encoding: str = "utf-8"
 
     def open(self, path: str) -> Source:
-        if path == "-":
-            raise AefeatError(
-                "streaming training reads its input several times",
-                "<stdin>",
-                "pass a file instead of -",
-            )
         source = open_source(path, self.delimiter, self.encoding)
         present = set(source.header)
         missing = [c for c in self.features if c not in present]
@@ -63,9 +57,7 @@ class ChunkedInput:
     def chunks(self) -> Iterator[np.ndarray]:
         """Float64 chunks of the feature columns (NaN where a cell is missing), in file order."""
         for path in self.paths:
-            source = self.open(path)
-            for batch in source.iter_batches(self.features, []):
-                yield source.to_matrix(batch, self.features, np.float64)
+            yield from self.open(path).numeric_chunks(self.features)
 
 
 class Reservoir:
@@ -91,14 +83,6 @@ class Reservoir:
 
     def sample(self) -> np.ndarray:
         return self.rows[: min(self.size, self.seen)]
-
-
-def sample_rows(inp: ChunkedInput, n_rows: int, seed: int = 0) -> np.ndarray:
-    """A uniform sample of ``n_rows`` rows (all rows when there are fewer), in one pass."""
-    reservoir = Reservoir(n_rows, len(inp.features), np.random.default_rng(seed))
-    for X in inp.chunks():
-        reservoir.add(X)
-    return reservoir.sample()
 
 
 @dataclass

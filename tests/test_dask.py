@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import io
+import json
 import subprocess
 import sys
 import types
@@ -13,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run
+from conftest import ok, run
 
 distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed (pip install -e '.[dask]')"
@@ -218,3 +219,69 @@ def test_readme_spark_recipe_runs_against_the_api(model_dir, csv_path, parts, mo
     assert list(out.columns) == ["id", "z0", "z1"] and out["z0"].dtype == np.float32
     assert out["id"].tolist() == whole["id"].tolist()
     np.testing.assert_allclose(out[["z0", "z1"]], whole[["z0", "z1"]], rtol=1e-6, atol=1e-6)
+
+
+# --- aefeat train --dask: the scan runs on the workers, training here on the sample ----------
+
+TRAIN_ARGS = ["--exclude", "id,label", "--epochs", "2", "--hidden", "4", "--seed", "5", "-q"]
+
+
+@pytest.fixture(scope="module")
+def one_worker():
+    with distributed.LocalCluster(
+        n_workers=1, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
+def test_train_dask_gives_the_same_model_with_one_or_two_workers_and_here(
+    cluster, one_worker, parts, csv_path, tmp_path
+):
+    data = f"{parts}/*.csv"
+    encoded = []
+    for name, where in [
+        ("two", ["--dask", cluster.scheduler_address]),
+        ("one", ["--dask", one_worker.scheduler_address]),
+        ("here", []),  # no cluster: the same scan, file after file
+    ]:
+        model = tmp_path / name
+        result = run("train", data, "-o", model, "--max-rows", "150", *where, *TRAIN_ARGS)
+        assert result.exit_code == 0, result.stderr
+        encoded.append(ok("encode", model, csv_path))
+        info = json.loads((model / "metadata.json").read_text())["data"]
+        assert info["rows_scanned"] == 240 and info["rows"] == 150 and info["files"] == 3
+        assert info.get("scheduler") == (where[1] if where else None)
+    assert encoded[0] == encoded[1] == encoded[2]
+
+
+def test_train_dask_without_max_rows_trains_on_everything_when_it_is_small(
+    cluster, parts, csv_path, tmp_path
+):
+    model = tmp_path / "m"
+    result = run("train", str(parts), "-o", model, "--dask", cluster.scheduler_address, *TRAIN_ARGS)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((model / "metadata.json").read_text())["data"]["rows"] == 240
+
+
+def test_train_dask_names_the_file_and_line_of_a_bad_value(cluster, frame, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        frame.iloc[80 * i : 80 * (i + 1)].to_csv(folder / f"p{i}.csv", index=False)
+    text = (folder / "p1.csv").read_text().splitlines(keepends=True)
+    text[7] = text[7].replace(",", ",oops", 2).replace(",oops", ",", 1)
+    (folder / "p1.csv").write_text("".join(text))
+    out = tmp_path / "m"
+    result = run("train", str(folder), "-o", out, "--dask", cluster.scheduler_address, *TRAIN_ARGS)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("aefeat: error: ") and result.stderr.count("\n") == 1
+    assert "p1.csv" in result.stderr and "line 8" in result.stderr
+    assert not out.exists()
+
+
+def test_train_dask_refuses_stream_and_stdin(cluster, parts, tmp_path):
+    out = tmp_path / "m"
+    both = run("train", str(parts), "-o", out, "--dask", "local", "--stream", *TRAIN_ARGS)
+    assert both.exit_code == 2 and "--stream" in both.stderr
+    piped = run("train", "-", "-o", out, "--dask", "local", *TRAIN_ARGS, input="a,b\n1,2\n")
+    assert piped.exit_code == 2 and "stdin" in piped.stderr
