@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import glob
 import io
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -178,47 +175,6 @@ def test_cli_dask_local_starts_its_own_workers(model_dir, parts, tmp_path):
     assert result.stderr == ""
     single = run("encode", model_dir, parts / "part-0.csv")
     assert (out / "part-0.csv").read_bytes() == single.stdout_bytes
-
-
-def test_readme_spark_recipe_runs_against_the_api(model_dir, csv_path, parts, monkeypatch):
-    """The README's Spark recipe, run with a stand-in for the few PySpark calls it makes."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    code = readme.split("With **Spark**", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
-    for old, new in (
-        ('"/shared/traffic_model"', repr(str(model_dir))),
-        ('["device"]', '["id"]'),
-        ('"data/*.csv"', repr(str(parts / "*.csv"))),
-    ):
-        assert old in code
-        code = code.replace(old, new)
-    written = {}
-
-    class Frame:
-        def __init__(self, pdf):
-            self.pdf = pdf
-            self.write = SimpleNamespace(csv=lambda path, header: written.update(frame=self.pdf))
-
-        def mapInPandas(self, func, schema):  # noqa: N802 - PySpark's name
-            written["schema"] = schema
-            batches = (self.pdf.iloc[i : i + 50] for i in range(0, len(self.pdf), 50))
-            return Frame(pd.concat(list(func(batches))))
-
-    def read_csv(pattern, header, inferSchema):  # noqa: N803 - PySpark's name
-        return Frame(pd.concat([pd.read_csv(p) for p in sorted(glob.glob(pattern))]))
-
-    session = SimpleNamespace(read=SimpleNamespace(csv=read_csv))
-    sql = types.ModuleType("pyspark.sql")
-    sql.SparkSession = SimpleNamespace(builder=SimpleNamespace(getOrCreate=lambda: session))
-    monkeypatch.setitem(sys.modules, "pyspark", types.ModuleType("pyspark"))
-    monkeypatch.setitem(sys.modules, "pyspark.sql", sql)
-    exec(compile(code, "README.md (Spark recipe)", "exec"), {"__name__": "readme_spark"})
-
-    assert written["schema"] == "`id` string, z0 float, z1 float"
-    out = written["frame"].reset_index(drop=True)
-    whole = read_csv_text(run("encode", model_dir, csv_path, "--keep", "id").stdout)
-    assert list(out.columns) == ["id", "z0", "z1"] and out["z0"].dtype == np.float32
-    assert out["id"].tolist() == whole["id"].tolist()
-    np.testing.assert_allclose(out[["z0", "z1"]], whole[["z0", "z1"]], rtol=1e-6, atol=1e-6)
 
 
 # --- aefeat train --dask: the scan runs on the workers, training here on the sample ----------

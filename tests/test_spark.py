@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -78,3 +79,25 @@ def test_spark_encode_refuses_missing_and_text_columns_on_the_driver(spark, mode
     text = frame.astype({"f2": str})
     with pytest.raises(AefeatError, match="column 'f2' is not numeric"):
         aefeat.spark.encode(spark.createDataFrame(text[["id", *FEATURES]]), model_dir)
+
+
+def test_readme_spark_example_runs(spark, model_dir, csv_path, tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    code = readme.split("With **Spark**", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    for old, new in (
+        ('"/shared/traffic_model"', repr(str(model_dir))),
+        ('["device"]', '["id"]'),
+        ('"data/*.csv"', repr(str(csv_path))),
+        ('"latent/"', repr(str(tmp_path / "latent"))),  # the JVM does not follow os.chdir
+    ):
+        assert old in code
+        code = code.replace(old, new)
+    exec(compile(code, "README.md (Spark example)", "exec"), {"__name__": "readme_spark"})
+    parts = sorted((tmp_path / "latent").glob("part-*.csv"))
+    got = pd.concat([pd.read_csv(p) for p in parts]).set_index("id").sort_index()
+    want = pd.read_csv(
+        io.StringIO(ok("encode", model_dir, csv_path, "--keep", "id", "--with-error"))
+    )
+    want = want.set_index("id").sort_index()
+    assert list(got.columns) == ["z0", "z1", "reconstruction_error"]
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-6, atol=1e-6)
