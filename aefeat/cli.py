@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from aefeat import errors
 from aefeat.errors import AefeatError
+from aefeat.params import PARAMS  # light: the table of training options, for their help
 
 
 def _debug_wanted(args: list[str]) -> bool:
@@ -169,8 +170,6 @@ def _root(
 
 def _opt(key: str, *short: str, negative: bool = False, **extra: Any) -> Any:
     """A ``train`` option whose flag, help and shown default come from the parameter table."""
-    from aefeat.params import PARAMS
-
     p = PARAMS[key]
     flag = f"{p.flag}/--no-{p.flag[2:]}" if negative else p.flag
     # The default goes into the help text: click would show a text default in parentheses.

@@ -70,6 +70,8 @@ class AefeatError(ValueError):
             text = f"{self.param}={got} must be {self.expected}; got {got}"
             return _one_line(text, self.where or "", None)
         where = [self.where] if self.where else []
+        if self.param is not None:
+            where.append(self.param if self.got is _UNSET else f"{self.param}={self.got!r}")
         where += [f"{k}={v!r}" for k, v in self.params.items()]
         return _one_line(self.what or "invalid value", ", ".join(where), self.hint)
 
