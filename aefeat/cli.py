@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from aefeat import errors
 from aefeat.errors import AefeatError
+from aefeat.params import PARAMS  # light: the table of training options, for their help
 
 
 def _debug_wanted(args: list[str]) -> bool:
@@ -166,6 +167,15 @@ def _root(
         raise typer.Exit(0)
 
 
+def _opt(key: str, *short: str, negative: bool = False, **extra: Any) -> Any:
+    """A ``train`` option whose flag, help and shown default come from the parameter table."""
+    p = PARAMS[key]
+    flag = f"{p.flag}/--no-{p.flag[2:]}" if negative else p.flag
+    # The default goes into the help text: click would show a text default in parentheses.
+    text = f"{p.help} [default: {p.default_text()}]"
+    return typer.Option(flag, *short, help=text, show_default=False, **extra)
+
+
 @app.command()
 def train(
     data: Annotated[
@@ -183,70 +193,25 @@ def train(
         Path | None,
         typer.Option("--config", "-c", help="YAML file with training options; flags win."),
     ] = None,
-    latent_dim: Annotated[
-        int | None,
-        typer.Option("--latent-dim", "-k", help="Number of latent features [default: 2]."),
-    ] = None,
-    hidden: Annotated[
-        str | None,
-        typer.Option(
-            "--hidden", help="Hidden layer sizes, e.g. 64,32 ('none' for none) [default: 64,32]."
-        ),
-    ] = None,
-    activation: Annotated[
-        str | None, typer.Option("--activation", help="Hidden activation [default: silu].")
-    ] = None,
-    latent_activation: Annotated[
-        str | None, typer.Option("--latent-activation", help="Latent activation [default: linear].")
-    ] = None,
-    output_activation: Annotated[
-        str | None, typer.Option("--output-activation", help="Output activation [default: linear].")
-    ] = None,
-    linear_path: Annotated[
-        bool | None,
-        typer.Option(
-            "--linear-path/--no-linear-path", help="PCA-initialised linear path [default: on]."
-        ),
-    ] = None,
-    epochs: Annotated[
-        int | None, typer.Option("--epochs", help="Maximum epochs (early stopping) [default: 200].")
-    ] = None,
-    batch_size: Annotated[
-        str | None, typer.Option("--batch-size", help="Rows per batch or 'auto' [default: auto].")
-    ] = None,
-    learning_rate: Annotated[
-        float | None, typer.Option("--learning-rate", help="Adam learning rate [default: 0.003].")
-    ] = None,
-    validation_split: Annotated[
-        float | None,
-        typer.Option("--validation-split", help="Share of rows held out [default: 0.2]."),
-    ] = None,
-    patience: Annotated[
-        int | None,
-        typer.Option(
-            "--patience", help="Epochs without improvement before stopping [default: 12]."
-        ),
-    ] = None,
-    columns: Annotated[
-        ListOpt, typer.Option("--columns", help="Feature columns (comma-separated, repeatable).")
-    ] = None,
-    exclude: Annotated[
-        ListOpt, typer.Option("--exclude", help="Columns to leave out, e.g. ids and labels.")
-    ] = None,
-    impute: Annotated[
-        str | None,
-        typer.Option(
-            "--impute", help="Fill missing values: none, mean, median, zero [default: none]."
-        ),
-    ] = None,
-    max_rows: Annotated[
-        int | None, typer.Option("--max-rows", help="Train on a uniform sample of this many rows.")
-    ] = None,
-    delimiter: Delimiter = None,
-    encoding: Encoding = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Random seed for a reproducible run.")
-    ] = None,
+    latent_dim: Annotated[str | None, _opt("latent_dim", "-k", metavar="INT|FRACTION")] = None,
+    hidden: Annotated[str | None, _opt("hidden")] = None,
+    activation: Annotated[str | None, _opt("activation")] = None,
+    latent_activation: Annotated[str | None, _opt("latent_activation")] = None,
+    output_activation: Annotated[str | None, _opt("output_activation")] = None,
+    linear_path: Annotated[bool | None, _opt("linear_path", negative=True)] = None,
+    epochs: Annotated[int | None, _opt("epochs")] = None,
+    batch_size: Annotated[str | None, _opt("batch_size")] = None,
+    learning_rate: Annotated[float | None, _opt("learning_rate")] = None,
+    validation_split: Annotated[float | None, _opt("validation_split")] = None,
+    patience: Annotated[int | None, _opt("patience")] = None,
+    shuffle: Annotated[bool | None, _opt("shuffle", negative=True)] = None,
+    columns: Annotated[ListOpt, _opt("columns")] = None,
+    exclude: Annotated[ListOpt, _opt("exclude")] = None,
+    impute: Annotated[str | None, _opt("impute")] = None,
+    max_rows: Annotated[int | None, _opt("max_rows")] = None,
+    delimiter: Annotated[str | None, _opt("delimiter", "-d")] = None,
+    encoding: Annotated[str | None, _opt("encoding")] = None,
+    seed: Annotated[int | None, _opt("seed")] = None,
     stream: Annotated[
         bool | None,
         typer.Option(
@@ -271,7 +236,7 @@ def train(
 
     resolved = cfg.resolve_config(
         config,
-        latent_dim=latent_dim,
+        latent_dim=_latent_dim(latent_dim),
         hidden=cfg.parse_hidden(hidden),
         activation=activation,
         latent_activation=latent_activation,
@@ -282,6 +247,7 @@ def train(
         learning_rate=learning_rate,
         validation_split=validation_split,
         patience=patience,
+        shuffle=shuffle,
         columns=cfg.parse_list(columns),
         exclude=cfg.parse_list(exclude),
         impute=impute,
@@ -291,6 +257,18 @@ def train(
         seed=seed,
     )
     run_train(data, output, resolved, quiet=quiet, stream=stream, dask=dask)
+
+
+def _latent_dim(value: str | None) -> int | float | None:
+    """``--latent-dim 16`` (a size) or ``--latent-dim 0.95`` (a share of the variance)."""
+    if value is None:
+        return None
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value  # refused with the table's words by resolve_config
 
 
 def _batch_size(value: str | None) -> int | str | None:

@@ -105,8 +105,8 @@ def run_train(
     )
     if not quiet:
         progress.note(
-            f"trained on {n_rows:,} rows x {len(features)} columns -> {est.network_.spec.latent_dim} "
-            f"latent in {time.perf_counter() - started:.1f} s; {_versus_pca(est)}; "
+            f"trained on {n_rows:,} rows x {len(features)} columns -> {_latent(est)} "
+            f"in {time.perf_counter() - started:.1f} s; {_versus_pca(est)}; "
             f"saved {output}"
         )
     return est
@@ -166,9 +166,23 @@ def _check_values(X: np.ndarray, features: list[str], name: str, config: TrainCo
     check_sizes(config.latent_dim, config.validation_split, n_rows=X.shape[0], source=name)
 
 
+def _latent(est: Any) -> str:
+    text = f"{est.n_components_} latent"
+    if isinstance(est.latent_dim, float):  # --latent-dim 0.95: say what was chosen, and why
+        text += (
+            f" (chosen for --latent-dim {est.latent_dim:g}: PCA keeps "
+            f"{est.pca_explained_variance_:.1%} of the variance)"
+        )
+    return text
+
+
 def _versus_pca(est: Any) -> str:
-    gain = 1 - est.val_mse_ / est.pca_val_mse_ if est.pca_val_mse_ > 0 else 0.0
-    text = f"validation MSE {est.val_mse_:.4g} vs PCA {est.pca_val_mse_:.4g} ({gain:.1%} lower"
+    text = f"validation MSE {est.val_mse_:.4g} vs PCA {est.pca_val_mse_:.4g}"
+    if est.pca_val_mse_ < 1e-12:
+        # Full width (or constant data): PCA is exact, and a ratio of rounding errors means nothing.
+        text += " (PCA reconstructs these rows exactly"
+    else:
+        text += f" ({1 - est.val_mse_ / est.pca_val_mse_:.1%} lower"
     if est.best_epoch_ == 0:
         # The start is PCA of all rows; the baseline is PCA of the training rows only.
         return text + "; no epoch improved on the PCA start, so it was kept)"

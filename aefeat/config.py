@@ -3,137 +3,56 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aefeat import params as _params
 from aefeat.errors import AefeatError
 
-ACTIVATIONS = (
-    "linear",
-    "relu",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "tanh",
-    "sigmoid",
-    "silu",
-    "gelu",
-    "softplus",
+# The table in aefeat.params is the one declaration; these names are kept for importers.
+ACTIVATIONS = _params.ACTIVATIONS
+IMPUTE_STRATEGIES = _params.IMPUTE_STRATEGIES
+PARAMS = _params.PARAMS
+
+
+def _to_dict(self: Any) -> dict[str, Any]:
+    return dataclasses.asdict(self)
+
+
+def _model_params(self: Any) -> dict[str, Any]:
+    """The parameters of :class:`aefeat.AutoencoderTransformer` this config sets."""
+    out = {p.estimator: getattr(self, p.name) for p in PARAMS.estimator_params()}
+    out["hidden"] = tuple(out["hidden"])
+    return out
+
+
+# Every option of ``aefeat train``, one field per row of the table (its default included); the
+# resolved copy is saved in ``metadata.json``.
+TrainConfig = dataclasses.make_dataclass(
+    "TrainConfig",
+    [
+        (p.name, p.type, dataclasses.field(default_factory=p.default_value))
+        if isinstance(p.default, list)
+        else (p.name, p.type, dataclasses.field(default=p.default))
+        for p in PARAMS
+    ],
+    namespace={"to_dict": _to_dict, "model_params": _model_params},
 )
-IMPUTE_STRATEGIES = ("none", "mean", "median", "zero")
+TrainConfig.__module__ = __name__
+TrainConfig.__doc__ = (
+    "Every option of ``aefeat train``; the resolved copy is saved in metadata.json."
+)
 
-
-@dataclass
-class TrainConfig:
-    """Every option of ``aefeat train``; the resolved copy is saved in ``metadata.json``."""
-
-    latent_dim: int = 2
-    hidden: list[int] = field(default_factory=lambda: [64, 32])
-    activation: str = "silu"
-    latent_activation: str = "linear"
-    output_activation: str = "linear"
-    linear_path: bool = True
-    epochs: int = 200
-    batch_size: int | str = "auto"
-    learning_rate: float = 0.003
-    validation_split: float = 0.2
-    patience: int = 12
-    shuffle: bool = True
-    seed: int | None = None
-    impute: str = "none"
-    columns: list[str] | None = None
-    exclude: list[str] = field(default_factory=list)
-    delimiter: str = ","
-    encoding: str = "utf-8"
-    max_rows: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def model_params(self) -> dict[str, Any]:
-        """The parameters of :class:`aefeat.AutoencoderTransformer` this config sets."""
-        return {
-            "latent_dim": self.latent_dim,
-            "hidden": tuple(self.hidden),
-            "activation": self.activation,
-            "latent_activation": self.latent_activation,
-            "output_activation": self.output_activation,
-            "linear_path": self.linear_path,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "learning_rate": self.learning_rate,
-            "validation_split": self.validation_split,
-            "patience": self.patience,
-            "shuffle": self.shuffle,
-            "impute": self.impute,
-            "random_state": self.seed,
-        }
-
-
-KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
-
-
-def _option(key: str) -> str:
-    return "--" + key.replace("_", "-")
+KEYS = PARAMS.keys
 
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _str_list(v: Any) -> bool:
-    return isinstance(v, list) and all(isinstance(x, str) and x for x in v)
-
-
-# Declared once, as data: (test, what a valid value is).
-_CONSTRAINTS: dict[str, tuple[Any, str]] = {
-    "latent_dim": (lambda v: _is_int(v) and v >= 1, "an integer of at least 1"),
-    "hidden": (
-        lambda v: isinstance(v, list) and all(_is_int(x) and x >= 1 for x in v),
-        "a comma-separated list of positive layer sizes such as 64,32 (empty for none)",
-    ),
-    "activation": (lambda v: v in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS)),
-    "latent_activation": (lambda v: v in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS)),
-    "output_activation": (lambda v: v in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS)),
-    "linear_path": (lambda v: isinstance(v, bool), "true or false"),
-    "epochs": (lambda v: _is_int(v) and v >= 0, "an integer of at least 0"),
-    "batch_size": (
-        lambda v: v == "auto" or (_is_int(v) and v >= 1),
-        "a positive integer or 'auto'",
-    ),
-    "learning_rate": (lambda v: _is_number(v) and 0 < v < 10, "a number above 0 and below 10"),
-    "validation_split": (
-        lambda v: _is_number(v) and 0 < v < 1,
-        "a fraction strictly between 0 and 1",
-    ),
-    "patience": (lambda v: _is_int(v) and v >= 1, "an integer of at least 1"),
-    "shuffle": (lambda v: isinstance(v, bool), "true or false"),
-    "seed": (
-        lambda v: v is None or (_is_int(v) and 0 <= v < 2**32),
-        "an integer from 0 to 2**32-1",
-    ),
-    "impute": (lambda v: v in IMPUTE_STRATEGIES, "one of " + ", ".join(IMPUTE_STRATEGIES)),
-    "columns": (lambda v: v is None or _str_list(v), "a list of column names"),
-    "exclude": (_str_list, "a list of column names"),
-    "delimiter": (
-        lambda v: isinstance(v, str) and len(v) == 1 and v not in '"\r\n',
-        "a single character such as ';' (not a quote or a line break)",
-    ),
-    "encoding": (lambda v: isinstance(v, str) and bool(v), "an encoding name such as latin-1"),
-    "max_rows": (lambda v: v is None or (_is_int(v) and v >= 1), "a positive integer"),
-}
-
-
 def check_value(key: str, value: Any, where: str | None = None) -> None:
-    """Raise :class:`AefeatError` naming the option if ``value`` is not valid for ``key``."""
-    test, valid = _CONSTRAINTS[key]
-    if not test(value):
-        raise AefeatError(f"invalid value {value!r}", where or _option(key), f"use {valid}")
+    """Raise :class:`AefeatError` naming the parameter if ``value`` is not valid for ``key``."""
+    PARAMS.check(key, value, where=where)
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
@@ -180,6 +99,8 @@ def resolve_config(config_file: Path | None = None, **overrides: Any) -> TrainCo
         if key not in KEYS:
             raise TypeError(f"unknown config key {key!r}")
         if value is not None:
+            if key == "hidden" and _is_int(value):
+                value = [value]  # one hidden layer, as in YAML
             check_value(key, value)
             values[key] = value
     return TrainConfig(**values)
@@ -224,30 +145,40 @@ def min_rows(validation_split: float, latent_dim: int) -> int:
 
 
 def check_sizes(
-    latent_dim: int,
+    latent_dim: int | float,
     validation_split: float,
     *,
     n_features: int | None = None,
     n_rows: int | None = None,
     source: str | None = None,
 ) -> None:
-    """Refuse a latent size not below the feature count, or too few rows to train and validate.
+    """Refuse a latent size above the feature count, or too few rows to train and validate.
 
-    The messages carry ``n_features=`` / ``n_samples=``, the words scikit-learn's checks expect.
+    A fractional ``latent_dim`` (a share of the variance) is checked as its smallest size, 1: the
+    size itself is chosen from the data. The messages carry ``n_features=`` / ``n_samples=``,
+    the words scikit-learn's checks look for.
     """
-    if n_features is not None and latent_dim >= n_features:
+    size = latent_dim if _is_int(latent_dim) else 1
+    if n_features is not None and n_features < 2:
         raise AefeatError(
-            f"--latent-dim {latent_dim} must be below the number of feature columns "
-            f"(n_features={n_features})",
-            "--latent-dim" if source is None else f"--latent-dim, {source}",
-            f"use at most {n_features - 1}" if n_features > 1 else "select at least two columns",
+            f"too few feature columns: {n_features} (n_features={n_features}); "
+            "an autoencoder needs at least 2",
+            source,
+            "select at least two columns",
+        )
+    if n_features is not None and size > n_features:
+        raise AefeatError(
+            param="latent_dim",
+            expected=f"<= n_features_in_={n_features}",
+            got=latent_dim,
+            hint=f"use at most {n_features}, the number of feature columns",
         )
     if n_rows is not None:
-        needed = min_rows(validation_split, latent_dim)
+        needed = min_rows(validation_split, size)
         if n_rows < needed:
-            where = f"--latent-dim {latent_dim}, --validation-split {validation_split}"
             raise AefeatError(
                 f"too few rows to train: {n_rows} (n_samples={n_rows}), need at least {needed}",
-                where if source is None else f"{source}, {where}",
-                "add rows, or lower --latent-dim or --validation-split",
+                source,
+                "add rows, or lower the latent size or the validation split",
+                params={"latent_dim": latent_dim, "validation_split": validation_split},
             )

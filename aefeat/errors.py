@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USER = 2
 EXIT_INTERRUPTED = 130
+
+_UNSET: Any = object()
 
 
 class AefeatError(ValueError):
@@ -14,25 +18,79 @@ class AefeatError(ValueError):
     The message reads ``<what> (<where>) — <what to do>``; ``where`` names the file,
     column, line or option, and ``hint`` says how to fix it. It is a ``ValueError`` so that
     Python callers (and scikit-learn's checks) can treat it as the usual bad-input error.
+
+    A bad parameter carries structured fields instead of prose that names it: ``param`` (its
+    key, as Python spells it), ``expected`` (what a valid value is), ``got`` (the value), and
+    ``params`` (other parameters involved, with their values). Where the error is shown decides
+    how a parameter is named: :attr:`message` is the command line's one line (``--latent-dim``,
+    used by ``aefeat.cli``), ``str(error)`` is the Python API's scikit-learn style
+    (``latent_dim=7 must be <= n_features_in_=6; got 7``).
     """
 
     exit_code = EXIT_USER
 
-    def __init__(self, what: str, where: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        what: str | None = None,
+        where: str | None = None,
+        hint: str | None = None,
+        *,
+        param: str | None = None,
+        expected: str | None = None,
+        got: Any = _UNSET,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         self.what = what
         self.where = where
         self.hint = hint
+        self.param = param
+        self.expected = expected
+        self.got = got
+        self.params = dict(params or {})
         super().__init__(self.message)
 
     @property
     def message(self) -> str:
-        text = self.what
-        if self.where:
-            text += f" ({self.where})"
-        if self.hint:
-            text += f" — {self.hint}"
-        # One line, always: values from data may contain newlines.
-        return " ".join(text.split())
+        """The command line's wording: parameters named by their flags."""
+        what = self.what
+        if what is None:
+            what = f"invalid value {self.got!r}" if self.got is not _UNSET else "invalid value"
+        where = [self.where] if self.where else []
+        if self.param and not self.where:
+            where.append(_flag(self.param))
+        where += [f"{_flag(k)} {v}" for k, v in self.params.items()]
+        hint = self.hint or (f"use {self.expected}" if self.expected else None)
+        return _one_line(what, ", ".join(where), hint)
+
+    @property
+    def python_message(self) -> str:
+        """The Python API's wording: parameters named as Python spells them, as in scikit-learn."""
+        if self.param is not None and self.expected is not None:
+            got = "" if self.got is _UNSET else f"{self.got!r}"
+            text = f"{self.param}={got} must be {self.expected}; got {got}"
+            return _one_line(text, self.where or "", None)
+        where = [self.where] if self.where else []
+        if self.param is not None:
+            where.append(self.param if self.got is _UNSET else f"{self.param}={self.got!r}")
+        where += [f"{k}={v!r}" for k, v in self.params.items()]
+        return _one_line(self.what or "invalid value", ", ".join(where), self.hint)
 
     def __str__(self) -> str:
-        return self.message
+        return self.python_message
+
+
+def _flag(key: str) -> str:
+    """``--latent-dim`` for ``latent_dim`` (and ``--seed`` for the estimator's ``random_state``)."""
+    from aefeat.params import PARAMS
+
+    return PARAMS.flag(key)
+
+
+def _one_line(what: str, where: str, hint: str | None) -> str:
+    text = what
+    if where:
+        text += f" ({where})"
+    if hint:
+        text += f" — {hint}"
+    # One line, always: values from data may contain newlines.
+    return " ".join(text.split())

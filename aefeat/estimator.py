@@ -10,68 +10,173 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from aefeat.config import TrainConfig, check_sizes, check_value
+from aefeat.config import check_sizes, split_sizes
 from aefeat.errors import AefeatError
 from aefeat.kernel import EncodeKernel
 from aefeat.network import DenseNetwork, NetworkSpec
+from aefeat.params import PARAMS
 from aefeat.scaling import Scaler
 
-_D = TrainConfig()
 SAMPLE_ROWS = 1000
+
+
+def _sklearn_constraints() -> dict[str, list[Any]]:
+    """scikit-learn's ``_parameter_constraints``, made from the one table in ``aefeat.params``."""
+    return {p.estimator: [c.sklearn() for c in p.constraints] for p in PARAMS.estimator_params()}
 
 
 class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     """Dense autoencoder features, started from PCA so that they are never worse than PCA.
 
+    The encoder and decoder each have a linear path initialised from PCA of the MinMax-scaled
+    training data and a nonlinear path (the hidden layers) that starts at zero: the untrained
+    model is exactly PCA, and training keeps the weights with the best validation loss, counting
+    the PCA start as epoch 0. ``aefeat train`` fits one of these and ``aefeat encode`` runs it.
+
     Parameters
     ----------
-    latent_dim : int, default=2
-        Number of latent features (output columns ``z0 .. z{latent_dim-1}``).
+    latent_dim : int or float, default=2
+        Number of latent features (output columns ``z0``, ``z1``, ...), from 1 to the number of
+        features. A float between 0 and 1, as in ``PCA(n_components=0.95)``, chooses the
+        smallest number whose PCA start keeps at least that share of the variance of the
+        scaled data; the number chosen is ``n_components_``.
+
     hidden : tuple of int, default=(64, 32)
-        Hidden layer sizes of the encoder; the decoder mirrors them.
-    activation, latent_activation, output_activation : str
-        Keras activation names for the hidden, latent and output layers.
+        Hidden layer sizes of the encoder; the decoder mirrors them. ``()`` for none, an int for
+        one layer.
+
+    activation : str, default="silu"
+        Keras activation of the hidden layers: one of "linear", "relu", "leaky_relu", "elu",
+        "selu", "tanh", "sigmoid", "silu", "gelu", "softplus".
+
+    latent_activation : str, default="linear"
+        Activation of the latent layer (same choices).
+
+    output_activation : str, default="linear"
+        Activation of the reconstruction, in MinMax-scaled units (same choices).
+
     linear_path : bool, default=True
-        Add a linear path initialised from PCA, with the nonlinear path starting at zero.
+        Add a linear path initialised from PCA, with the nonlinear path starting at zero. With
+        False the network starts from Keras' random initialisation.
+
     epochs : int, default=200
-        Maximum epochs; training stops early when validation loss stops improving.
+        Maximum number of epochs; training stops early when validation loss stops improving.
+
     batch_size : int or "auto", default="auto"
-        "auto" gives about 64 steps per epoch, between 32 and 1024 rows.
+        Rows per batch; "auto" gives about 64 steps per epoch, between 32 and 1024 rows.
+
     learning_rate : float, default=0.003
         Adam's initial learning rate, halved when validation loss plateaus.
+
     validation_split : float, default=0.2
-        Share of rows (shuffled) held out for early stopping and model selection.
+        Share of rows (shuffled) held out for early stopping and choosing the weights.
+
     patience : int, default=12
-        Epochs without improvement before stopping.
+        Epochs without improvement before training stops.
+
     shuffle : bool, default=True
-        Shuffle rows before splitting off validation rows and between epochs.
+        Shuffle rows before splitting off validation rows, and between epochs.
+
     impute : {"none", "mean", "median", "zero"}, default="none"
-        How missing values are filled; "none" refuses them.
+        How missing values are filled, with statistics of the training data; "none" refuses
+        them.
+
     random_state : int or None, default=None
-        Seed for the split, initialisation and batches; None draws one (kept in ``random_state_``).
+        Seed (0 to 2**32 - 1) for the split, the initialisation and the batches. None draws
+        one, kept in ``random_state_`` so that the run can be repeated.
+
+    Attributes
+    ----------
+    n_components_ : int
+        Number of latent features of the fitted model: ``latent_dim``, or the number chosen for
+        a fractional ``latent_dim``.
+
+    latent_dim_ : int
+        Same as ``n_components_`` (the name the command line and ``metadata.json`` use).
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``. Defined only when ``X`` has feature names that
+        are all strings.
+
+    network_ : DenseNetwork
+        The fitted encoder and decoder weights, run in NumPy by ``transform``.
+
+    scaler_ : Scaler
+        MinMax scaling (and imputation values) learned from the training data.
+
+    history_ : dict of str to list of float
+        Training and validation loss per epoch, epoch 0 being the PCA start.
+
+    best_epoch_ : int
+        Epoch whose weights were kept (0: no epoch improved on the start).
+
+    n_epochs_ : int
+        Number of epochs run.
+
+    batch_size_ : int
+        Batch size used.
+
+    val_mse_ : float
+        Reconstruction MSE on the validation rows, in scaled units.
+
+    train_mse_ : float
+        Reconstruction MSE on the training rows, in scaled units.
+
+    pca_val_mse_ : float
+        MSE on the validation rows of PCA with ``n_components_`` components fitted on the
+        training rows: the baseline ``val_mse_`` is compared with.
+
+    pca_explained_variance_ : float
+        Share of the scaled variance kept by the PCA start.
+
+    random_state_ : int
+        The seed used (drawn when ``random_state`` is None).
+
+    training_info_ : dict
+        Row counts, batch size, seed, epochs and duration of the fit.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : The linear projection this model starts from.
+    sklearn.decomposition.IncrementalPCA : PCA fitted batch by batch, used by ``fit_files``.
+    sklearn.neural_network.MLPRegressor : A dense network trained for a target rather than for
+        reconstruction.
 
     Examples
     --------
+    >>> from sklearn.datasets import load_iris
     >>> from aefeat import AutoencoderTransformer
-    >>> Z = AutoencoderTransformer(latent_dim=2, epochs=5).fit_transform(X)  # doctest: +SKIP
+    >>> X, _ = load_iris(return_X_y=True)
+    >>> ae = AutoencoderTransformer(latent_dim=2, epochs=5, random_state=0).fit(X)
+    >>> ae.transform(X).shape
+    (150, 2)
+    >>> ae = AutoencoderTransformer(latent_dim=0.95, epochs=5, random_state=0).fit(X)
+    >>> ae.n_components_  # the fewest latent features whose PCA start keeps 95% of the variance
+    2
     """
+
+    _parameter_constraints: dict[str, list[Any]] = _sklearn_constraints()
 
     def __init__(
         self,
-        latent_dim: int = _D.latent_dim,
-        hidden: tuple[int, ...] = tuple(_D.hidden),
-        activation: str = _D.activation,
-        latent_activation: str = _D.latent_activation,
-        output_activation: str = _D.output_activation,
-        linear_path: bool = _D.linear_path,
-        epochs: int = _D.epochs,
-        batch_size: int | str = _D.batch_size,
-        learning_rate: float = _D.learning_rate,
-        validation_split: float = _D.validation_split,
-        patience: int = _D.patience,
-        shuffle: bool = _D.shuffle,
-        impute: str = _D.impute,
-        random_state: int | None = None,
+        latent_dim: int | float = PARAMS.default("latent_dim"),
+        *,
+        hidden: tuple[int, ...] = tuple(PARAMS.default("hidden")),
+        activation: str = PARAMS.default("activation"),
+        latent_activation: str = PARAMS.default("latent_activation"),
+        output_activation: str = PARAMS.default("output_activation"),
+        linear_path: bool = PARAMS.default("linear_path"),
+        epochs: int = PARAMS.default("epochs"),
+        batch_size: int | str = PARAMS.default("batch_size"),
+        learning_rate: float = PARAMS.default("learning_rate"),
+        validation_split: float = PARAMS.default("validation_split"),
+        patience: int = PARAMS.default("patience"),
+        shuffle: bool = PARAMS.default("shuffle"),
+        impute: str = PARAMS.default("impute"),
+        random_state: int | None = PARAMS.default("random_state"),
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -96,41 +201,38 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         return tags
 
     def _check_params(self) -> dict[str, Any]:
-        """The parameters, validated (here, not in ``__init__``, as scikit-learn requires) and
-        with NumPy scalars turned into plain Python values."""
+        """The parameters, checked against ``_parameter_constraints``' table (here, not in
+        ``__init__``, as scikit-learn requires), with NumPy scalars as plain Python values."""
         params = {key: _plain(value) for key, value in self.get_params().items()}
-        for key in (
-            "latent_dim",
-            "activation",
-            "latent_activation",
-            "output_activation",
-            "linear_path",
-            "epochs",
-            "batch_size",
-            "learning_rate",
-            "validation_split",
-            "patience",
-            "shuffle",
-            "impute",
-        ):
-            check_value(key, params[key], where=f"parameter {key}")
         hidden = params["hidden"]
         if isinstance(hidden, (list, tuple, np.ndarray)):
-            hidden = [_plain(u) for u in hidden]
-        elif isinstance(hidden, int) and not isinstance(hidden, bool):
-            hidden = [hidden]  # one hidden layer, as MLPRegressor(hidden_layer_sizes=64) allows
-        check_value("hidden", hidden, where="parameter hidden")
-        params["hidden"] = tuple(hidden)
-        check_value("seed", params["random_state"], where="parameter random_state")
+            params["hidden"] = [_plain(u) for u in hidden]
+        for spec in PARAMS.estimator_params():  # in the table's order, latent_dim first
+            PARAMS.check(spec.estimator, params[spec.estimator])
+        if isinstance(params["hidden"], int):
+            params["hidden"] = [params["hidden"]]  # one layer, as MLPRegressor(64) allows
+        params["hidden"] = tuple(params["hidden"])
         return params
 
     def _finite_mode(self) -> bool | str:
         return "allow-nan" if self.impute != "none" else True
 
     def fit(self, X: Any, y: Any = None, *, on_epoch: Any = None) -> AutoencoderTransformer:
-        """Fit scaling and the autoencoder on ``X`` (rows x numeric features).
+        """Fit the scaling and the autoencoder on ``X``.
 
-        ``on_epoch(epoch, max_epochs, logs)`` is called after every epoch (for progress bars).
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric training data; missing values only with ``impute`` other than "none".
+        y : None
+            Ignored.
+        on_epoch : callable, optional
+            Called as ``on_epoch(epoch, max_epochs, logs)`` after every epoch (progress bars).
+
+        Returns
+        -------
+        self : AutoencoderTransformer
+            The fitted estimator.
         """
         p = self._check_params()
         X = validate_data(
@@ -145,7 +247,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
         result = train_network(
             X_scaled,
-            self._spec(p, n_features),
+            self._spec(p, n_features, self._latent_size(p, X_scaled)),
             seed=seed,
             **self._train_options(p),
             on_epoch=on_epoch,
@@ -164,22 +266,44 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         encoding: str = "utf-8",
         on_epoch: Any = None,
     ) -> AutoencoderTransformer:
-        """Fit on CSV or Parquet files too large for memory, streaming them chunk by chunk:
-        one pass for scaling statistics, one for the ``IncrementalPCA`` start and validation
-        rows, then one per epoch. ``columns`` are the feature columns, in order."""
+        """Fit on CSV or Parquet files too large for memory, streaming them chunk by chunk.
+
+        One pass for the scaling statistics, one for the ``IncrementalPCA`` start and the
+        validation rows, then one per epoch.
+
+        Parameters
+        ----------
+        paths : list of str
+            CSV (optionally gzipped) or Parquet files with the same columns.
+        columns : list of str
+            The feature columns, in order.
+        delimiter, encoding : str
+            How the CSV files are written.
+        on_epoch : callable, optional
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        self : AutoencoderTransformer
+            The fitted estimator.
+        """
         from aefeat.stream import ChunkedInput, train_streaming
 
         p = self._check_params()
         n_features = len(columns)
         check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features)
         seed = self._seed(p)
+        fraction = None if _is_int(p["latent_dim"]) else p["latent_dim"]
+        # For a fraction, the streamed PCA keeps up to every component and the size is chosen
+        # from its explained variance before training.
         result, scaler, sample = train_streaming(
             ChunkedInput(list(paths), list(columns), delimiter, encoding),
-            self._spec(p, n_features),
+            self._spec(p, n_features, n_features if fraction is not None else p["latent_dim"]),
             impute=p["impute"],
             seed=seed,
             **self._train_options(p),
             sample_size=SAMPLE_ROWS,
+            latent_fraction=fraction,
             on_epoch=on_epoch,
         )
         self.n_features_in_ = n_features
@@ -187,6 +311,19 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.scaler_ = scaler
         self._set_fitted(result, seed, result.n_train + result.n_val, sample)
         return self
+
+    @staticmethod
+    def _latent_size(p: dict[str, Any], X_scaled: np.ndarray) -> int:
+        """``latent_dim``, or for a fraction the fewest PCA components keeping that share of
+        the scaled variance (as ``PCA(n_components=0.95)``)."""
+        if _is_int(p["latent_dim"]):
+            return p["latent_dim"]
+        from aefeat.train import choose_latent_dim, pca_variance_ratios
+
+        k = choose_latent_dim(pca_variance_ratios(X_scaled), p["latent_dim"])
+        # The held-out PCA baseline is fitted on the training rows, which must outnumber it.
+        n_train = split_sizes(len(X_scaled), p["validation_split"])[0]
+        return max(1, min(k, n_train - 1))
 
     @staticmethod
     def _seed(p: dict[str, Any]) -> int:
@@ -200,10 +337,10 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         return {k: p[k] for k in keys}
 
     @staticmethod
-    def _spec(p: dict[str, Any], n_features: int) -> NetworkSpec:
+    def _spec(p: dict[str, Any], n_features: int, latent_dim: int) -> NetworkSpec:
         return NetworkSpec(
             n_features=n_features,
-            latent_dim=p["latent_dim"],
+            latent_dim=latent_dim,
             hidden=p["hidden"],
             activation=p["activation"],
             latent_activation=p["latent_activation"],
@@ -213,6 +350,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     def _set_fitted(self, result: Any, seed: int, n_rows: int, sample: np.ndarray) -> None:
         self.network_ = DenseNetwork(result.spec, result.weights)
+        self.n_components_ = self.latent_dim_ = result.spec.latent_dim
         self.random_state_ = seed
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
@@ -254,12 +392,34 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         return Z, err, X.dtype
 
     def transform(self, X: Any) -> np.ndarray:
-        """Latent features of ``X``: shape (rows, latent_dim)."""
+        """Latent features of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Rows with the columns ``fit`` saw, in the same order.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components_)
+            The latent values (float32 for float32 input, else float64).
+        """
         Z, _, dtype = self._encode(X)
         return Z.astype(dtype, copy=False)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
-        """Reconstructed features in the original units from latent values."""
+        """Reconstructed features, in the original units, from latent values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Latent values, as ``transform`` returns them.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The decoder's reconstruction.
+        """
         check_is_fitted(self, "network_")
         Z = np.asarray(X, dtype=np.float64)
         if Z.ndim != 2 or Z.shape[1] != self.network_.spec.latent_dim:
@@ -271,11 +431,33 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         return self.scaler_.inverse_transform(self.network_.decode(Z).astype(np.float64))
 
     def reconstruction_error(self, X: Any) -> np.ndarray:
-        """Per-row mean squared reconstruction error in MinMax-scaled units."""
+        """Each row's mean squared reconstruction error, in MinMax-scaled units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Rows to score.
+
+        Returns
+        -------
+        error : ndarray of shape (n_samples,)
+            What ``aefeat encode --with-error`` writes; high for rows unlike the training data.
+        """
         return self._encode(X, with_error=True)[1]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """``z0 .. z{latent_dim-1}`` (the names ``aefeat encode`` writes)."""
+        """Names of the latent features.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Checked against ``feature_names_in_`` if given; not used otherwise.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``z0``, ``z1``, ... (the names ``aefeat encode`` writes).
+        """
         check_is_fitted(self, "network_")
         _check_feature_names_in(self, input_features, generate_names=False)
         return np.asarray([f"z{i}" for i in range(self.network_.spec.latent_dim)], dtype=object)
@@ -302,6 +484,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "input_columns": columns,
             "latent_dim": self.network_.spec.latent_dim,
+            # What was asked for: the same int, or a share of the variance such as 0.95.
+            "latent_dim_requested": _plain(self.latent_dim),
             "params": _json_params(self.get_params()),
             "config": config if config is not None else _json_params(self.get_params()),
             "training": {**self.training_info_, "history": self.history_},
@@ -336,6 +520,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             params["hidden"] = tuple(params["hidden"])
         est = cls(**{k: v for k, v in params.items() if k in cls._get_param_names()})
         est.network_ = md.network
+        est.n_components_ = est.latent_dim_ = md.spec.latent_dim
         est.scaler_ = md.scaler
         est.n_features_in_ = md.spec.n_features
         columns = md.columns
@@ -355,6 +540,10 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         est.pca_explained_variance_ = metrics.get("pca_explained_variance")
         est.sample_ = md.sample()
         return est
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _plain(value: Any) -> Any:

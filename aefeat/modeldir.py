@@ -294,8 +294,9 @@ def _check_structure(meta: dict[str, Any]) -> None:
     if not _is_count(n, 2):
         raise ValueError("network n_features must be an integer of at least 2")
     latent = net.get("latent_dim")
-    if not (_is_count(latent, 1) and latent < n):
-        raise ValueError("network latent_dim must be an integer from 1 to n_features - 1")
+    if not (_is_count(latent, 1) and latent <= n):
+        # latent_dim == n_features is a full-width autoencoder, as PCA allows n_components == n.
+        raise ValueError("network latent_dim must be an integer from 1 to n_features")
     hidden = net.get("hidden")
     if not (isinstance(hidden, list) and all(_is_count(h, 1) for h in hidden)):
         raise ValueError("network hidden must be a list of positive integers")

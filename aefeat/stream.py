@@ -116,11 +116,15 @@ def _validation_mask(n: int, share: float, seed: int, chunk: int) -> np.ndarray:
 
 
 def pca_pass(
-    inp: ChunkedInput, scaler: Scaler, latent_dim: int, share: float, seed: int
+    inp: ChunkedInput, scaler: Scaler, latent_dim: int | None, share: float, seed: int
 ) -> tuple[Any, np.ndarray]:
-    """IncrementalPCA of the scaled training rows, and the (scaled) validation rows."""
+    """IncrementalPCA of the scaled training rows, and the (scaled) validation rows.
+
+    ``latent_dim=None`` keeps min(n_features, rows of the first batch) components, from which
+    a latent size given as a share of the variance is chosen."""
     from sklearn.decomposition import IncrementalPCA
 
+    need = len(inp.features) if latent_dim is None else latent_dim
     ipca = IncrementalPCA(n_components=latent_dim)
     val_parts: list[np.ndarray] = []
     carry = np.empty((0, len(inp.features)))
@@ -129,11 +133,11 @@ def pca_pass(
         mask = _validation_mask(len(S), share, seed, i)
         val_parts.append(S[mask])
         carry = np.concatenate([carry, S[~mask]]) if len(carry) else S[~mask]
-        if len(carry) >= max(latent_dim, 256):  # partial_fit needs at least latent_dim rows
+        if len(carry) >= max(need, 256):  # partial_fit needs at least n_components rows
             ipca.partial_fit(carry)
             carry = carry[:0]
     if len(carry):
-        if not hasattr(ipca, "components_") or len(carry) >= latent_dim:
+        if not hasattr(ipca, "components_") or len(carry) >= ipca.n_components_:
             ipca.partial_fit(carry)
     return ipca, np.concatenate(val_parts) if val_parts else np.empty((0, len(inp.features)))
 
@@ -183,26 +187,36 @@ def train_streaming(
     shuffle: bool,
     seed: int,
     sample_size: int,
+    latent_fraction: float | None = None,
     on_epoch: Any = None,
 ) -> tuple[Any, Scaler, np.ndarray]:
-    """Train on ``inp`` without loading it: returns (TrainResult, Scaler, raw sample rows)."""
+    """Train on ``inp`` without loading it: returns (TrainResult, Scaler, raw sample rows).
+
+    With ``latent_fraction`` (``latent_dim=0.95``), ``spec.latent_dim`` is replaced by the
+    smallest size whose IncrementalPCA start keeps that share of the variance."""
+    import dataclasses
     import time
 
     from aefeat.config import check_sizes
-    from aefeat.train import auto_batch_size, fit_from_start, pca_mse
+    from aefeat.train import auto_batch_size, choose_latent_dim, fit_from_start, pca_mse
 
     started = time.perf_counter()
     stats = first_pass(inp, impute, seed, max(sample_size, 10_000))
-    check_sizes(
-        spec.latent_dim, validation_split, n_rows=stats.n_rows, source=", ".join(inp.paths[:3])
-    )
+    requested = spec.latent_dim if latent_fraction is None else latent_fraction
+    check_sizes(requested, validation_split, n_rows=stats.n_rows, source=", ".join(inp.paths[:3]))
     share = min(validation_split, MAX_VALIDATION_ROWS / stats.n_rows)
-    ipca, S_val = pca_pass(inp, stats.scaler, spec.latent_dim, share, seed)
+    n_components = spec.latent_dim if latent_fraction is None else None
+    ipca, S_val = pca_pass(inp, stats.scaler, n_components, share, seed)
     if len(S_val) == 0:
         raise AefeatError(
             "no validation rows were drawn", "--validation-split", "use a larger split"
         )
     components, mean = ipca.components_, ipca.mean_
+    ratios = ipca.explained_variance_ratio_
+    if latent_fraction is not None:
+        k = choose_latent_dim(ratios, latent_fraction)
+        spec = dataclasses.replace(spec, latent_dim=k)
+        components, ratios = components[:k], ratios[:k]
     X_val = S_val.astype(np.float32)
     pca_val_mse = pca_mse(S_val, components, mean)
     n_train = stats.n_rows - len(S_val)
@@ -233,7 +247,7 @@ def train_streaming(
         seed=seed,
         on_epoch=on_epoch,
         pca_val_mse=pca_val_mse,
-        pca_explained_variance=float(ipca.explained_variance_ratio_.sum()),
+        pca_explained_variance=float(ratios.sum()),
         started=started,
     )
     # A random subset of the reservoir: its first slots are the file's first rows.

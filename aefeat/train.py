@@ -63,6 +63,26 @@ def pca_start(X_train: np.ndarray, latent_dim: int) -> tuple[np.ndarray, np.ndar
     return pca.components_, pca.mean_, float(pca.explained_variance_ratio_.sum())
 
 
+def pca_variance_ratios(X: np.ndarray) -> np.ndarray:
+    """Explained variance ratio of every principal component of the scaled rows ``X``."""
+    from sklearn.decomposition import PCA
+
+    solver = "covariance_eigh" if X.shape[0] > 4 * X.shape[1] else "full"
+    return PCA(svd_solver=solver).fit(np.asarray(X, dtype=np.float64)).explained_variance_ratio_
+
+
+def choose_latent_dim(explained_variance_ratio: np.ndarray, fraction: float) -> int:
+    """The smallest number of components whose explained variance ratios add up to at least
+    ``fraction`` (``latent_dim=0.95``, as ``PCA(n_components=0.95)``), from 1 to the number of
+    ratios given."""
+    ratios = np.asarray(explained_variance_ratio, dtype=np.float64)
+    if len(ratios) == 0 or not np.all(np.isfinite(ratios)) or ratios.sum() <= 0:
+        return 1  # no variance (constant data): one column keeps all there is
+    # A hair of tolerance, so that components adding up to exactly the fraction are enough.
+    k = int(np.searchsorted(np.cumsum(ratios), fraction - 1e-9, side="left")) + 1
+    return max(1, min(k, len(ratios)))
+
+
 def pca_mse(X: np.ndarray, components: np.ndarray, mean: np.ndarray) -> float:
     """Mean squared error of PCA's reconstruction of ``X`` (the baseline aefeat must beat)."""
     return _mse(X, (X - mean) @ components.T @ components + mean)

@@ -100,6 +100,78 @@ def test_config_file_and_flag_override(csv_path, tmp_path):
     assert meta["input_columns"] == FEATURES
 
 
+def _pca_kept(frame: pd.DataFrame) -> np.ndarray:
+    """Cumulative explained variance of PCA on the MinMax-scaled feature columns."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import MinMaxScaler
+
+    scaled = MinMaxScaler().fit_transform(frame[FEATURES])
+    return np.cumsum(PCA().fit(scaled).explained_variance_ratio_)
+
+
+def test_train_latent_dim_as_a_fraction(csv_path, frame, tmp_path):
+    out = tmp_path / "m"
+    result = run(
+        "train", csv_path, "-o", out, "--exclude", "id,label", "--latent-dim", "0.9",
+        "--epochs", "1", "--hidden", "4", "--seed", "0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    meta = json.loads((out / "metadata.json").read_text())
+    k = meta["latent_dim"]
+    kept = _pca_kept(frame)
+    assert kept[k - 1] >= 0.9 and (k == 1 or kept[k - 2] < 0.9)  # the fewest that keep 90%
+    assert meta["network"]["latent_dim"] == k and meta["latent_dim_requested"] == 0.9
+    assert meta["config"]["latent_dim"] == 0.9
+    assert f"-> {k} latent (chosen for --latent-dim 0.9: PCA keeps" in result.stderr
+    encoded = run("encode", out, csv_path)
+    assert encoded.exit_code == 0, encoded.stderr
+    assert list(read_csv_text(encoded.stdout).columns) == [f"z{j}" for j in range(k)]
+    inspected = run("inspect", out, "--json")
+    assert inspected.exit_code == 0, inspected.stderr
+    report = json.loads(inspected.stdout)
+    assert report["latent_dim"] == k and report["config"]["latent_dim"] == 0.9
+    text = run("inspect", out)
+    assert text.exit_code == 0, text.stderr
+    assert "latent_dim=0.9" in text.stdout and f"-> {k} -> mirrored" in text.stdout
+
+
+def test_streamed_train_with_a_fraction_from_yaml(csv_path, tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_text(
+        yaml.safe_dump({"latent_dim": 0.9, "hidden": [4], "epochs": 1, "exclude": ["id", "label"]})
+    )
+    out = tmp_path / "m"
+    result = run("train", csv_path, "-o", out, "--config", config, "--stream", "--seed", "0")
+    assert result.exit_code == 0, result.stderr
+    meta = json.loads((out / "metadata.json").read_text())
+    k = meta["latent_dim"]
+    assert meta["data"]["streamed"] is True and meta["latent_dim_requested"] == 0.9
+    assert 1 <= k <= len(FEATURES) and meta["network"]["latent_dim"] == k
+    # The IncrementalPCA start of the training rows keeps at least the share asked for.
+    assert meta["metrics"]["pca_explained_variance"] >= 0.9
+    assert f"-> {k} latent (chosen for --latent-dim 0.9" in result.stderr
+    encoded = run("encode", out, csv_path)
+    assert encoded.exit_code == 0, encoded.stderr
+    assert list(read_csv_text(encoded.stdout).columns) == [f"z{j}" for j in range(k)]
+
+
+def test_train_full_width_latent_dim(csv_path, tmp_path):
+    out = tmp_path / "m"
+    result = run(
+        "train", csv_path, "-o", out, "--exclude", "id,label", "--latent-dim", "6",
+        "--epochs", "1", "--hidden", "4", "--seed", "0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "-> 6 latent" in result.stderr and "PCA reconstructs these rows exactly" in result.stderr
+    encoded = run("encode", out, csv_path, "--with-error")
+    assert encoded.exit_code == 0, encoded.stderr
+    out_frame = read_csv_text(encoded.stdout)
+    assert list(out_frame.columns) == [f"z{j}" for j in range(6)] + ["reconstruction_error"]
+    assert out_frame["reconstruction_error"].max() < 1e-6
+    inspected = run("inspect", out)
+    assert inspected.exit_code == 0, inspected.stderr
+
+
 def test_train_summary_on_stderr_only(csv_path, tmp_path):
     result = run(
         "train",

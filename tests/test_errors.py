@@ -344,7 +344,9 @@ CONFIG_CASES = {
 TRAIN_OPTION_CASES = [
     ("latent-dim-0", ["--latent-dim", "0"], ("--latent-dim", "at least 1")),
     ("latent-dim-negative", ["--latent-dim", "-3"], ("--latent-dim",)),
-    ("latent-dim-not-below-features", ["--latent-dim", "6"], ("--latent-dim", "use at most 5")),
+    ("latent-dim-above-features", ["--latent-dim", "7"], ("--latent-dim", "use at most 6")),
+    ("latent-dim-fraction-above-1", ["--latent-dim", "1.5"], ("--latent-dim", "a fraction")),
+    ("latent-dim-not-a-number", ["--latent-dim", "two"], ("--latent-dim", "at least 1")),
     ("columns-absent", ["--columns", "f0,f1,nosuch"], ("'nosuch' not found", "--columns")),
     ("exclude-absent", ["--exclude", "nosuch"], ("'nosuch' not found", "--exclude")),
     (
@@ -364,7 +366,7 @@ TRAIN_OPTION_CASES = [
     ("unknown-output-activation", ["--output-activation", "nope"], ("--output-activation",)),
     ("negative-epochs", ["--epochs", "-1"], ("--epochs", "at least 0")),
     ("non-integer-epochs", ["--epochs", "ten"], ("--epochs",)),
-    ("negative-batch-size", ["--batch-size", "-5"], ("--batch-size", "positive integer")),
+    ("negative-batch-size", ["--batch-size", "-5"], ("--batch-size", "at least 1", "'auto'")),
     ("zero-batch-size", ["--batch-size", "0"], ("--batch-size",)),
     ("text-batch-size", ["--batch-size", "big"], ("--batch-size",)),
     ("zero-learning-rate", ["--learning-rate", "0"], ("--learning-rate",)),

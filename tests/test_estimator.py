@@ -3,24 +3,32 @@ and the model directory shared with the CLI (``save`` -> ``encode``, ``train`` -
 
 from __future__ import annotations
 
+import doctest
 import io
 import json
 import pickle
+import pydoc
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import FEATURES, run
 from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aefeat import AefeatError, AutoencoderTransformer
+from aefeat.params import PARAMS
+from aefeat.train import choose_latent_dim
 
-# latent_dim=1 because several checks fit on data with only two features, and the latent size must
-# be below the number of features. Every check then passes as it is; a check that cannot apply to
-# an autoencoder would be listed here, by name, with the reason.
+# The default estimator (only a short training): every check of scikit-learn's suite passes as it
+# is; a check that cannot apply to an autoencoder would be listed here, by name, with the reason.
 EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 
@@ -29,7 +37,7 @@ def _expected_failed_checks(estimator) -> dict[str, str]:
 
 
 @parametrize_with_checks(
-    [AutoencoderTransformer(latent_dim=1, hidden=(8,), epochs=3, random_state=0)],
+    [AutoencoderTransformer(epochs=3, random_state=0)],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_estimator_checks(estimator, check):
@@ -52,15 +60,163 @@ def read_csv_text(text: str) -> pd.DataFrame:
 def test_parameters_are_checked_in_fit_not_init(frame):
     est = AutoencoderTransformer(latent_dim=0, hidden="64,32", impute="sometimes")
     assert est.get_params()["latent_dim"] == 0  # stored as given
-    with pytest.raises(AefeatError, match="parameter latent_dim"):
+    with pytest.raises(ValueError, match=r"^latent_dim=0 must be an integer of at least 1 or a "):
         est.fit(frame[FEATURES])
-    with pytest.raises(AefeatError, match="parameter impute"):
+    with pytest.raises(ValueError, match=r"^hidden='64,32' must be a list of positive layer"):
         est.set_params(latent_dim=2).fit(frame[FEATURES])
-    with pytest.raises(AefeatError, match="parameter hidden"):
-        est.set_params(impute="mean").fit(frame[FEATURES])
+    with pytest.raises(ValueError, match=r"^impute='sometimes' must be one of none, mean"):
+        est.set_params(hidden=(8,)).fit(frame[FEATURES])
     assert not hasattr(est, "n_features_in_")  # nothing was fitted
-    with pytest.raises(ValueError, match="n_features=6"):
-        AutoencoderTransformer(latent_dim=6).fit(frame[FEATURES])
+
+
+# Each bad value, and the words a Python caller sees: the parameter as Python spells it, what was
+# expected and what was received, never a command-line flag.
+BAD_PARAMS = [
+    ("latent_dim", 7, "latent_dim=7 must be <= n_features_in_=6; got 7"),
+    ("latent_dim", 1.0, "latent_dim=1.0 must be an integer of at least 1 or a fraction strictly"),
+    ("latent_dim", "two", "latent_dim='two' must be an integer of at least 1 or a fraction"),
+    ("hidden", (8, 0), "hidden=[8, 0] must be a list of positive layer sizes"),
+    ("activation", "swishy", "activation='swishy' must be one of linear, relu"),
+    ("linear_path", "yes", "linear_path='yes' must be true or false; got 'yes'"),
+    ("epochs", -1, "epochs=-1 must be an integer of at least 0; got -1"),
+    ("batch_size", 0, "batch_size=0 must be an integer of at least 1 or 'auto'; got 0"),
+    ("learning_rate", 0, "learning_rate=0 must be a number strictly between 0 and 10; got 0"),
+    ("validation_split", 1, "validation_split=1 must be a number strictly between 0 and 1"),
+    ("patience", 0, "patience=0 must be an integer of at least 1; got 0"),
+    ("impute", "mode", "impute='mode' must be one of none, mean, median, zero; got 'mode'"),
+    ("random_state", -1, "random_state=-1 must be an integer from 0 to 4294967295 or None"),
+]
+
+
+@pytest.mark.parametrize(
+    "name, value, words", [pytest.param(*case, id=f"{case[0]}={case[1]!r}") for case in BAD_PARAMS]
+)
+def test_bad_parameter_errors_name_the_python_parameter(name, value, words, frame):
+    with pytest.raises(ValueError) as info:
+        small(**{name: value}).fit(frame[FEATURES])
+    message = str(info.value)
+    assert message.startswith(words)
+    assert "--" not in message  # no command-line flag in the Python API's message
+    assert isinstance(info.value, AefeatError) and info.value.param == name
+
+
+def test_not_fitted_error_before_fit(frame):
+    est = small()
+    for method in (est.transform, est.inverse_transform, est.reconstruction_error):
+        with pytest.raises(NotFittedError):
+            method(frame[FEATURES])
+    with pytest.raises(NotFittedError):
+        est.get_feature_names_out()
+
+
+def test_latent_dim_may_equal_the_number_of_features(frame, csv_path, tmp_path):
+    """A full-width autoencoder, as PCA allows n_components == n_features: fit, transform,
+    save, then the CLI's encode and inspect read the model directory."""
+    est = small(latent_dim=6).fit(frame[FEATURES])
+    assert est.n_components_ == est.latent_dim_ == 6
+    Z = est.transform(frame[FEATURES])
+    assert Z.shape == (240, 6)
+    np.testing.assert_allclose(est.inverse_transform(Z), frame[FEATURES].to_numpy(), atol=1e-3)
+    est.save(tmp_path / "full")
+    encoded = run("encode", tmp_path / "full", csv_path)
+    assert encoded.exit_code == 0, encoded.stderr
+    out = read_csv_text(encoded.stdout)
+    assert list(out.columns) == [f"z{k}" for k in range(6)]
+    np.testing.assert_allclose(out.to_numpy(), Z, atol=1e-5)
+    inspected = run("inspect", tmp_path / "full", "--json")
+    assert inspected.exit_code == 0, inspected.stderr
+    report = json.loads(inspected.stdout)
+    assert report["latent_dim"] == 6 and report["explained_variance"] > 0.999
+    assert AutoencoderTransformer.load(tmp_path / "full").n_components_ == 6
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.9, 0.999])
+def test_latent_dim_as_a_share_of_the_variance(fraction, frame, tmp_path):
+    X = frame[FEATURES]
+    est = small(latent_dim=fraction, epochs=1).fit(X)
+    k = est.n_components_
+    # The same choice as PCA of the MinMax-scaled rows: the fewest components keeping `fraction`.
+    scaled = MinMaxScaler().fit_transform(X)
+    kept = np.cumsum(PCA().fit(scaled).explained_variance_ratio_)
+    assert kept[k - 1] >= fraction and (k == 1 or kept[k - 2] < fraction)
+    assert est.latent_dim == fraction and est.latent_dim_ == k  # the parameter is left as given
+    assert est.transform(X).shape == (240, k)
+    assert list(est.get_feature_names_out()) == [f"z{i}" for i in range(k)]
+    assert est.pca_explained_variance_ == pytest.approx(kept[k - 1])
+    est.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    assert meta["latent_dim"] == k and meta["latent_dim_requested"] == fraction
+    assert meta["params"]["latent_dim"] == fraction
+    again = AutoencoderTransformer.load(tmp_path / "m")
+    assert again.latent_dim == fraction and again.n_components_ == k
+
+
+@pytest.mark.parametrize(
+    "ratios, fraction, k",
+    [
+        ([0.5, 0.3, 0.2], 0.8, 2),  # exactly the share asked for is enough
+        ([0.5, 0.3, 0.2], 0.81, 3),
+        ([0.5, 0.3, 0.2], 0.1, 1),
+        ([0.6, 0.2], 0.99, 2),  # truncated ratios (IncrementalPCA): never more than there are
+        ([0.0, 0.0], 0.5, 1),  # constant data: one column
+    ],
+)
+def test_choose_latent_dim(ratios, fraction, k):
+    assert choose_latent_dim(np.array(ratios), fraction) == k
+
+
+def test_grid_search_over_latent_dim(frame):
+    X, y = frame[FEATURES], frame["label"]
+    pipe = Pipeline([("ae", small(epochs=2)), ("clf", LogisticRegression())])
+    grid = GridSearchCV(pipe, {"ae__latent_dim": [1, 3, 0.9]}, cv=2, n_jobs=1).fit(X, y)
+    assert grid.best_params_["ae__latent_dim"] in (1, 3, 0.9)
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    assert 0.5 < grid.score(X, y) <= 1.0
+
+
+def test_docstring_documents_every_parameter_and_attribute():
+    doc = AutoencoderTransformer.__doc__
+    for section in ("Parameters\n    ---", "Attributes\n    ---", "See Also", "Examples"):
+        assert section in doc
+    params = AutoencoderTransformer().get_params()
+    for name, default in params.items():
+        shown = repr(default).replace("'", '"')
+        assert f"\n    {name} : " in doc, name
+        assert f"default={shown}\n" in doc, (name, shown)  # the default the table gives
+    for attr in ("n_components_", "latent_dim_", "n_features_in_", "feature_names_in_"):
+        assert f"\n    {attr} : " in doc, attr
+    text = pydoc.render_doc(AutoencoderTransformer, renderer=pydoc.plaintext)
+    assert "AutoencoderTransformer(latent_dim: 'int | float' = 2, *, hidden:" in text
+    for method in ("fit(", "transform(", "fit_transform(", "inverse_transform(", "set_params("):
+        assert method in text
+
+
+def test_docstring_examples_run():
+    finder = doctest.DocTestFinder(recurse=False)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for test in finder.find(AutoencoderTransformer, "AutoencoderTransformer"):
+        runner.run(test)
+    assert runner.tries >= 5 and runner.failures == 0
+
+
+def test_parameter_constraints_agree_with_the_checks():
+    """``_parameter_constraints`` (scikit-learn's objects) and the checks ``fit`` runs are made
+    from the same table, so they accept and refuse the same values."""
+    est = AutoencoderTransformer()
+    constraints = AutoencoderTransformer._parameter_constraints
+    assert set(constraints) == set(est.get_params())
+    values = [0, 1, 2, 7, -1, 0.5, 1.0, 1.5, "auto", "silu", "mean", "x", True, None, (8,), ()]
+    for name in constraints:
+        for value in values:
+            try:
+                validate_parameter_constraints(constraints, {name: value}, "AutoencoderTransformer")
+                sklearn_ok = True
+            except InvalidParameterError:
+                sklearn_ok = False
+            ours_ok = PARAMS[name].accepts(value)
+            if value is True and name not in ("linear_path", "shuffle"):
+                continue  # scikit-learn's Integral interval accepts bools; ours refuses them
+            assert sklearn_ok == ours_ok, (name, value)
 
 
 def test_fitted_attributes_and_feature_names(fitted, frame):

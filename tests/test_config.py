@@ -1,0 +1,155 @@
+"""The one parameter table (``aefeat.params``) and what is made from it: ``TrainConfig``, YAML
+validation, the ``train`` options' help and the estimator's defaults and constraints."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import run
+
+from aefeat.config import TrainConfig, load_config_file, resolve_config
+from aefeat.errors import AefeatError
+from aefeat.params import PARAMS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_train_config_fields_and_defaults_are_the_table():
+    fields = dataclasses.fields(TrainConfig)
+    assert [f.name for f in fields] == list(PARAMS.keys)
+    config = TrainConfig()
+    for p in PARAMS:
+        assert getattr(config, p.name) == p.default, p.name
+    # Mutable defaults are fresh per config.
+    config.hidden.append(8)
+    assert TrainConfig().hidden == [64, 32]
+
+
+def test_default_yaml_documents_exactly_the_table_defaults():
+    data = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
+    assert data == TrainConfig().to_dict()
+
+
+def test_estimator_defaults_and_constraints_are_the_table():
+    from aefeat import AutoencoderTransformer
+
+    signature = inspect.signature(AutoencoderTransformer.__init__)
+    names = [n for n in signature.parameters if n != "self"]
+    assert set(names) == {p.estimator for p in PARAMS.estimator_params()}
+    assert names[0] == "latent_dim" and names[-1] == "random_state"  # scikit-learn's habit
+    for p in PARAMS.estimator_params():
+        default = signature.parameters[p.estimator].default
+        expected = tuple(p.default) if isinstance(p.default, list) else p.default
+        assert default == expected, p.estimator
+    assert set(AutoencoderTransformer._parameter_constraints) == set(names)
+    # The CLI's resolved config gives the estimator exactly its parameters.
+    assert TrainConfig().model_params() == AutoencoderTransformer().get_params()
+
+
+def test_readme_options_table_matches_the_table():
+    readme = (ROOT / "README.md").read_text()
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[1].startswith("`") and cells[0].startswith("`-"):
+            rows[cells[1].strip("`")] = (cells[0], cells[2])
+    assert list(rows) == list(PARAMS.keys)
+    for p in PARAMS:
+        flags, default = rows[p.name]
+        assert p.flag in flags and default == p.default_text(), p.name
+
+
+def test_train_help_shows_the_table_help_and_defaults():
+    result = run("train", "--help")
+    assert result.exit_code == 0, result.stderr
+    text = _squash(result.stdout)
+    for p in PARAMS:
+        assert p.flag in text, p.name
+        assert _squash(f"{p.help} [default: {p.default_text()}]") in text, p.name
+    assert "[default: 2]" in text and "[default: 64,32]" in text and "[default: silu]" in text
+
+
+def test_yaml_accepts_a_fraction_for_latent_dim(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text("latent_dim: 0.95\nhidden: 16\nseed: 3\n")
+    assert load_config_file(path) == {"latent_dim": 0.95, "hidden": [16], "seed": 3}
+    config = resolve_config(path, epochs=5)
+    assert (config.latent_dim, config.hidden, config.seed, config.epochs) == (0.95, [16], 3, 5)
+    assert config.model_params()["latent_dim"] == 0.95
+    assert config.model_params()["random_state"] == 3
+
+
+@pytest.mark.parametrize(
+    "text, cli_words, python_words",
+    [
+        pytest.param(
+            "latent_dim: 1.5\n",
+            "invalid value 1.5 (key 'latent_dim' in",
+            "latent_dim=1.5 must be an integer of at least 1 or a fraction strictly between 0 and 1",
+            id="latent-dim-above-1",
+        ),
+        pytest.param(
+            "seed: -4\n",
+            "invalid value -4 (key 'seed' in",
+            "seed=-4 must be an integer from 0 to 4294967295 or None",
+            id="negative-seed",
+        ),
+        pytest.param(
+            "epochs: ten\n",
+            "invalid value 'ten' (key 'epochs' in",
+            "epochs='ten' must be an integer of at least 0",
+            id="text-epochs",
+        ),
+    ],
+)
+def test_bad_yaml_values_are_refused_with_the_key(text, cli_words, python_words, tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(text)
+    with pytest.raises(AefeatError) as info:
+        load_config_file(path)
+    assert info.value.message.startswith(cli_words)
+    assert str(info.value).startswith(python_words)
+
+
+def test_unknown_yaml_key_lists_the_table_keys(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text("latent_dims: 3\n")
+    with pytest.raises(AefeatError, match="unknown key 'latent_dims'") as info:
+        load_config_file(path)
+    assert "valid keys are " + ", ".join(PARAMS.keys) in info.value.message
+
+
+def test_one_error_two_wordings():
+    """Where the error is shown decides the words: a flag on the command line, the Python name
+    (``random_state`` for the estimator's seed) in Python."""
+    with pytest.raises(AefeatError) as info:
+        PARAMS.check("random_state", 2**32)
+    error = info.value
+    assert (error.param, error.got) == ("random_state", 2**32)
+    assert error.message == (
+        "invalid value 4294967296 (--seed) — use an integer from 0 to 4294967295 or None"
+    )
+    assert str(error) == (
+        "random_state=4294967296 must be an integer from 0 to 4294967295 or None; got 4294967296"
+    )
+    assert isinstance(error, ValueError)
+
+
+def test_table_module_imports_nothing_heavy():
+    code = (
+        "import sys; import aefeat.params, aefeat.config, aefeat.errors\n"
+        "print(sorted(m for m in ('sklearn', 'tensorflow', 'keras', 'pandas', 'yaml')"
+        " if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
