@@ -1,5 +1,5 @@
 """``python -m aefeat``."""
 
-from aefeat.cli import main
+from aefeat.cli.app import main
 
 main()

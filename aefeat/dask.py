@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from aefeat.data import expand_inputs
 from aefeat.errors import AefeatError
 from aefeat.frames import LATENT_DTYPE, check_present, encode_frame, load_model
+from aefeat.io.sources import expand_inputs
 
 INSTALL_HINT = "install it with pip install 'aefeat[dask]'"
 
@@ -54,7 +54,7 @@ def encode(
     """
     import pandas as pd
 
-    from aefeat.encode import output_columns
+    from aefeat.encoding import output_columns
 
     model_path = os.path.abspath(model_dir)
     model = load_model(model_path)  # checks the directory here, before any task runs
@@ -188,8 +188,8 @@ def _encode_file(
     encoding: str,
 ) -> Any:
     """One input file -> one CSV, on a worker: what ``aefeat encode MODEL SRC -o DST`` does."""
-    from aefeat.data import open_source
-    from aefeat.encode import encode_to_file
+    from aefeat.encoding import encode_to_file
+    from aefeat.io.sources import open_source
 
     model = load_model(model_path)
     source = open_source(src, delimiter, encoding)
@@ -313,11 +313,11 @@ def encode_files(
 ) -> tuple[Any, list[Path]]:
     """Encode every input file of DATA on the cluster into ``out_dir/<input name>``.
 
-    Returns the combined :class:`~aefeat.encode.EncodeReport` and the output files. The outputs
+    Returns the combined :class:`~aefeat.encoding.EncodeReport` and the output files. The outputs
     are written into a temporary directory beside ``out_dir`` and renamed into place only when
     every file is done, so a failed run leaves no ``out_dir`` (an existing empty one stays).
     """
-    from aefeat.encode import EncodeReport, output_columns
+    from aefeat.encoding import EncodeReport, output_columns
 
     model_path = os.path.abspath(model_dir)
     model = load_model(model_path)

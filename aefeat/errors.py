@@ -20,10 +20,10 @@ class AefeatError(ValueError):
     Python callers (and scikit-learn's checks) can treat it as the usual bad-input error.
 
     A bad parameter carries structured fields instead of prose that names it: ``param`` (its
-    key, as Python spells it), ``expected`` (what a valid value is), ``got`` (the value), and
+    key, as Python spells it), ``flag`` (its command-line name), ``expected`` (what a valid value is), ``got`` (the value), and
     ``params`` (other parameters involved, with their values). Where the error is shown decides
     how a parameter is named: :attr:`message` is the command line's one line (``--latent-dim``,
-    used by ``aefeat.cli``), ``str(error)`` is the Python API's scikit-learn style
+    used by ``aefeat.cli.app``), ``str(error)`` is the Python API's scikit-learn style
     (``latent_dim=7 must be <= n_features_in_=6; got 7``).
     """
 
@@ -36,6 +36,7 @@ class AefeatError(ValueError):
         hint: str | None = None,
         *,
         param: str | None = None,
+        flag: str | None = None,
         expected: str | None = None,
         got: Any = _UNSET,
         params: dict[str, Any] | None = None,
@@ -44,6 +45,7 @@ class AefeatError(ValueError):
         self.where = where
         self.hint = hint
         self.param = param
+        self.flag = flag or (None if param is None else _flag(param))
         self.expected = expected
         self.got = got
         self.params = dict(params or {})
@@ -56,8 +58,8 @@ class AefeatError(ValueError):
         if what is None:
             what = f"invalid value {self.got!r}" if self.got is not _UNSET else "invalid value"
         where = [self.where] if self.where else []
-        if self.param and not self.where:
-            where.append(_flag(self.param))
+        if self.flag and not self.where:
+            where.append(self.flag)
         where += [f"{_flag(k)} {v}" for k, v in self.params.items()]
         hint = self.hint or (f"use {self.expected}" if self.expected else None)
         return _one_line(what, ", ".join(where), hint)
@@ -80,10 +82,9 @@ class AefeatError(ValueError):
 
 
 def _flag(key: str) -> str:
-    """``--latent-dim`` for ``latent_dim`` (and ``--seed`` for the estimator's ``random_state``)."""
-    from aefeat.params import PARAMS
-
-    return PARAMS.flag(key)
+    """The command-line flag of parameter ``key`` (``--latent-dim`` for ``latent_dim``); a
+    parameter spelled otherwise in Python passes its ``flag`` (``--seed`` for ``random_state``)."""
+    return "--" + key.replace("_", "-")
 
 
 def _one_line(what: str, where: str, hint: str | None) -> str:

@@ -10,18 +10,18 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from aefeat.config import check_sizes, split_sizes
+from aefeat.core.config import check_sizes, split_sizes
+from aefeat.core.kernel import EncodeKernel
+from aefeat.core.network import DenseNetwork, NetworkSpec
+from aefeat.core.params import PARAMS
+from aefeat.core.prepare import Scaler
 from aefeat.errors import AefeatError
-from aefeat.kernel import EncodeKernel
-from aefeat.network import DenseNetwork, NetworkSpec
-from aefeat.params import PARAMS
-from aefeat.scaling import Scaler
 
 SAMPLE_ROWS = 1000
 
 
 def _sklearn_constraints() -> dict[str, list[Any]]:
-    """scikit-learn's ``_parameter_constraints``, made from the one table in ``aefeat.params``."""
+    """scikit-learn's ``_parameter_constraints``, made from the one table in ``aefeat.core.params``."""
     return {p.estimator: [c.sklearn() for c in p.constraints] for p in PARAMS.estimator_params()}
 
 
@@ -243,7 +243,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         seed = self._seed(p)
         self.scaler_ = Scaler.fit(X, p["impute"])
         X_scaled = self.scaler_.prepare(X)
-        from aefeat.train import train_network
+        from aefeat.keras_backend.fit import train_network
 
         result = train_network(
             X_scaled,
@@ -318,7 +318,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         the scaled variance (as ``PCA(n_components=0.95)``)."""
         if _is_int(p["latent_dim"]):
             return p["latent_dim"]
-        from aefeat.train import choose_latent_dim, pca_variance_ratios
+        from aefeat.keras_backend.fit import choose_latent_dim, pca_variance_ratios
 
         k = choose_latent_dim(pca_variance_ratios(X_scaled), p["latent_dim"])
         # The held-out PCA baseline is fitted on the training rows, which must outnumber it.

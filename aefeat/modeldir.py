@@ -27,12 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from aefeat import strictjson
-from aefeat.config import ACTIVATIONS
+from aefeat.core.config import ACTIVATIONS
+from aefeat.core.kernel import EncodeKernel
+from aefeat.core.network import DenseNetwork, NetworkSpec
+from aefeat.core.prepare import Scaler
 from aefeat.errors import AefeatError
-from aefeat.kernel import EncodeKernel
-from aefeat.network import DenseNetwork, NetworkSpec
-from aefeat.scaling import Scaler
+from aefeat.io import strictjson
 
 FORMAT = "aefeat-model"
 FORMAT_VERSION = 1
@@ -68,7 +68,7 @@ class ModelDir:
         return list(self.metadata["input_columns"])
 
     def kernel(self) -> EncodeKernel:
-        """The encode kernel for this model (see :mod:`aefeat.kernel`)."""
+        """The encode kernel for this model (see :mod:`aefeat.core.kernel`)."""
         return EncodeKernel(self.scaler, self.network, self.columns)
 
     def sample(self) -> np.ndarray:
@@ -164,7 +164,7 @@ def save_model_dir(
     try:
         np.savez(tmp / WEIGHTS, **weights)
         np.savez(tmp / SAMPLE, X=np.asarray(sample, dtype=np.float64))
-        from aefeat.model import export_models
+        from aefeat.keras_backend.build import export_models
 
         encoder, decoder = export_models(spec, weights, scaler)
         encoder.save(tmp / ENCODER)
@@ -362,7 +362,7 @@ def load_keras_model(path: Path, which: str = ENCODER):
     """Load ``encoder.keras`` or ``decoder.keras`` after the sha256 check, in Keras' safe mode."""
     path = Path(path)
     verify_files(path, read_metadata(path))
-    from aefeat.model import keras
+    from aefeat.keras_backend.build import keras
 
     try:
         return keras.models.load_model(path / which, safe_mode=True, compile=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aefeat.scaling import ColumnStats, missing_values_error, no_rows_error
+from aefeat.core.prepare import ColumnStats, missing_values_error, no_rows_error
 
 DASK_SAMPLE_ROWS = 1_000_000  # --max-rows under --dask: a dense autoencoder is saturated by it
 _ROW_BITS = 40  # a position is input number << 40 | row number: 10**12 rows per input

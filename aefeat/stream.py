@@ -11,15 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from aefeat.data import Source, open_source
-from aefeat.errors import AefeatError
-from aefeat.scaling import (
+from aefeat.core.prepare import (
     ColumnStats,
     Scaler,
     check_ranges,
     missing_values_error,
     no_rows_error,
 )
+from aefeat.errors import AefeatError
+from aefeat.io.sources import Source, open_source
 
 MAX_VALIDATION_ROWS = 50_000
 SHUFFLE_ROWS = 65_536
@@ -197,8 +197,8 @@ def train_streaming(
     import dataclasses
     import time
 
-    from aefeat.config import check_sizes
-    from aefeat.train import auto_batch_size, choose_latent_dim, fit_from_start, pca_mse
+    from aefeat.core.config import check_sizes
+    from aefeat.keras_backend.fit import auto_batch_size, choose_latent_dim, fit_from_start, pca_mse
 
     started = time.perf_counter()
     stats = first_pass(inp, impute, seed, max(sample_size, 10_000))

@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from aefeat.cli import app  # noqa: E402
+from aefeat.cli.app import app  # noqa: E402
 
 FEATURES = ["f0", "f1", "f2", "f3", "f4", "f5"]
 

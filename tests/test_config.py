@@ -1,4 +1,4 @@
-"""The one parameter table (``aefeat.params``) and what is made from it: ``TrainConfig``, YAML
+"""The one parameter table (``aefeat.core.params``) and what is made from it: ``TrainConfig``, YAML
 validation, the ``train`` options' help and the estimator's defaults and constraints."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 import yaml
 from conftest import run
 
-from aefeat.config import TrainConfig, load_config_file, resolve_config
+from aefeat.core.config import TrainConfig, load_config_file, resolve_config
+from aefeat.core.params import PARAMS
 from aefeat.errors import AefeatError
-from aefeat.params import PARAMS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,7 +147,7 @@ def test_one_error_two_wordings():
 
 def test_table_module_imports_nothing_heavy():
     code = (
-        "import sys; import aefeat.params, aefeat.config, aefeat.errors\n"
+        "import sys; import aefeat.core.params, aefeat.core.config, aefeat.errors\n"
         "print(sorted(m for m in ('sklearn', 'tensorflow', 'keras', 'pandas', 'yaml')"
         " if m in sys.modules))\n"
     )

@@ -155,7 +155,7 @@ def test_inputs_that_would_share_an_output_name_are_refused(model_dir, frame, tm
 def test_dask_is_imported_only_for_dask(model_dir, csv_path):
     code = (
         "import sys\n"
-        "from aefeat.cli import app\n"
+        "from aefeat.cli.app import app\n"
         f"for args in (['--help'], ['encode', {str(model_dir)!r}, {str(csv_path)!r}]):\n"
         "    try:\n"
         "        app(args)\n"

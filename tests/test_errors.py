@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from aefeat.cli import app
+from aefeat.cli.app import app
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -326,7 +326,7 @@ def test_unreadable_file(cmd, ctx, tmp_path, monkeypatch):
                 raise PermissionError(13, "Permission denied", str(file))
             return real_open(file, *args, **kwargs)
 
-        monkeypatch.setattr("aefeat.data.open", refusing_open, raising=False)
+        monkeypatch.setattr("aefeat.io.sources.open", refusing_open, raising=False)
     result = run_and_check_output(cmd, command_args(cmd, ctx, str(path)), tmp_path, True, ctx.model)
     assert_user_error(result, "permission denied", "secret.csv")
 

@@ -24,8 +24,8 @@ from sklearn.utils._param_validation import InvalidParameterError, validate_para
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aefeat import AefeatError, AutoencoderTransformer
-from aefeat.params import PARAMS
-from aefeat.train import choose_latent_dim
+from aefeat.core.params import PARAMS
+from aefeat.keras_backend.fit import choose_latent_dim
 
 # The default estimator (only a short training): every check of scikit-learn's suite passes as it
 # is; a check that cannot apply to an autoencoder would be listed here, by name, with the reason.

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from conftest import FEATURES, run
 
-from aefeat.commands import run_inspect
+from aefeat.cli.commands import run_inspect
 from aefeat.inspection import analyse
 from aefeat.modeldir import load_keras_model, load_model_dir
 
@@ -270,7 +270,7 @@ def test_failed_plot_write_leaves_the_existing_file_untouched(model_dir, csv_pat
         import resource, signal, sys
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-        from aefeat.cli import app
+        from aefeat.cli.app import app
         sys.exit(app(args=["inspect", {str(model_dir)!r}, "--data", {str(csv_path)!r},
                            "--plot", {str(target)!r}], standalone_mode=False))
         """
@@ -286,7 +286,7 @@ def test_failed_plot_write_leaves_the_existing_file_untouched(model_dir, csv_pat
 
 
 def _figure(model_dir: Path, csv_path: Path, label: str | None):
-    from aefeat.plots import inspection_figure
+    from aefeat.cli.plots import inspection_figure
 
     model = load_model_dir(model_dir)
     frame = pd.read_csv(csv_path)
@@ -334,7 +334,7 @@ def test_label_needs_an_existing_column(model_dir, csv_path):
 
 
 def test_numeric_label_with_many_values_gets_a_colour_scale():
-    from aefeat.plots import label_colours
+    from aefeat.cli.plots import label_colours
 
     many = label_colours([str(v) for v in np.linspace(0, 1, 50)])
     assert many.kind == "continuous" and many.values.shape == (50,)
@@ -379,7 +379,7 @@ def test_inspect_and_encode_do_not_import_tensorflow_or_sklearn(model_dir, csv_p
     script = textwrap.dedent(
         f"""
         import contextlib, io, sys
-        from aefeat.cli import app
+        from aefeat.cli.app import app
         with contextlib.redirect_stdout(io.StringIO()):
             codes = [
                 app(args=["inspect", {str(model_dir)!r}, "--data", {str(csv_path)!r},

@@ -8,9 +8,9 @@ import itertools
 import numpy as np
 import pytest
 
-from aefeat.config import ACTIVATIONS
-from aefeat.network import DenseNetwork, NetworkSpec
-from aefeat.scaling import Scaler
+from aefeat.core.config import ACTIVATIONS
+from aefeat.core.network import DenseNetwork, NetworkSpec
+from aefeat.core.prepare import Scaler
 
 N_FEATURES, LATENT = 6, 3
 SHAPES = [(True, (7, 5)), (False, (7, 5)), (True, ()), (False, ())]
@@ -42,7 +42,7 @@ def _random_weights(spec: NetworkSpec, seed: int = 0) -> dict[str, np.ndarray]:
     [(a, lp, h) for a, (lp, h) in itertools.product(ACTIVATIONS, SHAPES)],
 )
 def test_numpy_forward_pass_equals_keras_export(activation, linear_path, hidden):
-    from aefeat.model import export_models
+    from aefeat.keras_backend.build import export_models
 
     spec = _spec(activation, linear_path, hidden)
     weights = _random_weights(spec)

@@ -87,7 +87,7 @@ def test_encode_and_inspect_never_import_keras(model_dir, csv_path):
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from aefeat.cli import app\n"
+        "from aefeat.cli.app import app\n"
         f"model, data = {str(model_dir)!r}, {str(csv_path)!r}\n"
         "for args in (['encode', model, data], ['inspect', model, '--data', data, '--json']):\n"
         "    r = CliRunner().invoke(app, args)\n"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import FEATURES, make_frame, run
 
-from aefeat.data import expand_inputs
+from aefeat.io.sources import expand_inputs
 from aefeat.stream import Reservoir
 
 

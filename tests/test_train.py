@@ -11,8 +11,8 @@ from sklearn.datasets import load_wine
 from sklearn.decomposition import PCA
 
 from aefeat import AutoencoderTransformer
-from aefeat.config import min_rows, split_sizes
-from aefeat.train import auto_batch_size, split_rows
+from aefeat.core.config import min_rows, split_sizes
+from aefeat.keras_backend.fit import auto_batch_size, split_rows
 
 
 def _scaler(X_train):

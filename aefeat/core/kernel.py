@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from aefeat.core.network import DenseNetwork
+from aefeat.core.prepare import Scaler
 from aefeat.errors import AefeatError
-from aefeat.network import DenseNetwork
-from aefeat.scaling import Scaler
 
 
 class EncodeKernel:

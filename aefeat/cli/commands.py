@@ -12,17 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from aefeat import progress
-from aefeat.config import TrainConfig, check_sizes
-from aefeat.data import atomic_output, expand_inputs, open_source
-from aefeat.errors import AefeatError
-from aefeat.scaling import (
+from aefeat.cli import progress
+from aefeat.core.config import TrainConfig, check_sizes
+from aefeat.core.prepare import (
     ColumnStats,
     check_ranges,
     count_bad_values,
     missing_values_error,
     no_rows_error,
 )
+from aefeat.errors import AefeatError
+from aefeat.io.sources import atomic_output, expand_inputs, open_source
 
 
 def run_train(
@@ -207,7 +207,7 @@ def run_encode(
     quiet: bool = False,
 ) -> Any:
     """``aefeat encode``: stream DATA through the model into OUTPUT (stdout when None or ``-``)."""
-    from aefeat.encode import encode_to_file
+    from aefeat.encoding import encode_to_file
     from aefeat.modeldir import load_model_dir
 
     model = load_model_dir(model_dir)
@@ -294,7 +294,7 @@ def run_inspect(
     from aefeat.modeldir import load_model_dir
 
     if plot is not None:
-        from aefeat.plots import check_plot_target
+        from aefeat.cli.plots import check_plot_target
 
         check_plot_target(plot)  # before the work, not after it
     model = load_model_dir(model_dir)
@@ -332,7 +332,7 @@ def run_inspect(
             "reconstruction_mse": analysis["reconstruction_mse"],
         }
     if plot is not None:
-        from aefeat.plots import write_inspection_plot
+        from aefeat.cli.plots import write_inspection_plot
 
         history = model.metadata.get("training", {}).get("history", {})
         write_inspection_plot(plot, Z, report, history, labels, label)
@@ -341,7 +341,7 @@ def run_inspect(
 
 def _label_text(value: Any) -> str:
     """A ``--label`` cell as legend text: numbers without float32 noise, blanks as missing."""
-    from aefeat.plots import MISSING_LABEL
+    from aefeat.cli.plots import MISSING_LABEL
 
     if value is None or value == "" or (isinstance(value, float) and not np.isfinite(value)):
         return MISSING_LABEL

@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from aefeat import model as model_mod  # first: it quiets TensorFlow's start-up logging
-from aefeat.config import check_sizes, split_sizes
-from aefeat.model import keras
-from aefeat.network import DenseNetwork, NetworkSpec
+from aefeat.core.config import check_sizes, split_sizes
+from aefeat.core.network import DenseNetwork, NetworkSpec
+from aefeat.keras_backend import (
+    build as model_mod,  # first: it quiets TensorFlow's start-up logging
+)
+from aefeat.keras_backend.build import keras
 
 # Called after each epoch with (epoch, max_epochs, logs); used for progress bars.
 EpochCallback = Callable[[int, int, dict[str, float]], None]

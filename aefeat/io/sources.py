@@ -28,8 +28,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from aefeat.core.prepare import no_rows_error
 from aefeat.errors import AefeatError
-from aefeat.scaling import no_rows_error
 
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 1 << 16

@@ -19,8 +19,8 @@ import typer
 from typer.core import TyperGroup
 
 from aefeat import errors
+from aefeat.core.params import PARAMS  # light: the table of training options, for their help
 from aefeat.errors import AefeatError
-from aefeat.params import PARAMS  # light: the table of training options, for their help
 
 
 def _debug_wanted(args: list[str]) -> bool:
@@ -231,8 +231,8 @@ def train(
     quiet: Quiet = False,
 ) -> None:
     """Train an autoencoder on DATA and write a model directory."""
-    from aefeat import config as cfg
-    from aefeat.commands import run_train
+    from aefeat.cli.commands import run_train
+    from aefeat.core import config as cfg
 
     resolved = cfg.resolve_config(
         config,
@@ -337,8 +337,8 @@ def encode(
     quiet: Quiet = False,
 ) -> None:
     """Encode DATA with a trained model: kept columns, then latent columns."""
-    from aefeat.commands import run_encode
-    from aefeat.config import parse_list
+    from aefeat.cli.commands import run_encode
+    from aefeat.core.config import parse_list
 
     if chunk_size < 1:
         raise AefeatError(
@@ -356,7 +356,7 @@ def encode(
         "quiet": quiet,
     }
     if dask is not None:
-        from aefeat.commands import run_encode_dask
+        from aefeat.cli.commands import run_encode_dask
 
         run_encode_dask(model_dir, data, output, scheduler=dask, **options)
     else:
@@ -389,7 +389,7 @@ def inspect(
     encoding: Encoding = None,
 ) -> None:
     """Show what a model is and what it learned."""
-    from aefeat.commands import run_inspect
+    from aefeat.cli.commands import run_inspect
 
     if label is not None and data is None:
         raise AefeatError(
@@ -406,11 +406,11 @@ def inspect(
         encoding=encoding or "utf-8",
     )
     if as_json:
-        from aefeat import strictjson
+        from aefeat.io import strictjson
 
         sys.stdout.write(strictjson.dumps(report) + "\n")
     else:
-        from aefeat.report import print_report
+        from aefeat.cli.report import print_report
 
         print_report(report, top=max(1, top))
 

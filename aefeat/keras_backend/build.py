@@ -12,8 +12,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from aefeat.network import NetworkSpec  # noqa: E402
-from aefeat.scaling import Scaler  # noqa: E402
+from aefeat.core.network import NetworkSpec  # noqa: E402
+from aefeat.core.prepare import Scaler  # noqa: E402
 
 
 def build_layers(spec: NetworkSpec) -> dict[str, keras.layers.Layer]:

@@ -1,6 +1,6 @@
 """The autoencoder's architecture (as plain data) and its NumPy forward pass and Jacobian.
 
-Training builds this architecture in Keras (``aefeat.model``); everything after training
+Training builds this architecture in Keras (``aefeat.keras_backend.build``); everything after training
 (encode, inspect, the scikit-learn transformer) runs it here from the stored weights, so those
 paths never import TensorFlow.
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from aefeat.data import atomic_output
 from aefeat.errors import AefeatError
+from aefeat.io.sources import atomic_output
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 MAX_POINTS = 20_000  # points drawn in the latent scatter (a seeded sample beyond this)

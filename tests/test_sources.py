@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from aefeat.data import TableWriter, expand_inputs, open_source
 from aefeat.errors import AefeatError
+from aefeat.io.sources import TableWriter, expand_inputs, open_source
 
 CSV = "a,b,label\n1,2.5,x\n3,,y\n-4e2,7,z\n"
 EXPECTED = np.array([[1.0, 2.5], [3.0, np.nan], [-400.0, 7.0]])

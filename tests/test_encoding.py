@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import ok, run
 
-from aefeat.data import open_source
+from aefeat.io.sources import open_source
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The training parameters, declared once: name, default, constraint and help text.
 
-This one table is the source of :class:`aefeat.config.TrainConfig` (fields and defaults), the YAML
+This one table is the source of :class:`aefeat.core.config.TrainConfig` (fields and defaults), the YAML
 keys a config file may set, the ``aefeat train`` options' help and shown defaults, and
 :class:`aefeat.AutoencoderTransformer`'s defaults and ``_parameter_constraints``. It imports
 nothing heavy (``aefeat --help`` reads it), so its constraints are small objects of its own that
@@ -277,7 +277,9 @@ class ParamTable:
         the caller spells it (``random_state`` in the estimator, ``seed`` in a config)."""
         p = self[name]
         if not p.accepts(value):
-            raise AefeatError(where=where, param=name, expected=p.expected(), got=value)
+            raise AefeatError(
+                where=where, param=name, flag=p.flag, expected=p.expected(), got=value
+            )
 
 
 PARAMS = ParamTable(

@@ -6,10 +6,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from aefeat import params as _params
+from aefeat.core import params as _params
 from aefeat.errors import AefeatError
 
-# The table in aefeat.params is the one declaration; these names are kept for importers.
+# The table in aefeat.core.params is the one declaration; these names are kept for importers.
 ACTIVATIONS = _params.ACTIVATIONS
 IMPUTE_STRATEGIES = _params.IMPUTE_STRATEGIES
 PARAMS = _params.PARAMS

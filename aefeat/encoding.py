@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from aefeat.data import BackgroundWriter, Source, TableWriter, float32_array
+from aefeat.core.prepare import no_rows_error
 from aefeat.errors import AefeatError
+from aefeat.io.sources import BackgroundWriter, Source, TableWriter, float32_array
 from aefeat.modeldir import ModelDir
-from aefeat.scaling import no_rows_error
 
 DEFAULT_CHUNK_ROWS = 65536
 

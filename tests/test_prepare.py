@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import FEATURES, make_frame, run
 
-from aefeat.scaling import ColumnStats, Scaler
+from aefeat.core.prepare import ColumnStats, Scaler
 
 
 def _strict_json(text: str):

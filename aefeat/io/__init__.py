@@ -1,0 +1,1 @@
+"""Reading inputs (CSV, gzip, stdin, Parquet) and writing outputs (tables, strict JSON)."""
