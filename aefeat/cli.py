@@ -125,6 +125,8 @@ def _sigterm_raises():
     removed by the ``finally`` blocks that own them, then one line and exit 143."""
 
     def handler(signum: int, frame: Any) -> None:
+        # Once: a second SIGTERM must not interrupt the cleanup the first one started.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated()
 
     try:

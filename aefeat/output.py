@@ -288,7 +288,7 @@ def remove_stale(parent: Path, name: str) -> None:
             continue
         path = parent / entry
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             continue  # not ours to judge (another user's, or a symlink)
         try:

@@ -542,6 +542,10 @@ def test_a_50_mb_field_is_read(model_dir, frame, tmp_path):
     lines = (tmp_path / "out.csv").read_bytes().split(b"\n")
     assert len(lines[4]) > 50 << 20 and lines[4].startswith(b"xxxx")
     assert lines[5].startswith(b"short,")
+    result = run(
+        "train", path, "-o", tmp_path / "m", *TRAIN_FAST[:1], "id,label,note", *TRAIN_FAST[2:]
+    )
+    assert result.exit_code == 0, result.stderr
 
 
 def test_column_names_with_commas_are_quoted(model_dir, frame, tmp_path):
