@@ -339,6 +339,27 @@ def test_a_running_writers_temporary_is_left_alone(model_dir, csv_path, big_csv,
         running.stdin.close()
 
 
+def _stale_dir(parent: Path, name: str) -> Path:
+    stale = parent / f".{name}.abcd1234.tmp"  # what a killed train or --dask run leaves
+    stale.mkdir()
+    (stale / "weights.npz").write_bytes(b"half written")
+    return stale
+
+
+def test_stale_temporary_directories_are_removed(umask, model_dir, csv_path, tmp_path):
+    pytest.importorskip("distributed")
+    umask(0o027)
+    stale = [_stale_dir(tmp_path, "model"), _stale_dir(tmp_path, "latent")]
+    result = run("train", csv_path, "-o", tmp_path / "model", *TRAIN_FAST)
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "latent"
+    result = run("encode", model_dir, csv_path, "--dask", "local", "-o", out, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert not any(p.exists() for p in stale)
+    assert stray_files(tmp_path) == []
+    assert (mode_of(out), mode_of(out / "tiny.csv")) == (0o750, 0o640)
+
+
 # --- row 7: no stdin ------------------------------------------------------------------------------
 
 
