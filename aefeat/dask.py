@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,36 +147,11 @@ def _check_output_dir(out_dir: Path) -> None:
         )
 
 
-def _umask() -> int:
-    # Read while this process has a single thread (before the Dask client starts its own).
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _make_temp_dir(out_dir: Path, umask: int) -> Path:
-    """A new temporary directory beside ``out_dir``, renamed to it when every file is written."""
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 is not what an output directory should be
-    except OSError as exc:
-        raise AefeatError(f"cannot create output directory: {exc.strerror}", str(out_dir)) from None
-    return tmp
-
-
-def _remove_tree(path: Path) -> None:
-    # A task cancelled while running may still create a file for a moment: retry briefly.
-    for _ in range(10):
-        shutil.rmtree(path, ignore_errors=True)
-        if not path.exists():
-            return
-        time.sleep(0.2)
-
-
 def _encode_file(
     model_path: str,
     src: str,
     dst: str,
+    shown: str,
     keep: list[str],
     prefix: str,
     with_error: bool,
@@ -187,21 +159,26 @@ def _encode_file(
     delimiter: str,
     encoding: str,
 ) -> Any:
-    """One input file -> one CSV, on a worker: what ``aefeat encode MODEL SRC -o DST`` does."""
+    """One input file -> one CSV, on a worker: what ``aefeat encode MODEL SRC -o DST`` does.
+    ``shown`` is the output's final path, named in errors (``dst`` is inside the temporary)."""
     from aefeat.encoding import encode_to_file
+    from aefeat.io.sinks import CheckedWriter, write_error
     from aefeat.io.sources import open_source
 
     model = load_model(model_path)
     source = open_source(src, delimiter, encoding)
     try:
-        fh = open(dst, "wb")
-    except OSError as exc:
+        fh = open(dst, "wb")  # noqa: SIM115 - closed below, errors translated
+    except FileNotFoundError:
         raise AefeatError(
-            f"cannot write output on the worker: {exc.strerror}",
-            dst,
+            "cannot write output on the worker: the output directory is not there",
+            shown,
             "the output directory must be on a filesystem the workers share with this machine",
         ) from None
-    with fh:
+    except OSError as exc:
+        raise write_error(exc, shown) from None
+    out = CheckedWriter(fh, shown)
+    try:
         report = encode_to_file(
             model,
             source,
@@ -211,7 +188,51 @@ def _encode_file(
             chunk_rows=chunk_rows,
             with_error=with_error,
         )
+    finally:
+        out.close()
     return report
+
+
+def _run_tasks(
+    client: Any,
+    model: Any,
+    model_path: str,
+    inputs: list[Path],
+    names: list[str],
+    tmp: Path,
+    out_dir: Path,
+    options: dict[str, Any],
+) -> Any:
+    """Submit one task per input, writing into ``tmp``; the combined report."""
+    from aefeat.encoding import EncodeReport
+
+    futures = [
+        client.submit(
+            _encode_file,
+            model_path,
+            os.path.abspath(src),
+            str(tmp / name),
+            str(out_dir / name),
+            pure=False,
+            **options,
+        )
+        for src, name in zip(inputs, names, strict=True)
+    ]
+    total = EncodeReport(
+        outside=np.zeros(len(model.columns), dtype=np.int64), columns=model.columns
+    )
+    for report in _gather(client, futures):
+        total.rows += report.rows
+        total.imputed += report.imputed
+        total.outside += report.outside
+    missing = [n for n in names if not (tmp / n).is_file()]
+    if missing:
+        raise AefeatError(
+            f"the workers' output files are not visible here (first: {missing[0]})",
+            str(out_dir),
+            "use an output directory on a filesystem the workers share with this machine",
+        )
+    return total
 
 
 def connect(scheduler: str) -> tuple[Any, Any]:
@@ -315,9 +336,10 @@ def encode_files(
 
     Returns the combined :class:`~aefeat.encoding.EncodeReport` and the output files. The outputs
     are written into a temporary directory beside ``out_dir`` and renamed into place only when
-    every file is done, so a failed run leaves no ``out_dir`` (an existing empty one stays).
+    every file is done (:func:`aefeat.io.sinks.atomic_dir`), so a failed run leaves no ``out_dir``
+    (an existing empty one stays).
     """
-    from aefeat.encoding import EncodeReport, output_columns
+    from aefeat.encoding import output_columns
 
     model_path = os.path.abspath(model_dir)
     model = load_model(model_path)
@@ -327,40 +349,18 @@ def encode_files(
     names = _output_names(inputs)
     out_dir = Path(os.path.abspath(out_dir))
     _check_output_dir(out_dir)
-    umask = _umask()
-    task_args = (keep, prefix, with_error, chunk_rows, delimiter, encoding)
+    options = {
+        "keep": keep,
+        "prefix": prefix,
+        "with_error": with_error,
+        "chunk_rows": chunk_rows,
+        "delimiter": delimiter,
+        "encoding": encoding,
+    }
+    from aefeat.io.sinks import atomic_dir
+
     with session(scheduler) as client:
-        tmp = _make_temp_dir(out_dir, umask)
-        try:
-            futures = [
-                client.submit(
-                    _encode_file,
-                    model_path,
-                    os.path.abspath(src),
-                    str(tmp / name),
-                    *task_args,
-                    pure=False,
-                )
-                for src, name in zip(inputs, names, strict=True)
-            ]
-            total = EncodeReport(
-                outside=np.zeros(len(model.columns), dtype=np.int64), columns=model.columns
-            )
-            for report in _gather(client, futures):
-                total.rows += report.rows
-                total.imputed += report.imputed
-                total.outside += report.outside
-            missing = [n for n in names if not (tmp / n).is_file()]
-            if missing:
-                raise AefeatError(
-                    f"the workers' output files are not visible here (first: {missing[0]})",
-                    str(out_dir),
-                    "use an output directory on a filesystem the workers share with this machine",
-                )
-            if out_dir.is_dir():
-                out_dir.rmdir()  # checked empty above
-            os.replace(tmp, out_dir)
-        except BaseException:
-            _remove_tree(tmp)
-            raise
+        # An existing output directory is replaced only while it is still empty.
+        with atomic_dir(out_dir, lambda p: not any(p.iterdir())) as tmp:
+            total = _run_tasks(client, model, model_path, inputs, names, tmp, out_dir, options)
     return total, [out_dir / n for n in names]

@@ -1,4 +1,4 @@
-"""The one exception type users see, and the exit codes it maps to."""
+"""The one exception type users see, the exit codes it maps to, and the SIGTERM exception."""
 
 from __future__ import annotations
 
@@ -8,6 +8,14 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USER = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process killed by it
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when aefeat receives SIGTERM, so that every ``finally`` block
+    runs (temporary outputs are removed) as it does for Ctrl-C. A ``BaseException``, like
+    ``KeyboardInterrupt``, so that no ``except Exception`` swallows it."""
+
 
 _UNSET: Any = object()
 

@@ -18,8 +18,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +41,7 @@ ENCODER = "encoder.keras"
 DECODER = "decoder.keras"
 REQUIRED_FILES = (WEIGHTS, SAMPLE, ENCODER, DECODER)
 MAX_METADATA_BYTES = 64 * 1024 * 1024
+MAX_SAMPLE_ROWS = 1000  # rows of sample.npz (what train stores)
 
 
 def sha256_file(path: Path) -> str:
@@ -72,38 +71,80 @@ class ModelDir:
         return EncodeKernel(self.scaler, self.network, self.columns)
 
     def sample(self) -> np.ndarray:
-        """The stored raw training rows (sha256 already checked)."""
-        X = _load_npz(self.path / SAMPLE).get("X")
-        if X is None or X.ndim != 2 or X.shape[0] < 1 or X.shape[1] != self.spec.n_features:
-            raise AefeatError(
-                f"{SAMPLE} does not hold the training sample this model needs",
-                str(self.path / SAMPLE),
-                "retrain the model, or pass --data",
-            )
-        return X
+        """The stored raw training rows (sha256 already checked; shape checked before reading)."""
+        expected = {"X": (range(1, MAX_SAMPLE_ROWS + 1), self.spec.n_features)}
+        return _load_npz(self.path / SAMPLE, expected)["X"]
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
+Shape = tuple[int | range, ...]
+
+
+def _shape_text(shape: Shape) -> str:
+    dims = [f"{d.start}..{d.stop - 1}" if isinstance(d, range) else str(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Each array's shape and dtype as its .npy header inside the zip declares them, read
+    without decompressing any data: a forged header cannot make aefeat allocate gigabytes."""
+    fmt = np.lib.format
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                raise ValueError(f"unexpected member {info.filename!r}")
+            with zf.open(info) as fh:
+                version = fmt.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = fmt.read_array_header_1_0(fh)
+                elif version == (2, 0):
+                    shape, _, dtype = fmt.read_array_header_2_0(fh)
+                else:
+                    raise ValueError(f"unsupported .npy version {version}")
+            out[info.filename[: -len(".npy")]] = (tuple(shape), dtype)
+    return out
+
+
+def _load_npz(path: Path, expected: dict[str, Shape]) -> dict[str, np.ndarray]:
+    """The arrays of a model .npz, after checking from the headers alone that it holds exactly
+    the ``expected`` names with those shapes (a ``range`` allows sizes in it) and numbers."""
     try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError("not an .npz archive")
-        with data:
-            arrays = {k: data[k] for k in data.files}
+        headers = _npz_headers(path)
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        # np.load says "pickled data" for any file that is not .npy/.npz; nothing is unpickled.
-        reason = "not a valid .npz file" if "pickle" in str(exc) else str(exc)
+        reason = "not a valid .npz file" if isinstance(exc, zipfile.BadZipFile) else str(exc)
         raise AefeatError(
             f"cannot read {path.name}: {reason}", str(path), "retrain the model with aefeat train"
         ) from None
-    for key, arr in arrays.items():
-        if arr.dtype.kind not in "fiu":
+    if set(headers) != set(expected):
+        raise AefeatError(
+            f"cannot read {path.name}: it holds arrays {sorted(headers)}, expected {sorted(expected)}",
+            str(path),
+            f"{path.name} does not match metadata.json: retrain the model",
+        )
+    for key, (shape, dtype) in headers.items():
+        if dtype.kind not in "fiu" or dtype.itemsize > 8:
             raise AefeatError(
                 f"cannot read {path.name}: array {key!r} is not numeric",
                 str(path),
                 "retrain the model with aefeat train",
             )
-    return arrays
+        want = expected[key]
+        if len(shape) != len(want) or not all(
+            (d in w) if isinstance(w, range) else d == w for d, w in zip(shape, want, strict=False)
+        ):
+            raise AefeatError(
+                f"model file {path.name} declares shape {shape} for array {key!r}, "
+                f"expected {_shape_text(want)}",
+                str(path),
+                f"{path.name} does not match metadata.json: retrain the model",
+            )
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in expected}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise AefeatError(
+            f"cannot read {path.name}: {exc}", str(path), "retrain the model with aefeat train"
+        ) from None
 
 
 def versions() -> dict[str, str]:
@@ -123,21 +164,56 @@ def versions() -> dict[str, str]:
     return out
 
 
-def check_output_dir(path: Path) -> None:
-    """Refuse, before any work is done, an output that ``save_model_dir`` would refuse later."""
+def check_output_dir(path: Path, inputs: list[str] | None = None) -> None:
+    """Refuse, before any work is done, an output that ``save_model_dir`` would refuse later:
+    anything but a new path, an empty directory or a directory that is provably an aefeat model
+    (see :func:`replaceable_model_dir`), and an output that is (or holds) one of ``inputs``."""
+    from aefeat.io.sinks import check_not_input, resolve
+
     path = Path(path)
-    if path.exists() and not (path.is_dir() and _looks_like_model_dir(path)):
+    check_not_input(path, inputs or [])
+    real = resolve(path)
+    if os.path.lexists(real) and not (real.is_dir() and replaceable_model_dir(real)):
         raise AefeatError(
-            "output exists and is not an aefeat model directory",
+            "output exists and is not an aefeat model directory"
+            + (" (it holds other files)" if real.is_dir() else ""),
             str(path),
             "choose another -o path or remove it",
         )
-    parent = path.parent if str(path.parent) else Path(".")
+    parent = real.parent
     for up in (parent, *parent.parents):
         if up.exists():
             if not up.is_dir():
                 raise AefeatError("output parent is not a directory", str(up), "fix the -o path")
             break
+
+
+def replaceable_model_dir(path: Path) -> bool:
+    """Whether ``train -o`` may replace the directory ``path``: it is empty, or it is provably an
+    aefeat model (its metadata.json names the aefeat format and lists exactly the model files,
+    and the directory holds those files and nothing else). A user's own directory that merely
+    has a ``metadata.json`` is never replaced."""
+    try:
+        entries = os.listdir(path)
+        if not entries:
+            return True
+        meta_path = Path(path) / METADATA
+        if meta_path.stat().st_size > MAX_METADATA_BYTES:
+            return False
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        return False
+    files = meta.get("files")
+    if not isinstance(files, dict) or set(files) != set(REQUIRED_FILES):
+        return False
+    if set(entries) != {METADATA, *REQUIRED_FILES}:
+        return False
+    return all(
+        os.path.isfile(Path(path) / name) and not os.path.islink(Path(path) / name)
+        for name in entries
+    )
 
 
 def save_model_dir(
@@ -150,18 +226,15 @@ def save_model_dir(
 ) -> None:
     """Write a complete model directory at ``path``, replacing any model already there.
 
-    Files go into a temporary sibling that is renamed into place only when complete, so a
-    failed or interrupted save never leaves a half-written directory where a good one was.
+    Files go into a temporary sibling that is swapped into place only when complete
+    (:func:`aefeat.io.sinks.atomic_dir`), so a failed or interrupted save never leaves a
+    half-written directory where a good one was.
     """
+    from aefeat.io.sinks import atomic_dir
+
     path = Path(path)
     check_output_dir(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=parent))
-    except OSError as exc:
-        raise AefeatError(f"cannot create model directory: {exc.strerror}", str(path)) from None
-    try:
+    with atomic_dir(path, replaceable_model_dir, what="output") as tmp:
         np.savez(tmp / WEIGHTS, **weights)
         np.savez(tmp / SAMPLE, X=np.asarray(sample, dtype=np.float64))
         from aefeat.keras_backend.build import export_models
@@ -178,29 +251,6 @@ def save_model_dir(
         meta["files"] = {name: sha256_file(tmp / name) for name in REQUIRED_FILES}
         with open(tmp / METADATA, "w", encoding="utf-8") as fh:
             fh.write(strictjson.dumps(meta) + "\n")
-        _replace_dir(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _looks_like_model_dir(path: Path) -> bool:
-    return (path / METADATA).is_file() or not any(path.iterdir())
-
-
-def _replace_dir(tmp: Path, path: Path) -> None:
-    if not path.exists():
-        os.replace(tmp, path)
-        return
-    backup = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-    os.rmdir(backup)
-    os.replace(path, backup)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        os.replace(backup, path)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
@@ -233,6 +283,12 @@ def read_metadata(path: Path) -> dict[str, Any]:
             str(meta_path),
             "retrain the model with aefeat train",
         ) from None
+    except RecursionError:
+        raise AefeatError(
+            f"{METADATA} is nested too deeply to be model metadata",
+            str(meta_path),
+            "retrain the model with aefeat train",
+        ) from None
     except OSError as exc:
         raise AefeatError(f"cannot read {METADATA}: {exc.strerror}", str(meta_path)) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -241,7 +297,8 @@ def read_metadata(path: Path) -> dict[str, Any]:
             str(meta_path),
         )
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    # type() and not ==: JSON true equals 1 in Python, and a bool is not a version.
+    if type(version) is not int or version != FORMAT_VERSION:
         raise AefeatError(
             f"unknown model format version {version!r}; this aefeat reads version {FORMAT_VERSION}",
             str(meta_path),
@@ -345,16 +402,7 @@ def load_model_dir(path: Path) -> ModelDir:
         raise AefeatError(
             f"metadata.json is inconsistent: {exc}", str(path / METADATA), "retrain the model"
         ) from None
-    try:
-        network = DenseNetwork(spec, _load_npz(path / WEIGHTS))
-    except AefeatError as exc:
-        if exc.where != "weights.npz":
-            raise
-        raise AefeatError(
-            f"{exc.what}; weights.npz does not match metadata.json",
-            str(path / WEIGHTS),
-            "retrain the model",
-        ) from None
+    network = DenseNetwork(spec, _load_npz(path / WEIGHTS, dict(spec.weight_shapes())))
     return ModelDir(path=path, metadata=meta, spec=spec, scaler=scaler, network=network)
 
 

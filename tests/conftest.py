@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
 
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
-
-from aefeat.cli.app import app  # noqa: E402
+from aefeat.cli.app import app
 
 FEATURES = ["f0", "f1", "f2", "f3", "f4", "f5"]
 
@@ -43,6 +39,29 @@ def ok(*args: str, input: bytes | str | None = None) -> str:
     assert result.exit_code == 0, (args, result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr
     return result.stdout
+
+
+def assert_user_error(result, *words: str) -> None:
+    """Exit code 2, exactly one line on stderr in the documented form, no traceback."""
+    err = result.stderr
+    assert result.exit_code == 2, (result.exit_code, err, result.exception)
+    assert "Traceback" not in err
+    assert err.startswith("aefeat: error: "), err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    for word in words:
+        assert word in err, (word, err)
+
+
+def snapshot(path: Path):
+    """Bytes of a file, {name: bytes} of a directory, or None when the path does not exist."""
+    if path.is_dir():
+        return {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+    return path.read_bytes() if path.exists() else None
+
+
+def stray_files(directory: Path) -> list[str]:
+    """Temporary files or directories left beside an output (they all start with a dot)."""
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FEATURES, run
+from conftest import FEATURES, assert_user_error, run, snapshot, stray_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -25,29 +25,6 @@ from typer.testing import CliRunner
 from aefeat.cli.app import app
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def assert_user_error(result, *words: str) -> None:
-    """Exit code 2, exactly one line on stderr in the documented form, no traceback."""
-    err = result.stderr
-    assert result.exit_code == 2, (result.exit_code, err, result.exception)
-    assert "Traceback" not in err
-    assert err.startswith("aefeat: error: "), err
-    assert err.endswith("\n") and err.count("\n") == 1, err
-    for word in words:
-        assert word in err, (word, err)
-
-
-def snapshot(path: Path):
-    """Bytes of a file, {name: bytes} of a directory, or None when the path does not exist."""
-    if path.is_dir():
-        return {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*") if p.is_file()}
-    return path.read_bytes() if path.exists() else None
-
-
-def stray_files(directory: Path) -> list[str]:
-    """Temporary files or directories left beside an output (they all start with a dot)."""
-    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
 
 
 @dataclass

@@ -280,7 +280,7 @@ def test_failed_plot_write_leaves_the_existing_file_untouched(model_dir, csv_pat
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
     )
     assert proc.returncode == 2, proc.stderr
-    assert "cannot write plot" in proc.stderr
+    assert f"file too large (over the file-size limit) writing {target}" in proc.stderr
     assert target.read_bytes() == b"previous plot"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plot.png"]
 

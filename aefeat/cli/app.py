@@ -1,7 +1,7 @@
 """The ``aefeat`` command line: parses options and calls the library. Errors become exit codes here.
 
 Exit codes: 0 success, 2 a problem the user can fix (one line on stderr), 1 an internal error,
-130 interrupted.
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
 import traceback
 import warnings
@@ -20,7 +21,7 @@ from typer.core import TyperGroup
 
 from aefeat import errors
 from aefeat.core.params import PARAMS  # light: the table of training options, for their help
-from aefeat.errors import AefeatError
+from aefeat.errors import AefeatError, Terminated
 
 
 def _debug_wanted(args: list[str]) -> bool:
@@ -36,10 +37,15 @@ class _Group(TyperGroup):
         # --debug is accepted anywhere on the line, so users can add it to a failing command.
         args = [a for a in args if a != "--debug"]
         try:
-            with _quiet_libraries(not debug):
+            with _quiet_libraries(not debug), _debug_env(debug), _sigterm_raises():
                 rv = super().main(
                     args, prog_name or "aefeat", complete_var, standalone_mode=False, **extra
                 )
+                # Data on stdout is only written when this flush succeeds: a redirected stdout
+                # on a full disk fails here, and that is an error, not a success.
+                from aefeat.io.sinks import flush_stdout
+
+                flush_stdout()
             code = rv if isinstance(rv, int) else 0
         except AefeatError as exc:
             code = _fail(f"aefeat: error: {exc.message}", errors.EXIT_USER, debug)
@@ -47,6 +53,8 @@ class _Group(TyperGroup):
             code = _fail("aefeat: interrupted", errors.EXIT_INTERRUPTED, debug)
         except KeyboardInterrupt:
             code = _fail("aefeat: interrupted", errors.EXIT_INTERRUPTED, debug)
+        except Terminated:
+            code = _fail("aefeat: terminated", errors.EXIT_TERMINATED, debug)
         except typer.TyperException as exc:  # usage errors from option parsing
             ctx = getattr(exc, "ctx", None)
             if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
@@ -74,6 +82,8 @@ class _Group(TyperGroup):
                 errors.EXIT_INTERNAL,
                 debug,
             )
+        if code != errors.EXIT_OK:
+            _discard_stdout()
         if standalone_mode:
             sys.exit(code)
         return code
@@ -109,6 +119,41 @@ def _quiet_libraries(quiet: bool):
                 lg.setLevel(level)
 
 
+@contextlib.contextmanager
+def _sigterm_raises():
+    """SIGTERM takes the path Ctrl-C takes: an exception in the main thread, so temporaries are
+    removed by the ``finally`` blocks that own them, then one line and exit 143."""
+
+    def handler(signum: int, frame: Any) -> None:
+        # Once: a second SIGTERM must not interrupt the cleanup the first one started.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (aefeat called from a thread): leave it alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _debug_env(debug: bool):
+    """--debug is seen by code that runs before any option is parsed (the TensorFlow import in
+    aefeat.keras_backend.build) through AEFEAT_DEBUG, for this command only."""
+    if not debug or os.environ.get("AEFEAT_DEBUG", "") not in ("", "0"):
+        yield
+        return
+    os.environ["AEFEAT_DEBUG"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("AEFEAT_DEBUG", None)
+
+
 def _usage_message(exc: Exception) -> str:
     msg = " ".join(exc.format_message().split()) if hasattr(exc, "format_message") else str(exc)
     ctx = getattr(exc, "ctx", None)
@@ -122,6 +167,17 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def _discard_stdout() -> None:
+    """After a failure, data still buffered for stdout is dropped: flushing it at exit would fail
+    again (a full disk) and print Python's own 'Exception ignored' lines after ours."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        _silence_stdout()
 
 
 def _fail(line: str, code: int, debug: bool) -> int:
@@ -142,6 +198,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+MAX_CHUNK_ROWS = 1 << 30  # rows per chunk; larger values overflow the array sizes underneath
 ListOpt = list[str] | None
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stderr on success.")]
 Delimiter = Annotated[
@@ -340,9 +397,11 @@ def encode(
     from aefeat.cli.commands import run_encode
     from aefeat.core.config import parse_list
 
-    if chunk_size < 1:
+    if not 1 <= chunk_size <= MAX_CHUNK_ROWS:
         raise AefeatError(
-            f"invalid value {chunk_size}", "--chunk-size", "use a positive number of rows"
+            f"invalid value {chunk_size}",
+            "--chunk-size",
+            f"use a positive number of rows, at most {MAX_CHUNK_ROWS:,}",
         )
     if not prefix or any(ch in prefix for ch in "\r\n"):
         raise AefeatError(f"invalid value {prefix!r}", "--prefix", "use a short name such as z")
@@ -405,14 +464,17 @@ def inspect(
         delimiter=_unescape(delimiter) or ",",
         encoding=encoding or "utf-8",
     )
-    if as_json:
-        from aefeat.io import strictjson
+    from aefeat.io.sinks import writing_stdout
 
-        sys.stdout.write(strictjson.dumps(report) + "\n")
-    else:
-        from aefeat.cli.report import print_report
+    with writing_stdout():
+        if as_json:
+            from aefeat.io import strictjson
 
-        print_report(report, top=max(1, top))
+            sys.stdout.write(strictjson.dumps(report) + "\n")
+        else:
+            from aefeat.cli.report import print_report
+
+            print_report(report, top=max(1, top))
 
 
 def main() -> Any:

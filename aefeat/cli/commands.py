@@ -5,7 +5,6 @@ The CLI parses options and calls these; Python users can call them too.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,8 @@ from aefeat.core.prepare import (
     no_rows_error,
 )
 from aefeat.errors import AefeatError
-from aefeat.io.sources import atomic_output, expand_inputs, open_source
+from aefeat.io.sinks import atomic_file, check_file_target, check_not_input, checked_stdout
+from aefeat.io.sources import expand_inputs, open_source
 
 
 def run_train(
@@ -45,8 +45,8 @@ def run_train(
     from aefeat.stream import ChunkedInput, should_stream
 
     started = time.perf_counter()
-    check_output_dir(output)  # before the work, not after it
     paths = expand_inputs(data)
+    check_output_dir(output, paths)  # before the work, not after it
     source = open_source(paths[0], config.delimiter, config.encoding)
     features = source.select_features(config.columns, config.exclude)
     check_sizes(config.latent_dim, config.validation_split, n_features=len(features))
@@ -210,18 +210,23 @@ def run_encode(
     from aefeat.encoding import encode_to_file
     from aefeat.modeldir import load_model_dir
 
+    to_stdout = output is None or output == "-"
+    if not to_stdout:
+        check_not_input(output, [data])
+        check_file_target(output)  # before the work, not after it
     model = load_model_dir(model_dir)
     source = open_source(data, delimiter, encoding)
     kind = _output_kind(output)
     options = {"keep": keep, "prefix": prefix, "chunk_rows": chunk_rows, "with_error": with_error}
     with progress.rows_progress(quiet) as on_rows:
-        if output is None or output == "-":
+        if to_stdout:
             if kind == "parquet":
                 raise AefeatError("Parquet output needs a file", "-o", "name a .parquet file")
-            report = encode_to_file(model, source, sys.stdout.buffer, on_rows=on_rows, **options)
-            sys.stdout.buffer.flush()
+            out = checked_stdout()
+            report = encode_to_file(model, source, out, on_rows=on_rows, **options)
+            out.flush()
         else:
-            with atomic_output(Path(output)) as tmp, open(tmp, "wb") as fh:
+            with atomic_file(output) as fh:
                 report = encode_to_file(model, source, fh, kind, on_rows=on_rows, **options)
     _encode_notes(report, quiet)
     return report
@@ -297,6 +302,8 @@ def run_inspect(
         from aefeat.cli.plots import check_plot_target
 
         check_plot_target(plot)  # before the work, not after it
+        if data is not None:
+            check_not_input(plot, [data], "--plot")
     model = load_model_dir(model_dir)
     report = describe(model)
     labels = None

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from aefeat.errors import AefeatError
-from aefeat.io.sources import atomic_output
+from aefeat.io.sinks import atomic_file, check_file_target
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 MAX_POINTS = 20_000  # points drawn in the latent scatter (a seeded sample beyond this)
@@ -31,11 +31,7 @@ def check_plot_target(target: Path) -> None:
             "--plot",
             "name a .png file (or .svg or .pdf)",
         )
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise AefeatError("plot directory does not exist", str(parent), "create it first")
-    if target.is_dir():
-        raise AefeatError("--plot names a directory", str(target), "name a .png file")
+    check_file_target(target, "--plot")
 
 
 def _tex_safe(text: Any) -> str:
@@ -313,12 +309,9 @@ def write_inspection_plot(
     label_name: str | None = None,
 ) -> None:
     """Draw the inspection figure and write it to ``target`` (PNG, SVG or PDF by suffix)
-    atomically: a failure leaves an existing file as it was."""
+    atomically (:func:`aefeat.io.sinks.atomic_file`): a failure leaves an existing file as it was."""
     check_plot_target(target)
     fig = inspection_figure(Z, report, history, labels, label_name)
     fmt = Path(target).suffix.lower().lstrip(".")
-    with atomic_output(Path(target)) as tmp:
-        try:
-            fig.savefig(tmp, format=fmt, dpi=100)
-        except OSError as exc:
-            raise AefeatError(f"cannot write plot: {exc.strerror or exc}", str(target)) from None
+    with atomic_file(target, "--plot") as fh:
+        fig.savefig(fh, format=fmt, dpi=100)

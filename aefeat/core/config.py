@@ -107,10 +107,30 @@ def resolve_config(config_file: Path | None = None, **overrides: Any) -> TrainCo
 
 
 def parse_list(values: list[str] | None) -> list[str] | None:
-    """Comma-separated, repeatable list options (``--columns a,b --columns c``)."""
+    """Comma-separated, repeatable list options (``--columns a,b --columns c``). A name holding
+    a comma is CSV-quoted: ``--keep '"a,b",c'`` (a quote inside is doubled)."""
     if values is None:
         return None
-    out = [part.strip() for v in values for part in v.split(",")]
+    out: list[str] = []
+    for value in values:
+        # CSV-style: commas inside double quotes are part of the name, "" is one quote. (Not
+        # the csv module: it refuses a line break in an unquoted field, and names may hold one.)
+        part, quoted, i = "", False, 0
+        while i < len(value):
+            ch = value[i]
+            if ch == '"' and quoted and value[i + 1 : i + 2] == '"':
+                part += '"'
+                i += 1
+            elif ch == '"' and (quoted or not part.strip()):
+                quoted = not quoted
+                part = "" if quoted else part
+            elif ch == "," and not quoted:
+                out.append(part.strip())
+                part = ""
+            else:
+                part += ch
+            i += 1
+        out.append(part.strip())
     return [p for p in out if p]
 
 

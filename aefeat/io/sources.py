@@ -1,5 +1,6 @@
 """Data I/O: opening CSV (plain, gzip, stdin) and Parquet inputs, checking headers and values,
-reading feature columns, streaming batches, and writing outputs atomically.
+reading feature columns, streaming batches, and formatting output tables (the files themselves
+are written by :mod:`aefeat.io.sinks`).
 
 Every problem with an input becomes an :class:`AefeatError` that names the file, the column and,
 where it can be found, the line.
@@ -14,10 +15,8 @@ import csv
 import glob
 import gzip
 import io
-import os
 import re
 import sys
-import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,15 @@ GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 1 << 16
 DEFAULT_BLOCK_SIZE = 8 << 20
 OTHER_DELIMITERS = (",", ";", "\t", "|")
+
+
+def option_name(name: str) -> str:
+    """A column name as it is typed in ``--columns/--exclude/--keep``: CSV-quoted when it holds
+    a comma or a quote (see ``config.parse_list``)."""
+    if any(ch in name for ch in ',"'):
+        quoted = name.replace('"', '""')
+        return f'"{quoted}"'
+    return name
 
 
 def _delim_name(d: str) -> str:
@@ -65,8 +73,39 @@ class _Prefixed(io.RawIOBase):
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            if self._rest is not sys.stdin.buffer:
+            if sys.stdin is None or self._rest is not sys.stdin.buffer:
                 self._rest.close()
+        super().close()
+
+
+class _GzipReader(io.RawIOBase):
+    """A gzip stream whose damage is the user's one-line error: a truncated file would
+    otherwise raise ``EOFError``, which reads as an interrupt to the CLI."""
+
+    def __init__(self, raw: IO[bytes], name: str) -> None:
+        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        try:
+            return self._gz.readinto(buf)
+        except EOFError:
+            raise AefeatError(
+                "the gzip stream ends early", self._name, "the file is truncated"
+            ) from None
+        except (gzip.BadGzipFile, zlib.error) as exc:
+            raise AefeatError(
+                f"cannot read input: {exc}",
+                self._name,
+                "check that the file is a valid CSV or .csv.gz",
+            ) from None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._gz.close()
         super().close()
 
 
@@ -107,7 +146,7 @@ class Source:
 
     def not_numeric_hint(self, name: str) -> str:
         if self.for_training:
-            return f"exclude it with --exclude {name}"
+            return f"exclude it with --exclude {option_name(name)}"
         return "the model was trained on it as numbers: fix or drop that row"
 
     # --- column selection ---------------------------------------------------------------
@@ -119,7 +158,7 @@ class Source:
             listed = ", ".join(repr(m) for m in missing)
             hint = (
                 "available columns: "
-                + ", ".join(self.header[:20])
+                + ", ".join(option_name(h) for h in self.header[:20])
                 + (" …" if len(self.header) > 20 else "")
             )
             if len(self.header) == 1:
@@ -151,6 +190,11 @@ class Source:
     def select_features(self, columns: list[str] | None, exclude: list[str]) -> list[str]:
         """Feature columns: ``columns`` (or every column) minus ``exclude``, in file order."""
         if columns:
+            twice = sorted(n for n, k in collections.Counter(columns).items() if k > 1)
+            if twice:
+                raise AefeatError(
+                    f"column {twice[0]!r} is named twice", "--columns", "name each column once"
+                )
             self.check_columns(columns, "--columns")
         if exclude:
             self.check_columns(exclude, "--exclude")
@@ -191,22 +235,17 @@ class Source:
         stream, self._stream = self._stream, None
         return stream
 
-    def read_numeric(self, columns: list[str], max_rows: int | None = None) -> np.ndarray:
+    def read_numeric(self, columns: list[str]) -> np.ndarray:
         """The given columns of every row as a float64 array (missing cells are NaN)."""
-        types = {c: pa.float64() for c in columns}
         if self.kind == "parquet":
             table = self._read_parquet(columns)
         else:
-            read, parse, convert = self._csv_options(types, DEFAULT_BLOCK_SIZE)
-            try:
-                table = pacsv.read_csv(self._take_stream(), read, parse, convert)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
-                raise self.diagnose(exc) from None
-        if table.num_rows == 0:
+            # The block reader encode uses: a record longer than a block (a 50 MB text cell in a
+            # column left out) makes its block grow instead of failing.
+            batches = list(self.iter_batches(columns, []))
+            table = pa.Table.from_batches(batches) if batches else None
+        if table is None or table.num_rows == 0:
             raise no_rows_error(self.name)
-        if max_rows is not None and table.num_rows > max_rows:
-            rows = np.sort(np.random.default_rng(0).choice(table.num_rows, max_rows, replace=False))
-            table = table.take(pa.array(rows))
         return self.to_matrix(table, columns, np.float64)
 
     def numeric_chunks(self, columns: list[str]) -> Iterator[np.ndarray]:
@@ -218,7 +257,8 @@ class Source:
         out = np.empty((table.num_rows, len(columns)), dtype=dtype, order="F")
         for j, name in enumerate(columns):
             col = table.column(name)
-            if not pa.types.is_floating(col.type) and not pa.types.is_integer(col.type):
+            numeric = pa.types.is_floating(col.type) or pa.types.is_integer(col.type)
+            if not numeric and not pa.types.is_decimal(col.type):
                 if pa.types.is_null(col.type):
                     out[:, j] = np.nan
                     continue
@@ -284,8 +324,7 @@ class Source:
                         yield reader.read_next_batch()
                     except StopIteration:
                         return
-            table = pacsv.read_csv(pa.BufferReader(chunk), opts, parse, convert)
-            yield from table.combine_chunks().to_batches()
+            yield from _read_chunk(chunk, opts, parse, convert).combine_chunks().to_batches()
 
     def _iter_parquet(self, columns: list[str]) -> Iterator[Any]:
         import pyarrow.parquet as pq
@@ -394,7 +433,8 @@ def float_values(column: Any) -> np.ndarray:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if column.type != pa.float64():
-        column = column.cast(pa.float64())
+        # Decimals (Parquet decimal128) too: the nearest float64, as for any other number.
+        column = column.cast(pa.float64(), safe=not pa.types.is_decimal(column.type))
     if column.null_count:
         import pyarrow.compute as pc
 
@@ -409,6 +449,18 @@ def float32_array(values: np.ndarray) -> Any:
     """A 1-D NumPy vector as an Arrow float32 array, without ``pa.array`` (which imports pandas)."""
     values = np.ascontiguousarray(values, dtype=np.float32)
     return pa.Array.from_buffers(pa.float32(), len(values), [None, pa.py_buffer(values)])
+
+
+def _read_chunk(chunk: Any, opts: Any, parse: Any, convert: Any) -> Any:
+    """One block of whole records, parsed by pyarrow's multi-threaded reader. A record longer
+    than pyarrow's own block (a 50 MB text cell) makes that block grow to the whole chunk."""
+    try:
+        return pacsv.read_csv(pa.BufferReader(chunk), opts, parse, convert)
+    except pa.ArrowInvalid as exc:
+        if "straddl" not in str(exc):
+            raise
+    opts.block_size = max(opts.block_size, len(chunk) + 1)
+    return pacsv.read_csv(pa.BufferReader(chunk), opts, parse, convert)
 
 
 def _splittable(encoding: str) -> bool:
@@ -493,21 +545,31 @@ def _prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
     GIL, so parsing the next block overlaps encoding and writing this one."""
     import queue
     import threading
+    import time
 
     q: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
     stop = threading.Event()
+
+    def put(entry: tuple[Any, BaseException | None]) -> None:
+        # Gives up once the consumer has left, so this thread never blocks on a full queue.
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def produce() -> None:
         try:
             for item in items:
                 if stop.is_set():
                     return
-                q.put((item, None))
+                put((item, None))
         except BaseException as exc:  # handed to the consumer, raised there
-            q.put((None, exc))
+            put((None, exc))
             return
-        q.put((done, None))
+        put((done, None))
 
     thread = threading.Thread(target=produce, name="aefeat-reader", daemon=True)
     thread.start()
@@ -521,11 +583,12 @@ def _prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
             yield item
     finally:
         stop.set()
-        while thread.is_alive():
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                thread.join(0.05)
+        # Wait briefly for the reader to finish its block; one blocked reading a pipe that
+        # never sends more (SIGTERM or Ctrl-C while waiting on stdin) is left behind, as a
+        # daemon thread, so that the cleanup after an interrupt cannot hang.
+        deadline = time.monotonic() + 2.0
+        while thread.is_alive() and time.monotonic() < deadline:
+            thread.join(0.05)
 
 
 def _open_text(path: Path, encoding: str) -> IO[str]:
@@ -578,6 +641,8 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
     check_delimiter(delimiter)
     if spec == "-":
         name, path = "<stdin>", None
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise AefeatError("no standard input", None, "pass a file, or pipe data into aefeat")
         raw: IO[bytes] = sys.stdin.buffer
     else:
         path = Path(spec)
@@ -605,7 +670,7 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
     head = _read_head(raw, name)
     stream: IO[bytes] = _Prefixed(head, raw)
     if head[:2] == GZIP_MAGIC:
-        stream = gzip.GzipFile(fileobj=io.BufferedReader(stream, 1 << 20), mode="rb")
+        stream = _GzipReader(io.BufferedReader(stream, 1 << 20), name)
         head = _read_head(stream, name)
         stream = _Prefixed(head, stream)
     if not head.strip():
@@ -684,34 +749,17 @@ def _open_parquet(path: Path) -> Source:
         raise AefeatError(
             f"cannot read Parquet file: {exc}", str(path), "check that it is a valid Parquet file"
         ) from None
+    dup = sorted(h for h, n in collections.Counter(schema.names).items() if n > 1)
+    if dup:
+        raise AefeatError(
+            "duplicate field names " + ", ".join(repr(d) for d in dup),
+            str(path),
+            "give every Parquet field a unique name",
+        )
     return Source(name=str(path), path=path, kind="parquet", header=list(schema.names))
 
 
 # --- outputs -------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def atomic_output(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it over ``target`` only on success, so a
-    failure leaves no partial file and an existing ``target`` exactly as it was."""
-    target = Path(target)
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise AefeatError("output directory does not exist", str(parent), "create it first")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-    except OSError as exc:
-        raise AefeatError(f"cannot write output: {exc.strerror}", str(target)) from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        if target.exists() and target.is_dir():
-            raise AefeatError("output is a directory", str(target), "name a file with -o")
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 class TableWriter:
@@ -733,6 +781,14 @@ class TableWriter:
             self._parquet.write_batch(batch)
             return
         if not self._header_done:
+            for fld in batch.schema:
+                if pa.types.is_nested(fld.type) or pa.types.is_dictionary(fld.type):
+                    raise AefeatError(
+                        f"column {fld.name!r} holds {fld.type} values, which CSV cannot hold",
+                        "--keep",
+                        f"leave {option_name(fld.name)} out of --keep, or write Parquet with "
+                        "-o FILE.parquet",
+                    )
             buf = io.StringIO()
             csv.writer(buf, delimiter=self._delimiter, lineterminator="\n").writerow(
                 batch.schema.names

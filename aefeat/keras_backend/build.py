@@ -3,13 +3,51 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 
-# TensorFlow's C++ start-up chatter (CPU feature notes, tf.data attribute warnings) is noise on
-# stderr for aefeat's users; real failures still raise Python exceptions.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Point fd 2 at /dev/null while TensorFlow is first imported, then restore it.
+
+    TensorFlow 2.21's C++ start-up prints "WARNING: All log messages before
+    absl::InitializeLog() ..." and a oneDNN "I0000 ..." line at import even with
+    TF_CPP_MIN_LOG_LEVEL=3 set before it. TF_ENABLE_ONEDNN_OPTS=0 would also remove them, but it
+    changes the kernels (and so the numbers) training uses; redirecting fd 2 changes nothing but
+    what reaches the terminal. Python errors from the import still raise normally; only what the
+    C++ side writes during the import is lost, which is why --debug (AEFEAT_DEBUG) skips this.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("AEFEAT_DEBUG", "") not in ("", "0"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable fd 2: nothing to silence
+        yield
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 2)
+        finally:
+            os.close(null)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+if os.environ.get("AEFEAT_DEBUG", "") in ("", "0"):
+    # Later C++ log lines (CPU feature notes, tf.data attribute warnings) are noise on stderr
+    # for aefeat's users; real failures still raise Python exceptions. --debug shows them.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+with _stderr_silenced():
+    import keras
+
 import numpy as np  # noqa: E402
 
 from aefeat.core.network import NetworkSpec  # noqa: E402

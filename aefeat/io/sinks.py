@@ -1,0 +1,456 @@
+"""Output files and directories: the one place that writes anything a user named with ``-o`` or
+``--plot``, and the one place that turns a failed write into the user's one-line error.
+
+Every output (encode's CSV and Parquet files, the Dask output directory, train's model
+directory, inspect's plot) is written the same way:
+
+- symlinks in the output path are followed: the link's target is replaced and the link stays;
+- a target that exists and is not a regular file or directory (a character device, a FIFO) is
+  written through, never replaced (``-o /dev/null`` discards, a full device reports no space);
+- anything else is written to a temporary ``.NAME.XXXXXXXX.tmp`` beside the target, given the
+  mode the caller's umask implies (``0o666 & ~umask``, ``0o777 & ~umask`` for directories),
+  fsynced and renamed over the target only when complete; on any error, Ctrl-C or SIGTERM the
+  temporary is removed and an existing target is left exactly as it was;
+- a temporary is locked (``flock``) while its writer lives, so the next run writing the same
+  output removes the ones a killed run (``kill -9``) left behind, and only those;
+- an ``OSError`` from writing becomes an :class:`AefeatError` naming the output and the cause
+  in words (no space, file-size limit, quota, permission, read-only filesystem).
+
+Standard output gets the same error translation through :func:`checked_stdout`; a reader that
+went away (``| head``) stays a quiet ``BrokenPipeError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from aefeat.errors import AefeatError
+
+STDOUT_NAME = "<stdout>"
+_TMP_SUFFIX = ".tmp"
+
+# errno -> (what went wrong, in words; what to do)
+_WRITE_ERRORS: dict[int, tuple[str, str]] = {
+    errno.ENOSPC: ("no space left on device", "free space or write elsewhere"),
+    errno.EDQUOT: ("disk quota exceeded", "free space or write elsewhere"),
+    errno.EFBIG: (
+        "file too large (over the file-size limit)",
+        "raise the limit (ulimit -f) or write elsewhere",
+    ),
+    errno.EACCES: ("permission denied", "check the permissions or write elsewhere"),
+    errno.EPERM: ("operation not permitted", "check the permissions or write elsewhere"),
+    errno.EROFS: ("read-only file system", "write elsewhere"),
+}
+
+
+def write_error(exc: OSError, name: str) -> AefeatError:
+    """The user-facing error for an ``OSError`` raised while writing output ``name``."""
+    what, hint = _WRITE_ERRORS.get(
+        exc.errno or 0, (f"cannot write: {exc.strerror or exc}", "check the output path")
+    )
+    return AefeatError(f"{what} writing {name}", None, hint)
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (``os.umask`` can only read it by setting it,
+    which races with threads creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a new output file gets: what ``open()`` would give under the caller's umask."""
+    return 0o666 & ~current_umask()
+
+
+def dir_mode() -> int:
+    """The mode a new output directory gets: what ``mkdir`` would give under the umask."""
+    return 0o777 & ~current_umask()
+
+
+# --- checked writes --------------------------------------------------------------------------
+
+
+class CheckedWriter:
+    """A binary file object whose write, flush and close errors become :class:`AefeatError`
+    naming the output. A closed pipe (``EPIPE``) stays a ``BrokenPipeError``: the reader went
+    away, which is how pipelines end."""
+
+    def __init__(self, raw: Any, name: str) -> None:
+        self._raw = raw
+        self.name = name
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise write_error(exc, self.name) from None
+
+    def write(self, data: Any) -> int:
+        # A raw (unbuffered) file, such as stdout under PYTHONUNBUFFERED, reports a full disk
+        # first as a short write: keep writing until all is written or write() raises.
+        view = memoryview(data).cast("B")
+        total = len(view)
+        while view:
+            n = self._call(self._raw.write, view)
+            if not n:
+                raise write_error(OSError(errno.EIO, "the write made no progress"), self.name)
+            view = view[n:]
+        return total
+
+    def flush(self) -> None:
+        self._call(self._raw.flush)
+
+    def close(self) -> None:
+        self._call(self._raw.close)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    @property
+    def closed(self) -> bool:
+        return self._raw.closed
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
+
+def checked_stdout() -> CheckedWriter:
+    """Standard output as a :class:`CheckedWriter` named ``<stdout>``."""
+    if sys.stdout is None:
+        raise AefeatError("no standard output", None, "run aefeat with stdout open, or use -o FILE")
+    return CheckedWriter(sys.stdout.buffer, STDOUT_NAME)
+
+
+@contextlib.contextmanager
+def writing_stdout() -> Iterator[None]:
+    """Around code that only writes to stdout (a report, JSON): its ``OSError`` becomes the
+    usual error naming ``<stdout>``. Unbuffered stdout (``PYTHONUNBUFFERED``) fails at the
+    write, buffered stdout at the flush: both are covered."""
+    try:
+        yield
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise write_error(exc, STDOUT_NAME) from None
+
+
+def flush_stdout() -> None:
+    """Flush Python's stdout, turning a failure into the usual error: a redirected stdout on a
+    full disk may fail only here, at the last flush."""
+    with writing_stdout():
+        pass
+
+
+# --- targets ---------------------------------------------------------------------------------
+
+
+def resolve(target: str | os.PathLike[str]) -> Path:
+    """The path actually written: symlinks followed, so that a link stays a link."""
+    return Path(os.path.realpath(target))
+
+
+def _parent(path: Path) -> Path:
+    return path.parent if str(path.parent) else Path(".")
+
+
+def _is_special(path: Path) -> bool:
+    """An existing target that is neither a regular file nor a directory (device, FIFO, socket),
+    symlinks followed."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def check_file_target(target: str | os.PathLike[str], option: str = "-o") -> None:
+    """Refuse, before any work, a file output that :func:`atomic_file` could not write."""
+    shown = str(target)
+    if _is_special(Path(target)):
+        return
+    real = resolve(target)
+    if real.is_dir():
+        raise AefeatError("output is a directory", shown, f"name a file with {option}")
+    parent = _parent(real)
+    if not parent.is_dir():
+        raise AefeatError(
+            "output directory does not exist", str(_parent(Path(target))), "create it first"
+        )
+
+
+def check_not_input(
+    output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]], option: str = "-o"
+) -> None:
+    """Refuse an output that is one of the inputs (by any path: ``./x``, a symlink, a hard link)
+    or a directory holding one: writing it would destroy the data being read."""
+    out = resolve(output)
+    try:
+        out_st = os.stat(out)
+    except OSError:
+        return  # a new path cannot be an input
+    for name in inputs:
+        if str(name) == "-":
+            continue
+        try:
+            st = os.stat(name)
+        except OSError:
+            continue
+        same = (st.st_dev, st.st_ino) == (out_st.st_dev, out_st.st_ino)
+        inside = stat.S_ISDIR(out_st.st_mode) and resolve(name).is_relative_to(out)
+        if same or inside:
+            raise AefeatError(
+                f"{option} is the input file {name}"
+                if same
+                else f"{option} holds the input {name}",
+                f"{option} {output}",
+                "write the output to another path",
+            )
+
+
+# --- temporaries -----------------------------------------------------------------------------
+
+
+def _tmp_pattern(name: str) -> re.Pattern[str]:
+    # What tempfile.mkstemp/mkdtemp make from prefix ".NAME." and suffix ".tmp".
+    return re.compile(re.escape(f".{name}.") + r"[A-Za-z0-9_]{8}" + re.escape(_TMP_SUFFIX))
+
+
+def _lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _remove(path: Path) -> None:
+    # A Dask task cancelled while running may still create a file for a moment: retry briefly.
+    for _ in range(10):
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError:
+            pass
+        if not os.path.lexists(path):
+            return
+        time.sleep(0.2)
+
+
+def remove_stale(parent: Path, name: str) -> None:
+    """Remove temporaries of ``name`` that a killed run left in ``parent``: those of our own
+    naming pattern that no living writer holds locked."""
+    pattern = _tmp_pattern(name)
+    try:
+        entries = os.listdir(parent)
+    except OSError:
+        return
+    for entry in entries:
+        if not pattern.fullmatch(entry):
+            continue
+        path = parent / entry
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue  # not ours to judge (another user's, or a symlink)
+        try:
+            if _lock(fd):
+                _remove(path)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | os.PathLike[str], option: str = "-o") -> Iterator[CheckedWriter]:
+    """Write the file ``target`` atomically; yields a binary file object for the content.
+
+    See the module docstring for what happens with links, devices, modes, errors and signals.
+    """
+    shown = str(target)
+    check_file_target(target, option)
+    if _is_special(Path(target)):
+        # A device or FIFO, directly or through a link (also /proc/self/fd/1, whose target is
+        # no path at all): write through it; replacing it would destroy a device node.
+        try:
+            raw = open(target, "wb")  # noqa: SIM115 - closed below, errors translated
+        except OSError as exc:
+            raise write_error(exc, shown) from None
+        out = CheckedWriter(raw, shown)
+        try:
+            yield out
+            out.flush()
+        finally:
+            with contextlib.suppress(AefeatError, OSError):
+                raw.close()
+        return
+    real = resolve(target)
+    parent = _parent(real)
+    remove_stale(parent, real.name)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{real.name}.", suffix=_TMP_SUFFIX, dir=parent)
+    except OSError as exc:
+        raise write_error(exc, shown) from None
+    tmp = Path(tmp_name)
+    raw = None
+    try:
+        _lock(fd)
+        os.fchmod(fd, file_mode())  # mkstemp's 0600 is not what an output file should be
+        raw = os.fdopen(fd, "wb")
+        out = CheckedWriter(raw, shown)
+        yield out
+        out.flush()
+        try:
+            os.fsync(raw.fileno())
+        except OSError as exc:
+            raise write_error(exc, shown) from None
+        try:
+            os.replace(tmp, real)
+        except OSError as exc:
+            raise write_error(exc, shown) from None
+        _sync_dir(parent)
+    finally:
+        # On success the name is gone; on failure the temporary is removed before the lock
+        # (held by the open file) is released.
+        if os.path.lexists(tmp):
+            _remove(tmp)
+        if raw is not None:
+            with contextlib.suppress(OSError):
+                raw.close()
+        else:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_dir(
+    target: str | os.PathLike[str], replaceable: Callable[[Path], bool], what: str = "output"
+) -> Iterator[Path]:
+    """Write the directory ``target`` atomically; yields the temporary directory to fill.
+
+    An existing ``target`` is replaced only if ``replaceable(path)`` says so (checked again
+    just before the swap); otherwise the error names it and nothing changes. ``OSError`` from
+    writing into the temporary becomes the usual error naming ``target``.
+    """
+    shown = str(target)
+    real = resolve(target)
+    parent = _parent(real)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(exc, shown) from None
+    remove_stale(parent, real.name)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=_TMP_SUFFIX, dir=parent))
+    except OSError as exc:
+        raise write_error(exc, shown) from None
+    fd = -1
+    try:
+        fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
+        _lock(fd)
+        os.chmod(tmp, dir_mode())  # mkdtemp's 0700 is not what an output directory should be
+        try:
+            yield tmp
+        except OSError as exc:
+            raise write_error(exc, shown) from None
+        if os.path.lexists(real):
+            if not (real.is_dir() and replaceable(real)):
+                raise AefeatError(
+                    f"{what} exists and cannot be replaced",
+                    shown,
+                    "choose another -o path or remove it",
+                )
+            try:
+                _exchange(tmp, real)  # tmp now holds the old directory, removed below
+            except OSError as exc:
+                raise write_error(exc, shown) from None
+        else:
+            try:
+                os.rename(tmp, real)
+            except OSError as exc:
+                raise write_error(exc, shown) from None
+        _sync_dir(parent)
+    finally:
+        if os.path.lexists(tmp):
+            _remove(tmp)
+        if fd >= 0:
+            os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Swap two directories in one step (Linux ``renameat2(RENAME_EXCHANGE)``), so ``b`` is
+    never missing; where that is not available, move ``b`` aside, then ``a`` into place."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        renameat2 = None
+    if renameat2 is not None:
+        rc = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+        if rc == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise OSError(err, os.strerror(err), str(b))
+    # The aside name matches the temporary pattern, so a run killed in between is cleaned up
+    # by the next one.
+    aside = Path(tempfile.mkdtemp(prefix=f".{b.name}.", suffix=_TMP_SUFFIX, dir=_parent(b)))
+    os.rmdir(aside)
+    os.rename(b, aside)
+    try:
+        os.rename(a, b)
+    except BaseException:
+        os.rename(aside, b)
+        raise
+    os.rename(aside, a)
+
+
+def _sync_dir(path: Path) -> None:
+    # Makes the rename durable; some filesystems refuse fsync on a directory, which is harmless.
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,689 @@
+"""Issue #12: outputs a pipeline can trust. Every case runs the real CLI: in-process (CliRunner)
+where nothing but the arguments matter, and as a subprocess of the installed ``aefeat`` where
+file descriptors, signals, umask or ``ulimit -f`` matter.
+
+Full disks are made three ways, never with the machine's own devices: a file-size limit
+(``RLIMIT_FSIZE`` with SIGXFSZ ignored, so writes fail with EFBIG), a 64 KiB tmpfs (skipped where
+``mount`` is not permitted), and private device nodes made with ``mknod`` in tmp directories
+(1,7 behaves as /dev/full, 1,3 as /dev/null; skipped unless root).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import resource
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import FEATURES, assert_user_error, make_frame, run, snapshot, stray_files
+
+EXE = shutil.which("aefeat", path=str(Path(sys.executable).parent))
+TRAIN_FAST = ["--exclude", "id,label", "--epochs", "1", "--hidden", "4", "--quiet"]
+
+
+@dataclass
+class Proc:
+    """A finished subprocess, shaped like click's Result for ``assert_user_error``."""
+
+    exit_code: int
+    stdout: bytes
+    stderr: str
+    exception: None = None
+
+
+def aefeat(
+    *args,
+    stdin=subprocess.DEVNULL,
+    stdout=subprocess.PIPE,
+    fsize: int | None = None,
+    close_stdin: bool = False,
+    env: dict[str, str] | None = None,
+) -> Proc:
+    """Run the installed ``aefeat`` with a file-size limit or a closed stdin if asked."""
+    assert EXE, "the aefeat console script is not installed next to this Python"
+
+    def child() -> None:
+        if fsize is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        if close_stdin:
+            os.close(0)
+
+    proc = subprocess.run(
+        [EXE, *map(str, args)],
+        stdin=stdin,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        preexec_fn=child,
+        env=env,
+        timeout=300,
+    )
+    return Proc(proc.returncode, proc.stdout or b"", proc.stderr.decode())
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def devices(tmp_path) -> dict[str, Path]:
+    """Private character devices: 'full' (ENOSPC on write, like /dev/full) and 'null'."""
+    if os.geteuid() != 0:
+        pytest.skip("making device nodes needs root")
+    made = {}
+    for name, minor in (("full", 7), ("null", 3)):
+        path = tmp_path / "dev" / name
+        path.parent.mkdir(exist_ok=True)
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+        except OSError as exc:
+            pytest.skip(f"mknod not permitted: {exc}")
+        made[name] = path
+    return made
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 64 KiB tmpfs, unmounted afterwards."""
+    mnt = tmp_path / "small_fs"
+    mnt.mkdir()
+    try:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"mounting a tmpfs is not permitted here: {exc}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30)
+
+
+def fill(fs: Path, leave: int) -> None:
+    """Fill a small filesystem until about ``leave`` bytes are free."""
+    free = os.statvfs(fs).f_bavail * os.statvfs(fs).f_frsize
+    (fs / "filler").write_bytes(b"\0" * max(0, free - leave))
+
+
+@pytest.fixture(scope="module")
+def big_csv(tmp_path_factory) -> Path:
+    """Enough rows that the encoded output is far over 64 KiB."""
+    path = tmp_path_factory.mktemp("big") / "big.csv"
+    make_frame(4000, seed=3).to_csv(path, index=False)
+    return path
+
+
+NO_SPACE = "no space left on device writing {} — free space or write elsewhere"
+TOO_LARGE = "file too large (over the file-size limit) writing {}"
+
+
+# --- rows 1-3: a full disk, a file-size limit, a full device -------------------------------------
+
+
+def test_stdout_redirected_to_a_full_filesystem_fails(model_dir, big_csv, small_fs):
+    with open(small_fs / "out.csv", "wb") as out:
+        proc = aefeat("encode", model_dir, big_csv, stdout=out)
+    assert proc.exit_code == 2, proc.stderr
+    assert proc.stderr == "aefeat: error: " + NO_SPACE.format("<stdout>") + "\n"
+
+
+def test_stdout_over_the_file_size_limit_fails(model_dir, csv_path, tmp_path):
+    with open(tmp_path / "out.csv", "wb") as out:
+        proc = aefeat("encode", model_dir, csv_path, "--keep", "id", stdout=out, fsize=2048)
+    assert_user_error(proc, TOO_LARGE.format("<stdout>"))
+
+
+def test_stdout_to_a_full_device_fails_for_encode_and_inspect(model_dir, csv_path, devices):
+    with open(devices["full"], "wb") as out:
+        enc = aefeat("encode", model_dir, csv_path, stdout=out)
+        ins = aefeat("inspect", model_dir, "--json", stdout=out)
+    for proc in (enc, ins):
+        assert proc.stderr == "aefeat: error: " + NO_SPACE.format("<stdout>") + "\n"
+        assert proc.exit_code == 2
+
+
+def test_encode_to_a_full_filesystem_keeps_the_old_output(model_dir, big_csv, small_fs):
+    target = small_fs / "out.csv"
+    target.write_bytes(b"old,output\n")
+    proc = aefeat("encode", model_dir, big_csv, "-o", target)
+    assert proc.exit_code == 2
+    assert proc.stderr == "aefeat: error: " + NO_SPACE.format(target) + "\n"
+    assert target.read_bytes() == b"old,output\n"
+    assert stray_files(small_fs) == []
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_encode_over_the_file_size_limit_keeps_the_old_output(kind, model_dir, csv_path, tmp_path):
+    target = tmp_path / f"out.{kind}"
+    target.write_bytes(b"old")
+    proc = aefeat("encode", model_dir, csv_path, "--keep", "id", "-o", target, fsize=2048)
+    assert_user_error(proc, TOO_LARGE.format(target), "ulimit -f")
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+
+
+def test_encode_to_a_full_device_fails_and_keeps_the_device(model_dir, csv_path, devices):
+    proc = aefeat("encode", model_dir, csv_path, "-o", devices["full"])
+    assert proc.stderr == "aefeat: error: " + NO_SPACE.format(devices["full"]) + "\n"
+    assert proc.exit_code == 2
+    assert stat.S_ISCHR(os.stat(devices["full"]).st_mode)
+    assert stray_files(devices["full"].parent) == []
+
+
+def test_train_to_a_full_filesystem_keeps_the_old_model(model_dir, csv_path, small_fs):
+    target = small_fs / "model"
+    target.mkdir()  # an empty directory may be used, and stays as it was on failure
+    fill(small_fs, 8192)
+    proc = aefeat("train", csv_path, "-o", target, *TRAIN_FAST)
+    assert proc.exit_code == 2, proc.stderr
+    assert proc.stderr == "aefeat: error: " + NO_SPACE.format(target) + "\n"
+    assert target.is_dir() and not any(target.iterdir())
+    assert stray_files(small_fs) == []
+
+
+def test_train_over_the_file_size_limit_keeps_the_old_model(model_dir, csv_path, tmp_path):
+    target = tmp_path / "model"
+    shutil.copytree(model_dir, target)
+    before = snapshot(target)
+    proc = aefeat("train", csv_path, "-o", target, *TRAIN_FAST, fsize=8192)
+    assert_user_error(proc, TOO_LARGE.format(target))
+    assert snapshot(target) == before
+    assert stray_files(tmp_path) == []
+
+
+def test_plot_to_a_full_filesystem_and_device(model_dir, small_fs, devices):
+    target = small_fs / "plot.png"
+    target.write_bytes(b"old plot")
+    fill(small_fs, 4096)
+    proc = aefeat("inspect", model_dir, "--plot", target)
+    assert proc.stderr == "aefeat: error: " + NO_SPACE.format(target) + "\n"
+    assert proc.exit_code == 2
+    assert target.read_bytes() == b"old plot"
+    assert stray_files(small_fs) == []
+    device_png = devices["full"].parent / "full.png"
+    os.mknod(device_png, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    proc = aefeat("inspect", model_dir, "--plot", device_png)
+    assert proc.stderr == "aefeat: error: " + NO_SPACE.format(device_png) + "\n"
+    assert stat.S_ISCHR(os.stat(device_png).st_mode)
+
+
+# --- row 4: modes follow the caller's umask -------------------------------------------------------
+
+
+@pytest.fixture
+def umask():
+    def set_mask(mask: int) -> None:
+        os.umask(mask)
+
+    old = os.umask(0o022)
+    yield set_mask
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mask, file, directory", [(0o022, 0o644, 0o755), (0o027, 0o640, 0o750)])
+def test_output_modes_follow_the_umask(mask, file, directory, umask, model_dir, csv_path, tmp_path):
+    umask(mask)
+    outs = {name: tmp_path / name for name in ("out.csv", "out.parquet", "plot.png", "model")}
+    for name in ("out.csv", "out.parquet"):
+        assert run("encode", model_dir, csv_path, "-o", outs[name]).exit_code == 0
+    assert run("inspect", model_dir, "--plot", outs["plot.png"]).exit_code == 0
+    result = run("train", csv_path, "-o", outs["model"], *TRAIN_FAST)
+    assert result.exit_code == 0, result.stderr
+    for name in ("out.csv", "out.parquet", "plot.png"):
+        assert mode_of(outs[name]) == file, name
+    assert mode_of(outs["model"]) == directory
+    assert {mode_of(p) for p in outs["model"].iterdir()} == {file}
+
+
+# --- row 5: -o naming an input --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["same-path", "dot-slash", "symlink", "hard-link"])
+def test_encode_refuses_to_overwrite_its_input(how, model_dir, csv_path, tmp_path, monkeypatch):
+    data = tmp_path / "data.csv"
+    shutil.copy(csv_path, data)
+    monkeypatch.chdir(tmp_path)
+    target = {"same-path": "data.csv", "dot-slash": "./data.csv"}.get(how, "other.csv")
+    if how == "symlink":
+        os.symlink(data, tmp_path / "other.csv")
+    if how == "hard-link":
+        os.link(data, tmp_path / "other.csv")
+    before = data.read_bytes()
+    result = run("encode", model_dir, "data.csv", "-o", target)
+    assert_user_error(result, "-o is the input file data.csv", "another path")
+    assert data.read_bytes() == before
+    assert stray_files(tmp_path) == []
+
+
+def test_train_and_plot_refuse_to_overwrite_an_input(model_dir, csv_path, tmp_path):
+    data = tmp_path / "data.csv"
+    shutil.copy(csv_path, data)
+    before = data.read_bytes()
+    result = run("train", data, "-o", data, *TRAIN_FAST)
+    assert_user_error(result, "-o is the input file")
+    link = tmp_path / "link.png"
+    os.symlink(data, link)
+    result = run("inspect", model_dir, "--data", data, "--plot", link)
+    assert_user_error(result, "--plot is the input file")
+    assert data.read_bytes() == before
+
+
+# --- row 6: temporaries of a killed run -----------------------------------------------------------
+
+
+def _start_encode_from_pipe(model_dir: Path, big_csv: Path, target: Path) -> subprocess.Popen:
+    """An encode writing ``target`` that waits for more input: its temporary exists."""
+    proc = subprocess.Popen(
+        [EXE, "encode", str(model_dir), "-", "-o", str(target)],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    # More than the 64 KiB header sniff, less than the 8 MiB first block: stdin stays open.
+    proc.stdin.write(big_csv.read_bytes()[:200_000])
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not stray_files(target.parent):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no temporary appeared: {proc.communicate(timeout=60)[1]!r}")
+        time.sleep(0.05)
+    return proc
+
+
+def test_a_killed_runs_temporary_is_removed_by_the_next_run(model_dir, csv_path, big_csv, tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"old")
+    killed = _start_encode_from_pipe(model_dir, big_csv, target)
+    killed.kill()  # kill -9: no cleanup possible
+    killed.wait(timeout=60)
+    killed.stdin.close()
+    stale = stray_files(tmp_path)
+    assert len(stale) == 1 and stale[0].startswith(".out.csv.") and stale[0].endswith(".tmp")
+    (tmp_path / ".other.csv.abcd1234.tmp").write_bytes(b"not ours")  # another output's
+    (tmp_path / ".out.csv.notours").write_bytes(b"not our pattern")
+    result = run("encode", model_dir, csv_path, "-o", target)
+    assert result.exit_code == 0, result.stderr
+    assert stray_files(tmp_path) == [".other.csv.abcd1234.tmp", ".out.csv.notours"]
+    assert target.read_bytes().startswith(b"z0,z1\n")
+
+
+def test_a_running_writers_temporary_is_left_alone(model_dir, csv_path, big_csv, tmp_path):
+    target = tmp_path / "out.csv"
+    running = _start_encode_from_pipe(model_dir, big_csv, target)
+    try:
+        live = stray_files(tmp_path)
+        result = run("encode", model_dir, csv_path, "-o", target)
+        assert result.exit_code == 0, result.stderr
+        assert stray_files(tmp_path) == live  # locked by the running writer: not stale
+    finally:
+        running.kill()
+        running.wait(timeout=60)
+        running.stdin.close()
+
+
+def _stale_dir(parent: Path, name: str) -> Path:
+    stale = parent / f".{name}.abcd1234.tmp"  # what a killed train or --dask run leaves
+    stale.mkdir()
+    (stale / "weights.npz").write_bytes(b"half written")
+    return stale
+
+
+def test_stale_temporary_directories_are_removed(umask, model_dir, csv_path, tmp_path):
+    pytest.importorskip("distributed")
+    umask(0o027)
+    stale = [_stale_dir(tmp_path, "model"), _stale_dir(tmp_path, "latent")]
+    result = run("train", csv_path, "-o", tmp_path / "model", *TRAIN_FAST)
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "latent"
+    result = run("encode", model_dir, csv_path, "--dask", "local", "-o", out, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert not any(p.exists() for p in stale)
+    assert stray_files(tmp_path) == []
+    assert (mode_of(out), mode_of(out / "tiny.csv")) == (0o750, 0o640)
+
+
+# --- row 7: no stdin ------------------------------------------------------------------------------
+
+
+def test_closed_stdin_is_a_user_error(model_dir):
+    proc = aefeat("encode", model_dir, "-", close_stdin=True)
+    assert_user_error(proc, "aefeat: error: no standard input")
+    assert proc.stdout == b""
+
+
+# --- row 8: devices, FIFOs and symlinks as outputs ------------------------------------------------
+
+
+def test_null_device_output_is_written_through(model_dir, csv_path, devices):
+    proc = aefeat("encode", model_dir, csv_path, "-o", devices["null"])
+    assert (proc.exit_code, proc.stderr) == (0, "")
+    assert stat.S_ISCHR(os.stat(devices["null"]).st_mode)
+    plot = devices["null"].parent / "null.png"
+    os.mknod(plot, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    proc = aefeat("inspect", model_dir, "--plot", plot)
+    assert proc.exit_code == 0, proc.stderr
+    assert stat.S_ISCHR(os.stat(plot).st_mode)
+    assert stray_files(devices["null"].parent) == []
+
+
+def test_symlink_to_a_device_is_followed_not_replaced(model_dir, csv_path, devices, tmp_path):
+    link = tmp_path / "link.csv"
+    os.symlink(devices["full"], link)
+    proc = aefeat("encode", model_dir, csv_path, "-o", link)
+    assert_user_error(proc, NO_SPACE.format(link))
+    assert link.is_symlink() and stat.S_ISCHR(os.stat(devices["full"]).st_mode)
+
+
+def test_link_to_own_stdout_writes_to_stdout(model_dir, csv_path, tmp_path):
+    link = tmp_path / "out.csv"
+    os.symlink("/proc/self/fd/1", link)  # in the aefeat process: its own stdout, a pipe here
+    proc = aefeat("encode", model_dir, csv_path, "-o", link)
+    assert (proc.exit_code, proc.stderr) == (0, "")
+    assert proc.stdout == run("encode", model_dir, csv_path).stdout_bytes
+    assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
+    assert stray_files(tmp_path) == []
+
+
+def test_fifo_output_is_written_through(model_dir, csv_path, tmp_path):
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    result = run("encode", model_dir, csv_path, "-o", fifo)
+    reader.join(timeout=60)
+    assert result.exit_code == 0, result.stderr
+    assert got[0] == run("encode", model_dir, csv_path).stdout_bytes
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert stray_files(tmp_path) == []
+
+
+def test_symlink_target_is_replaced_and_the_link_stays(model_dir, csv_path, tmp_path):
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    (real_dir / "out.csv").write_bytes(b"old")
+    link = tmp_path / "out.csv"
+    os.symlink(real_dir / "out.csv", link)
+    result = run("encode", model_dir, csv_path, "-o", link)
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(real_dir / "out.csv")
+    assert (real_dir / "out.csv").read_bytes() == run("encode", model_dir, csv_path).stdout_bytes
+    assert stray_files(tmp_path) == [] and stray_files(real_dir) == []
+    model_link = tmp_path / "model_link"
+    shutil.copytree(model_dir, real_dir / "model")
+    os.symlink(real_dir / "model", model_link)
+    result = run("train", csv_path, "-o", model_link, *TRAIN_FAST)
+    assert result.exit_code == 0, result.stderr
+    assert model_link.is_symlink() and (real_dir / "model" / "metadata.json").is_file()
+    assert stray_files(real_dir) == []
+
+
+# --- row 9: train -o replaces only an aefeat model --------------------------------------------------
+
+
+def _users_dir(d: Path) -> None:
+    d.mkdir()
+    (d / "metadata.json").write_text('{"owner": "me"}')
+    (d / "thesis.tex").write_text("years of work")
+
+
+def _model_plus_file(d: Path, model: Path) -> None:
+    shutil.copytree(model, d)
+    (d / "notes.txt").write_text("mine")
+
+
+def _fake_marker(d: Path, model: Path) -> None:
+    d.mkdir()
+    meta = {"format": "aefeat-model", "files": {"weights.npz": "x"}}
+    (d / "metadata.json").write_text(json.dumps(meta))
+    (d / "data.bin").write_bytes(b"mine")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda d, m: _users_dir(d), id="unrelated-metadata"),
+        pytest.param(_model_plus_file, id="model-plus-a-user-file"),
+        pytest.param(_fake_marker, id="marker-without-the-files"),
+        pytest.param(lambda d, m: (d.mkdir(), (d / "sub").mkdir()), id="non-empty"),
+    ],
+)
+def test_train_refuses_a_directory_that_is_not_a_model(make, model_dir, csv_path, tmp_path):
+    target = tmp_path / "dir"
+    make(target, model_dir)
+    before = snapshot(target), sorted(os.listdir(target))
+    result = run("train", csv_path, "-o", target, *TRAIN_FAST)
+    assert_user_error(result, "not an aefeat model directory", str(target), "-o")
+    assert (snapshot(target), sorted(os.listdir(target))) == before
+    assert stray_files(tmp_path) == []
+
+
+def test_train_uses_an_empty_directory(csv_path, tmp_path):
+    target = tmp_path / "empty"
+    target.mkdir()
+    result = run("train", csv_path, "-o", target, *TRAIN_FAST)
+    assert result.exit_code == 0, result.stderr
+    assert (target / "metadata.json").is_file()
+    assert stray_files(tmp_path) == []
+
+
+# --- row 10: SIGTERM --------------------------------------------------------------------------------
+
+
+def test_sigterm_cleans_up_like_ctrl_c(model_dir, big_csv, tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"old")
+    proc = _start_encode_from_pipe(model_dir, big_csv, target)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143
+    assert err == b"aefeat: terminated\n"
+    assert target.read_bytes() == b"old"
+    assert stray_files(tmp_path) == []
+
+
+# --- rows 11-12: inputs and options that crashed --------------------------------------------------
+
+
+def test_truncated_gzip_is_a_user_error(model_dir, csv_path, tmp_path):
+    data = gzip.compress(make_frame(2000).to_csv(index=False).encode())
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(data[: len(data) // 2])
+    for args in (["encode", model_dir, path], ["train", path, "-o", tmp_path / "m", *TRAIN_FAST]):
+        result = run(*args)
+        assert result.stderr == (
+            f"aefeat: error: the gzip stream ends early ({path}) — the file is truncated\n"
+        )
+        assert result.exit_code == 2
+
+
+def _parquet(path: Path, table: pa.Table) -> Path:
+    pq.write_table(table, path)
+    return path
+
+
+def test_duplicate_and_nested_columns_are_user_errors(model_dir, csv_path, frame, tmp_path):
+    result = run("train", csv_path, "-o", tmp_path / "m", "--columns", "f0,f0,f1")
+    assert_user_error(result, "column 'f0' is named twice", "--columns")
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    nested = table.append_column("tags", pa.array([[1, 2]] * len(frame)))
+    path = _parquet(tmp_path / "nested.parquet", nested)
+    result = run("encode", model_dir, path, "--keep", "tags", "-o", tmp_path / "out.csv")
+    assert_user_error(result, "column 'tags' holds list<", "which CSV cannot hold", "--keep")
+    assert not (tmp_path / "out.csv").exists()
+    result = run("encode", model_dir, path, "--keep", "tags", "-o", tmp_path / "out.parquet")
+    assert result.exit_code == 0, result.stderr  # Parquet holds lists
+    dup = pa.Table.from_arrays([table.column("f0"), table.column("f1")], names=["f0", "f0"])
+    path = _parquet(tmp_path / "dup.parquet", dup)
+    result = run("encode", model_dir, path)
+    assert_user_error(result, "duplicate field names 'f0'", "dup.parquet")
+
+
+def test_deep_metadata_and_huge_chunk_size_are_user_errors(model_dir, csv_path, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    (model / "metadata.json").write_text("[" * 200_000 + "]" * 200_000)
+    for args in (["encode", model, csv_path], ["inspect", model]):
+        assert_user_error(run(*args), "metadata.json is nested too deeply", str(model))
+    result = run("train", csv_path, "-o", model, *TRAIN_FAST)
+    assert_user_error(result, "not an aefeat model directory")
+    result = run("encode", model_dir, csv_path, "--chunk-size", "99999999999999999999")
+    assert_user_error(result, "invalid value 99999999999999999999", "--chunk-size")
+
+
+# --- rows 13-15: long fields, commas in names, decimals -------------------------------------------
+
+
+def test_a_50_mb_field_is_read(model_dir, frame, tmp_path):
+    text = frame.copy()
+    text["note"] = "short"
+    text.loc[3, "note"] = "x" * (50 << 20)
+    path = tmp_path / "long.csv"
+    text.to_csv(path, index=False)
+    result = run("encode", model_dir, path, "--keep", "note", "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.stderr
+    lines = (tmp_path / "out.csv").read_bytes().split(b"\n")
+    assert len(lines[4]) > 50 << 20 and lines[4].startswith(b"xxxx")
+    assert lines[5].startswith(b"short,")
+    result = run(
+        "train", path, "-o", tmp_path / "m", *TRAIN_FAST[:1], "id,label,note", *TRAIN_FAST[2:]
+    )
+    assert result.exit_code == 0, result.stderr
+
+
+def test_column_names_with_commas_are_quoted(model_dir, frame, tmp_path):
+    odd = frame.rename(columns={"id": "id,code", "label": 'say "hi"'})
+    path = tmp_path / "commas.csv"
+    odd.to_csv(path, index=False)
+    result = run("encode", model_dir, path, "--keep", '"id,code","say ""hi"""')
+    assert result.exit_code == 0, result.stderr
+    header = result.stdout.splitlines()[0]
+    assert header == '"id,code","say ""hi""",z0,z1'
+    result = run("encode", model_dir, path, "--keep", "nope")
+    assert_user_error(result, 'available columns: "id,code", f0', '"say ""hi"""')
+    result = run("train", path, "-o", tmp_path / "m", "--epochs", "1")
+    assert_user_error(result, "column 'id,code' is not numeric", '--exclude "id,code"')
+    result = run(
+        "train", path, "-o", tmp_path / "m", "--exclude", '"id,code"', "--exclude", '"say ""hi"""',
+        "--epochs", "1", "--hidden", "4", "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+
+
+def test_parquet_decimal_columns_are_numbers(model_dir, frame, tmp_path):
+    from decimal import Decimal
+
+    import pandas as pd
+
+    table = pa.Table.from_pandas(frame.round(4), preserve_index=False)
+    floats = _parquet(tmp_path / "floats.parquet", table)
+    f1 = pa.array([Decimal(f"{v:.4f}") for v in frame["f1"]], pa.decimal128(12, 4))
+    dec = table.set_column(table.schema.get_field_index("f1"), "f1", f1)
+    decimals = _parquet(tmp_path / "decimals.parquet", dec)
+    want = run("encode", model_dir, floats, "--keep", "id")
+    got = run("encode", model_dir, decimals, "--keep", "id")
+    assert want.exit_code == 0 and got.exit_code == 0, got.stderr
+    a, b = (pd.read_csv(io.StringIO(r.stdout)) for r in (want, got))
+    assert list(a.columns) == list(b.columns) == ["id", "z0", "z1"]
+    assert np.allclose(a[["z0", "z1"]], b[["z0", "z1"]], rtol=0, atol=1e-5)
+
+
+# --- rows 16-17: forged model files ---------------------------------------------------------------
+
+
+def _forge_npz(path: Path, key: str, shape: tuple[int, ...]) -> None:
+    """An .npz whose member declares ``shape`` float64 but holds only a few bytes: loading it
+    naively would allocate (or inflate) gigabytes."""
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((1, 1)))
+    header["shape"] = shape
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf, zf.open(f"{key}.npy", "w") as fh:
+        np.lib.format.write_array_header_1_0(fh, header)
+        fh.write(b"\0" * 4096)
+
+
+def _resign(model: Path) -> None:
+    from aefeat.modeldir import sha256_file
+
+    meta = json.loads((model / "metadata.json").read_text())
+    meta["files"] = {name: sha256_file(model / name) for name in meta["files"]}
+    (model / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_forged_array_shapes_are_refused_before_reading(model_dir, csv_path, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    with np.load(model / "weights.npz") as w:
+        arrays = {k: w[k] for k in w.files}
+    key = "encoder_linear/kernel"
+    expected = arrays[key].shape
+    arrays.pop(key)
+    np.savez(model / "weights.npz", **arrays)
+    with zipfile.ZipFile(model / "weights.npz", "a") as zf, zf.open(f"{key}.npy", "w") as fh:
+        header = np.lib.format.header_data_from_array_1_0(np.zeros((1, 1)))
+        header["shape"] = (100000, 100000)
+        np.lib.format.write_array_header_1_0(fh, header)
+    _forge_npz(model / "sample.npz", "X", (100_000_000, len(FEATURES)))  # 4.8 GB declared
+    _resign(model)
+    result = run("encode", model, csv_path)
+    assert_user_error(
+        result,
+        f"model file weights.npz declares shape (100000, 100000) for array {key!r}, "
+        f"expected {expected}",
+    )
+    np.savez(model / "weights.npz", **{**arrays, key: np.zeros(expected)})
+    _resign(model)
+    result = run("inspect", model)
+    assert_user_error(
+        result,
+        "model file sample.npz declares shape (100000000, 6) for array 'X', expected (1..1000, 6)",
+    )
+
+
+def test_boolean_format_version_is_refused(model_dir, csv_path, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    meta = json.loads((model / "metadata.json").read_text())
+    meta["format_version"] = True
+    (model / "metadata.json").write_text(json.dumps(meta))
+    assert_user_error(run("encode", model, csv_path), "unknown model format version True")
+
+
+# --- row 18: nothing from TensorFlow on stderr ---------------------------------------------------
+
+
+def test_train_prints_nothing_from_tensorflow_in_a_clean_environment(csv_path, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AEFEAT_"))}
+    quiet = aefeat("train", csv_path, "-o", tmp_path / "m1", *TRAIN_FAST, env=env)
+    assert (quiet.exit_code, quiet.stderr) == (0, "")
+    args = ["train", csv_path, "-o", tmp_path / "m2", *TRAIN_FAST[:-1]]
+    loud = aefeat(*args, env=env)
+    assert loud.exit_code == 0, loud.stderr
+    assert "absl" not in loud.stderr and "I0000" not in loud.stderr and "oneDNN" not in loud.stderr
+    assert "trained on 240 rows" in loud.stderr
+    # --debug shows TensorFlow's own start-up lines, whatever this TensorFlow prints.
+    bare = subprocess.run(
+        [sys.executable, "-c", "import keras"], capture_output=True, env=env, timeout=300
+    )
+    debug = aefeat(*args, "--debug", env=env)
+    assert debug.exit_code == 0, debug.stderr
+    for line in bare.stderr.decode().splitlines():
+        if line.startswith(("WARNING: All log messages", "I0000")):
+            assert line.split("]")[-1] in debug.stderr
