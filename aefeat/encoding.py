@@ -15,7 +15,8 @@ import pyarrow as pa
 
 from aefeat.core.prepare import no_rows_error
 from aefeat.errors import AefeatError
-from aefeat.io.sources import BackgroundWriter, Source, TableWriter, float32_array
+from aefeat.io.sinks import BackgroundWriter, TableWriter, float32_array
+from aefeat.io.sources import Source
 from aefeat.modeldir import ModelDir
 
 DEFAULT_CHUNK_ROWS = 65536

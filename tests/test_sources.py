@@ -1,6 +1,6 @@
 """Data I/O: which files DATA names, opening CSV (plain, gzip by content, BOM, quoted headers,
-other delimiters) and Parquet, selecting feature columns, reading them whole or in batches, and
-writing tables. Library calls only; the CLI's error lines are in test_errors.py."""
+other delimiters) and Parquet, selecting feature columns, reading them whole or in batches.
+Library calls only; the CLI's error lines are in test_errors.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from aefeat.errors import AefeatError
-from aefeat.io.sources import TableWriter, expand_inputs, open_source
+from aefeat.io.sources import expand_inputs, open_source
 
 CSV = "a,b,label\n1,2.5,x\n3,,y\n-4e2,7,z\n"
 EXPECTED = np.array([[1.0, 2.5], [3.0, np.nan], [-400.0, 7.0]])
@@ -139,19 +139,3 @@ def test_non_numeric_column_is_named_with_its_line(tmp_path):
     message = str(err.value)
     assert "column 'b' is not numeric" in message and "line 3" in message
     assert "--exclude b" in message
-
-
-@pytest.mark.parametrize("kind", ["csv", "parquet"])
-def test_table_writer_writes_header_once_and_quotes_only_batches_that_need_it(kind):
-    sink = io.BytesIO()
-    writer = TableWriter(sink, kind)
-    first = pa.RecordBatch.from_pydict({"id": ["plain", "a,b"], "z0": [1.5, -2.0]})
-    writer.write(first)
-    writer.write(pa.RecordBatch.from_pydict({"id": ["c"], "z0": [3.0]}))
-    writer.close()
-    if kind == "csv":
-        # The batch holding "a,b" is written with pyarrow's quoting (every string quoted).
-        assert sink.getvalue().decode() == 'id,z0\n"plain",1.5\n"a,b",-2\nc,3\n'
-    else:
-        table = pq.read_table(io.BytesIO(sink.getvalue()))
-        assert table.to_pydict() == {"id": ["plain", "a,b", "c"], "z0": [1.5, -2.0, 3.0]}

@@ -106,6 +106,15 @@ def resolve_config(config_file: Path | None = None, **overrides: Any) -> TrainCo
     return TrainConfig(**values)
 
 
+def option_name(name: str) -> str:
+    """A column name as it is typed in ``--columns/--exclude/--keep``: CSV-quoted when it holds
+    a comma or a quote (read back by :func:`parse_list`)."""
+    if any(ch in name for ch in ',"'):
+        quoted = name.replace('"', '""')
+        return f'"{quoted}"'
+    return name
+
+
 def parse_list(values: list[str] | None) -> list[str] | None:
     """Comma-separated, repeatable list options (``--columns a,b --columns c``). A name holding
     a comma is CSV-quoted: ``--keep '"a,b",c'`` (a quote inside is doubled)."""

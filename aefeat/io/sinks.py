@@ -23,9 +23,11 @@ went away (``| head``) stays a quiet ``BrokenPipeError``.
 from __future__ import annotations
 
 import contextlib
+import csv
 import ctypes
 import errno
 import fcntl
+import io
 import os
 import re
 import shutil
@@ -37,6 +39,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from aefeat.core.config import option_name
 from aefeat.errors import AefeatError
 
 STDOUT_NAME = "<stdout>"
@@ -454,3 +461,107 @@ def _sync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# --- tables: CSV or Parquet, written on a second thread -------------------------------------
+
+
+def float32_array(values: np.ndarray) -> Any:
+    """A 1-D NumPy vector as an Arrow float32 array, without ``pa.array`` (which imports pandas)."""
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    return pa.Array.from_buffers(pa.float32(), len(values), [None, pa.py_buffer(values)])
+
+
+class TableWriter:
+    """Writes record batches as CSV (header once, minimal quoting) or Parquet."""
+
+    def __init__(self, sink: Any, kind: str, delimiter: str = ",") -> None:
+        self._sink = sink
+        self._kind = kind
+        self._delimiter = delimiter
+        self._parquet = None
+        self._header_done = False
+
+    def write(self, batch: Any) -> None:
+        if self._kind == "parquet":
+            import pyarrow.parquet as pq
+
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self._sink, batch.schema)
+            self._parquet.write_batch(batch)
+            return
+        if not self._header_done:
+            for fld in batch.schema:
+                if pa.types.is_nested(fld.type) or pa.types.is_dictionary(fld.type):
+                    raise AefeatError(
+                        f"column {fld.name!r} holds {fld.type} values, which CSV cannot hold",
+                        "--keep",
+                        f"leave {option_name(fld.name)} out of --keep, or write Parquet with "
+                        "-o FILE.parquet",
+                    )
+            buf = io.StringIO()
+            csv.writer(buf, delimiter=self._delimiter, lineterminator="\n").writerow(
+                batch.schema.names
+            )
+            self._sink.write(buf.getvalue().encode("utf-8"))
+            self._header_done = True
+        if batch.num_rows == 0:
+            return
+        try:
+            # Unquoted output is what csvkit and most tools write; pyarrow refuses it only when a
+            # value needs quoting, and then that batch is written with quotes.
+            opts = pacsv.WriteOptions(
+                include_header=False, delimiter=self._delimiter, quoting_style="none"
+            )
+            buf = pa.BufferOutputStream()
+            pacsv.write_csv(batch, buf, opts)
+        except pa.ArrowInvalid:
+            opts = pacsv.WriteOptions(include_header=False, delimiter=self._delimiter)
+            buf = pa.BufferOutputStream()
+            pacsv.write_csv(batch, buf, opts)
+        self._sink.write(memoryview(buf.getvalue()))
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+
+
+class BackgroundWriter:
+    """Formats and writes batches on a second thread, so that writing one chunk overlaps
+    encoding the next (pyarrow formats CSV without the GIL). Use as a context manager: an
+    error on either side stops both, and the writer's error is raised in the caller."""
+
+    def __init__(self, writer: TableWriter, depth: int = 2) -> None:
+        import queue
+        import threading
+
+        self._writer = writer
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="aefeat-writer", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self._error is None:
+                try:
+                    self._writer.write(batch)
+                except BaseException as exc:  # raised in the caller's thread
+                    self._error = exc
+
+    def write(self, batch: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(batch)
+
+    def __enter__(self) -> BackgroundWriter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None and exc_info[0] is None:
+            raise self._error

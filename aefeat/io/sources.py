@@ -1,6 +1,5 @@
-"""Data I/O: opening CSV (plain, gzip, stdin) and Parquet inputs, checking headers and values,
-reading feature columns, streaming batches, and formatting output tables (the files themselves
-are written by :mod:`aefeat.io.sinks`).
+"""Inputs: which files DATA names, opening CSV (plain, gzip, stdin) and Parquet, checking
+headers and values, reading feature columns whole or in record-aligned blocks.
 
 Every problem with an input becomes an :class:`AefeatError` that names the file, the column and,
 where it can be found, the line.
@@ -27,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from aefeat.core.config import option_name
 from aefeat.core.prepare import no_rows_error
 from aefeat.errors import AefeatError
 
@@ -34,15 +34,6 @@ GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 1 << 16
 DEFAULT_BLOCK_SIZE = 8 << 20
 OTHER_DELIMITERS = (",", ";", "\t", "|")
-
-
-def option_name(name: str) -> str:
-    """A column name as it is typed in ``--columns/--exclude/--keep``: CSV-quoted when it holds
-    a comma or a quote (see ``config.parse_list``)."""
-    if any(ch in name for ch in ',"'):
-        quoted = name.replace('"', '""')
-        return f'"{quoted}"'
-    return name
 
 
 def _delim_name(d: str) -> str:
@@ -445,12 +436,6 @@ def float_values(column: Any) -> np.ndarray:
     )
 
 
-def float32_array(values: np.ndarray) -> Any:
-    """A 1-D NumPy vector as an Arrow float32 array, without ``pa.array`` (which imports pandas)."""
-    values = np.ascontiguousarray(values, dtype=np.float32)
-    return pa.Array.from_buffers(pa.float32(), len(values), [None, pa.py_buffer(values)])
-
-
 def _read_chunk(chunk: Any, opts: Any, parse: Any, convert: Any) -> Any:
     """One block of whole records, parsed by pyarrow's multi-threaded reader. A record longer
     than pyarrow's own block (a 50 MB text cell) makes that block grow to the whole chunk."""
@@ -757,101 +742,3 @@ def _open_parquet(path: Path) -> Source:
             "give every Parquet field a unique name",
         )
     return Source(name=str(path), path=path, kind="parquet", header=list(schema.names))
-
-
-# --- outputs -------------------------------------------------------------------------------
-
-
-class TableWriter:
-    """Writes record batches as CSV (header once, minimal quoting) or Parquet."""
-
-    def __init__(self, sink: Any, kind: str, delimiter: str = ",") -> None:
-        self._sink = sink
-        self._kind = kind
-        self._delimiter = delimiter
-        self._parquet = None
-        self._header_done = False
-
-    def write(self, batch: Any) -> None:
-        if self._kind == "parquet":
-            import pyarrow.parquet as pq
-
-            if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self._sink, batch.schema)
-            self._parquet.write_batch(batch)
-            return
-        if not self._header_done:
-            for fld in batch.schema:
-                if pa.types.is_nested(fld.type) or pa.types.is_dictionary(fld.type):
-                    raise AefeatError(
-                        f"column {fld.name!r} holds {fld.type} values, which CSV cannot hold",
-                        "--keep",
-                        f"leave {option_name(fld.name)} out of --keep, or write Parquet with "
-                        "-o FILE.parquet",
-                    )
-            buf = io.StringIO()
-            csv.writer(buf, delimiter=self._delimiter, lineterminator="\n").writerow(
-                batch.schema.names
-            )
-            self._sink.write(buf.getvalue().encode("utf-8"))
-            self._header_done = True
-        if batch.num_rows == 0:
-            return
-        try:
-            # Unquoted output is what csvkit and most tools write; pyarrow refuses it only when a
-            # value needs quoting, and then that batch is written with quotes.
-            opts = pacsv.WriteOptions(
-                include_header=False, delimiter=self._delimiter, quoting_style="none"
-            )
-            buf = pa.BufferOutputStream()
-            pacsv.write_csv(batch, buf, opts)
-        except pa.ArrowInvalid:
-            opts = pacsv.WriteOptions(include_header=False, delimiter=self._delimiter)
-            buf = pa.BufferOutputStream()
-            pacsv.write_csv(batch, buf, opts)
-        self._sink.write(memoryview(buf.getvalue()))
-
-    def close(self) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-
-
-class BackgroundWriter:
-    """Formats and writes batches on a second thread, so that writing one chunk overlaps
-    encoding the next (pyarrow formats CSV without the GIL). Use as a context manager: an
-    error on either side stops both, and the writer's error is raised in the caller."""
-
-    def __init__(self, writer: TableWriter, depth: int = 2) -> None:
-        import queue
-        import threading
-
-        self._writer = writer
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="aefeat-writer", daemon=True)
-
-    def _run(self) -> None:
-        while True:
-            batch = self._queue.get()
-            if batch is None:
-                return
-            if self._error is None:
-                try:
-                    self._writer.write(batch)
-                except BaseException as exc:  # raised in the caller's thread
-                    self._error = exc
-
-    def write(self, batch: Any) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(batch)
-
-    def __enter__(self) -> BackgroundWriter:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None and exc_info[0] is None:
-            raise self._error

@@ -32,6 +32,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import FEATURES, assert_user_error, make_frame, run, snapshot, stray_files
 
+from aefeat.io.sinks import TableWriter
+
 EXE = shutil.which("aefeat", path=str(Path(sys.executable).parent))
 TRAIN_FAST = ["--exclude", "id,label", "--epochs", "1", "--hidden", "4", "--quiet"]
 
@@ -687,3 +689,19 @@ def test_train_prints_nothing_from_tensorflow_in_a_clean_environment(csv_path, t
     for line in bare.stderr.decode().splitlines():
         if line.startswith(("WARNING: All log messages", "I0000")):
             assert line.split("]")[-1] in debug.stderr
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_table_writer_writes_header_once_and_quotes_only_batches_that_need_it(kind):
+    sink = io.BytesIO()
+    writer = TableWriter(sink, kind)
+    first = pa.RecordBatch.from_pydict({"id": ["plain", "a,b"], "z0": [1.5, -2.0]})
+    writer.write(first)
+    writer.write(pa.RecordBatch.from_pydict({"id": ["c"], "z0": [3.0]}))
+    writer.close()
+    if kind == "csv":
+        # The batch holding "a,b" is written with pyarrow's quoting (every string quoted).
+        assert sink.getvalue().decode() == 'id,z0\n"plain",1.5\n"a,b",-2\nc,3\n'
+    else:
+        table = pq.read_table(io.BytesIO(sink.getvalue()))
+        assert table.to_pydict() == {"id": ["plain", "a,b", "c"], "z0": [1.5, -2.0, 3.0]}
