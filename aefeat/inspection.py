@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from aefeat.core.prepare import count_bad_values, missing_values_error
+from aefeat.io.sources import Source
 from aefeat.modeldir import ModelDir
 
 MAX_ATTRIBUTION_ROWS = 2000
@@ -55,6 +57,43 @@ def describe(model: ModelDir) -> dict[str, Any]:
         },
         "metrics": meta.get("metrics", {}),
     }
+
+
+def read_rows(model: ModelDir, source: Source, label: str | None = None) -> tuple[np.ndarray, Any]:
+    """The training columns of every row of ``source`` (raw units) and, with ``label``, that
+    column's values (None otherwise). Missing values are refused unless the model imputes."""
+    source.require_training_columns(model.columns)
+    if label is not None:
+        source.check_columns([label], "--label")
+    passthrough = [label] if label is not None and label not in model.columns else []
+    table = source.read_table(model.columns, passthrough)
+    X = source.to_matrix(table, model.columns, np.float64)
+    bad = count_bad_values(X, model.columns)
+    if bad and model.scaler.fill is None:
+        raise missing_values_error(bad, source.name, training=False)
+    return X, None if label is None else table.column(label).to_pylist()
+
+
+def inspect(
+    model: ModelDir, X_raw: np.ndarray | None = None, source: str | None = None
+) -> tuple[dict[str, Any], np.ndarray]:
+    """The whole ``inspect`` report of ``model`` on rows ``X_raw`` read from ``source`` (by
+    default the training sample stored in the model directory), and the latent values."""
+    report = describe(model)
+    if X_raw is None:
+        X_raw, evaluated_on = model.sample(), "training sample stored in the model directory"
+    else:
+        evaluated_on = source or "data"
+    analysis, Z = analyse(model, X_raw)
+    report["evaluated_on"] = evaluated_on
+    report.update(analysis)
+    if source is not None:
+        report["data"] = {
+            "source": evaluated_on,
+            "rows": analysis["rows"],
+            "reconstruction_mse": analysis["reconstruction_mse"],
+        }
+    return report, Z
 
 
 def _normalise_rows(M: np.ndarray) -> np.ndarray:

@@ -16,7 +16,6 @@ from aefeat.core.config import TrainConfig, check_sizes
 from aefeat.core.prepare import (
     ColumnStats,
     check_ranges,
-    count_bad_values,
     missing_values_error,
     no_rows_error,
 )
@@ -295,7 +294,7 @@ def run_inspect(
     encoding: str = "utf-8",
 ) -> dict[str, Any]:
     """``aefeat inspect``: a JSON-ready report (and optionally a PNG)."""
-    from aefeat.inspection import analyse, describe
+    from aefeat.inspection import inspect, read_rows
     from aefeat.modeldir import load_model_dir
 
     if plot is not None:
@@ -305,44 +304,18 @@ def run_inspect(
         if data is not None:
             check_not_input(plot, [data], "--plot")
     model = load_model_dir(model_dir)
-    report = describe(model)
-    labels = None
+    X, labels, name = None, None, None
     if data is not None:
         source = open_source(data, delimiter, encoding)
-        source.require_training_columns(model.columns)
-        if label is not None:
-            source.check_columns([label], "--label")
-        import pyarrow as pa
-
-        passthrough = [label] if label is not None and label not in model.columns else []
-        batches = list(source.iter_batches(model.columns, passthrough))
-        table = pa.Table.from_batches(batches) if batches else None
-        if table is None or table.num_rows == 0:
-            raise no_rows_error(source.name)
-        X = source.to_matrix(table, model.columns, np.float64)
-        bad = count_bad_values(X, model.columns)
-        if bad and model.scaler.fill is None:
-            raise missing_values_error(bad, source.name, training=False)
-        if label is not None:
-            labels = [_label_text(v) for v in table.column(label).to_pylist()]
-        evaluated_on = source.name
-    else:
-        X = model.sample()
-        evaluated_on = "training sample stored in the model directory"
-    analysis, Z = analyse(model, X)
-    report["evaluated_on"] = evaluated_on
-    report.update(analysis)
-    if data is not None:
-        report["data"] = {
-            "source": evaluated_on,
-            "rows": analysis["rows"],
-            "reconstruction_mse": analysis["reconstruction_mse"],
-        }
+        X, labels = read_rows(model, source, label)
+        name = source.name
+    report, Z = inspect(model, X, name)
     if plot is not None:
         from aefeat.cli.plots import write_inspection_plot
 
         history = model.metadata.get("training", {}).get("history", {})
-        write_inspection_plot(plot, Z, report, history, labels, label)
+        texts = None if labels is None else [_label_text(v) for v in labels]
+        write_inspection_plot(plot, Z, report, history, texts, label)
     return report
 
 

@@ -228,16 +228,21 @@ class Source:
 
     def read_numeric(self, columns: list[str]) -> np.ndarray:
         """The given columns of every row as a float64 array (missing cells are NaN)."""
-        if self.kind == "parquet":
-            table = self._read_parquet(columns)
+        return self.to_matrix(self.read_table(columns), columns, np.float64)
+
+    def read_table(self, numeric: list[str], passthrough: list[str] | None = None) -> Any:
+        """Every row as one Arrow table: ``numeric`` columns as float64, ``passthrough`` columns
+        as in the file. Refuses an input without data rows."""
+        if self.kind == "parquet" and not passthrough:
+            table = self._read_parquet(numeric)
         else:
             # The block reader encode uses: a record longer than a block (a 50 MB text cell in a
             # column left out) makes its block grow instead of failing.
-            batches = list(self.iter_batches(columns, []))
+            batches = list(self.iter_batches(numeric, list(passthrough or [])))
             table = pa.Table.from_batches(batches) if batches else None
         if table is None or table.num_rows == 0:
             raise no_rows_error(self.name)
-        return self.to_matrix(table, columns, np.float64)
+        return table
 
     def numeric_chunks(self, columns: list[str]) -> Iterator[np.ndarray]:
         """The given columns of every row, a float64 chunk at a time (missing cells are NaN)."""
