@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from aefeat.errors import AefeatError
-from aefeat.frames import LATENT_DTYPE, check_present, encode_frame, load_model
+from aefeat.frames import LATENT_DTYPE, check_present, encode_frame, load_model, shared_location
+from aefeat.io import remote
 from aefeat.io.sources import expand_inputs
 
 INSTALL_HINT = "install it with pip install 'aefeat[dask]'"
@@ -53,7 +54,7 @@ def encode(
 
     from aefeat.encoding import output_columns
 
-    model_path = os.path.abspath(model_dir)
+    model_path = shared_location(model_dir)
     model = load_model(model_path)  # checks the directory here, before any task runs
     keep = list(keep or [])
     columns = [str(c) for c in ddf.columns]
@@ -80,23 +81,23 @@ def _encode_partition(
 # --- files: aefeat encode ... --dask ADDRESS -o OUT_DIR ---------------------------------------
 
 
-def _input_files(data: str) -> list[Path]:
+def _input_files(data: str) -> list[str]:
     if data == "-":
         raise AefeatError(
             "--dask reads files, not stdin",
             "DATA",
             "pass a file, a directory or a quoted glob such as 'data/*.csv'",
         )
-    files = [Path(p) for p in expand_inputs(data)]
-    if len(files) == 1 and not files[0].exists():
+    files = [shared_location(p) for p in expand_inputs(data)]
+    if len(files) == 1 and not remote.is_url(files[0]) and not os.path.exists(files[0]):
         raise AefeatError("file not found", data, "check the path")
     return files
 
 
-def output_name(path: Path) -> str:
+def output_name(path: str | os.PathLike[str]) -> str:
     """The output file's name for an input: the input's name with ``.gz`` dropped and
     ``.parquet`` (or no extension) replaced by ``.csv``."""
-    name = path.name
+    name = str(path).rstrip("/").rsplit("/", 1)[-1]
     if name.lower().endswith(".gz"):
         name = name[:-3]
     stem, suffix = os.path.splitext(name)
@@ -105,8 +106,8 @@ def output_name(path: Path) -> str:
     return name
 
 
-def _output_names(inputs: list[Path]) -> list[str]:
-    seen: dict[str, Path] = {}
+def _output_names(inputs: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
     names = []
     for path in inputs:
         name = output_name(path)
@@ -158,9 +159,29 @@ def _encode_file(
     chunk_rows: int,
     delimiter: str,
     encoding: str,
+    storage: dict[str, Any] | None = None,
 ) -> Any:
     """One input file -> one CSV, on a worker: what ``aefeat encode MODEL SRC -o DST`` does.
-    ``shown`` is the output's final path, named in errors (``dst`` is inside the temporary)."""
+    ``shown`` is the output's final path, named in errors (``dst`` is inside the temporary);
+    ``storage`` holds the ``--storage-option`` options for URLs."""
+    with remote.storage_options(storage or {}, [model_path, src]):
+        return _encode_one(
+            model_path, src, dst, shown, keep, prefix, with_error, chunk_rows, delimiter, encoding
+        )
+
+
+def _encode_one(
+    model_path: str,
+    src: str,
+    dst: str,
+    shown: str,
+    keep: list[str],
+    prefix: str,
+    with_error: bool,
+    chunk_rows: int,
+    delimiter: str,
+    encoding: str,
+) -> Any:
     from aefeat.encoding import encode_to_file
     from aefeat.io.sinks import CheckedWriter, write_error
     from aefeat.io.sources import open_source
@@ -182,7 +203,7 @@ def _encode_file(
         report = encode_to_file(
             model,
             source,
-            fh,
+            out,
             keep=keep,
             prefix=prefix,
             chunk_rows=chunk_rows,
@@ -197,7 +218,7 @@ def _run_tasks(
     client: Any,
     model: Any,
     model_path: str,
-    inputs: list[Path],
+    inputs: list[str],
     names: list[str],
     tmp: Path,
     out_dir: Path,
@@ -210,7 +231,7 @@ def _run_tasks(
         client.submit(
             _encode_file,
             model_path,
-            os.path.abspath(src),
+            src,
             str(tmp / name),
             str(out_dir / name),
             pure=False,
@@ -298,6 +319,7 @@ def scan_files(
     seed: int,
     delimiter: str = ",",
     encoding: str = "utf-8",
+    storage: dict[str, Any] | None = None,
 ) -> Any:
     """The scan behind ``aefeat train DATA --dask``: one task per file on the cluster's workers,
     each counting rows, missing values and per-column ranges and drawing its part of a uniform
@@ -306,7 +328,7 @@ def scan_files(
     workers. The files must be at the same paths on the workers."""
     from aefeat.sampling import merge, scan_file
 
-    files = [os.path.abspath(p) for p in paths]
+    files = [shared_location(p) for p in paths]
     with session(scheduler) as client:
         futures = [
             client.submit(scan_file, path, i, features, size, seed, delimiter, encoding, pure=False)
@@ -331,6 +353,7 @@ def encode_files(
     chunk_rows: int = 65536,
     delimiter: str = ",",
     encoding: str = "utf-8",
+    storage: dict[str, Any] | None = None,
 ) -> tuple[Any, list[Path]]:
     """Encode every input file of DATA on the cluster into ``out_dir/<input name>``.
 
@@ -341,12 +364,18 @@ def encode_files(
     """
     from aefeat.encoding import output_columns
 
-    model_path = os.path.abspath(model_dir)
+    model_path = shared_location(model_dir)
     model = load_model(model_path)
     keep = list(keep or [])
     output_columns(keep, model.spec.latent_dim, prefix, with_error)  # name clashes, early
     inputs = _input_files(data)
     names = _output_names(inputs)
+    if remote.is_url(remote.local_path(str(out_dir))):
+        raise AefeatError(
+            "--dask writes its output directory on a shared filesystem, not at a URL",
+            f"-o {out_dir}",
+            "name a directory the workers and this machine share",
+        )
     out_dir = Path(os.path.abspath(out_dir))
     _check_output_dir(out_dir)
     options = {
@@ -356,6 +385,7 @@ def encode_files(
         "chunk_rows": chunk_rows,
         "delimiter": delimiter,
         "encoding": encoding,
+        "storage": storage,
     }
     from aefeat.io.sinks import atomic_dir
 

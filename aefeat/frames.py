@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from aefeat.errors import AefeatError
+from aefeat.io import remote
 from aefeat.modeldir import ModelDir, load_model_dir
 
 LATENT_DTYPE = np.float32  # what aefeat encode computes and writes
@@ -19,7 +20,13 @@ LATENT_DTYPE = np.float32  # what aefeat encode computes and writes
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(path: str, stamp: tuple[int, int, int]) -> ModelDir:
-    return load_model_dir(Path(path))
+    return load_model_dir(path if remote.is_url(path) else Path(path))
+
+
+def shared_location(path: str | os.PathLike[str]) -> str:
+    """How workers find the model: its URL, or its absolute path on the shared filesystem."""
+    path = remote.local_path(str(path))
+    return path if remote.is_url(path) else os.path.abspath(path)
 
 
 def load_model(path: str | os.PathLike[str]) -> ModelDir:
@@ -28,6 +35,8 @@ def load_model(path: str | os.PathLike[str]) -> ModelDir:
     The cache key includes ``metadata.json``'s inode and mtime, so a model directory replaced by a
     new ``aefeat train`` is loaded afresh.
     """
+    if remote.is_url(str(path)):
+        return _load_cached(str(path), (0, 0, 0))  # fetched once per process
     path = os.path.abspath(path)
     try:
         st = os.stat(os.path.join(path, "metadata.json"))

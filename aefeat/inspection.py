@@ -39,7 +39,7 @@ def describe(model: ModelDir) -> dict[str, Any]:
     history = training.pop("history", {})
     scaler = model.scaler
     return {
-        "model_dir": str(model.path),
+        "model_dir": model.name,
         "format_version": meta.get("format_version"),
         "created": meta.get("created"),
         "versions": meta.get("versions", {}),

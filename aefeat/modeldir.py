@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import os
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from aefeat.core.kernel import EncodeKernel
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.prepare import Scaler
 from aefeat.errors import AefeatError
-from aefeat.io import strictjson
+from aefeat.io import remote, strictjson
 
 FORMAT = "aefeat-model"
 FORMAT_VERSION = 1
@@ -61,6 +62,12 @@ class ModelDir:
     spec: NetworkSpec
     scaler: Scaler
     network: DenseNetwork
+    location: str | None = None  # the URL it was fetched from, when it was
+
+    @property
+    def name(self) -> str:
+        """Where the model is, as the user named it."""
+        return self.location or str(self.path)
 
     @property
     def columns(self) -> list[str]:
@@ -389,9 +396,12 @@ def _check_structure(meta: dict[str, Any]) -> None:
         raise ValueError("training history must map names to lists of numbers")
 
 
-def load_model_dir(path: Path) -> ModelDir:
-    """Check and load a model directory for encoding and inspection (no TensorFlow needed)."""
-    path = Path(path)
+def load_model_dir(path: Path | str) -> ModelDir:
+    """Check and load a model directory for encoding and inspection (no TensorFlow needed).
+    A URL is fetched into a temporary directory first, and checked there."""
+    if remote.is_url(remote.local_path(str(path))):
+        return _load_remote(remote.local_path(str(path)))
+    path = Path(remote.local_path(str(path)))
     meta = read_metadata(path)
     verify_files(path, meta)
     try:
@@ -404,6 +414,28 @@ def load_model_dir(path: Path) -> ModelDir:
         ) from None
     network = DenseNetwork(spec, _load_npz(path / WEIGHTS, dict(spec.weight_shapes())))
     return ModelDir(path=path, metadata=meta, spec=spec, scaler=scaler, network=network)
+
+
+# Fetched model directories live as long as the process: ModelDir.sample() reads them later.
+_FETCHED: list[tempfile.TemporaryDirectory] = []
+MAX_MODEL_FILE_BYTES = 4 << 30
+
+
+def _load_remote(url: str) -> ModelDir:
+    tmp = tempfile.TemporaryDirectory(prefix="aefeat-model-")
+    _FETCHED.append(tmp)
+    local = Path(tmp.name)
+    try:
+        remote.fetch(url, [METADATA], local, MAX_METADATA_BYTES)
+        read_metadata(local)  # is it a model at all, before fetching the rest
+        remote.fetch(url, list(REQUIRED_FILES), local, MAX_MODEL_FILE_BYTES)
+        model = load_model_dir(local)
+    except AefeatError as exc:
+        if exc.where:  # name the URL, not the temporary copy
+            exc.where = exc.where.replace(str(local), url.rstrip("/"))
+        raise
+    model.location = url
+    return model
 
 
 def load_keras_model(path: Path, which: str = ENCODER):

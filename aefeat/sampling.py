@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -133,9 +134,13 @@ def scan_file(
     seed: int,
     delimiter: str = ",",
     encoding: str = "utf-8",
+    storage: dict[str, Any] | None = None,
 ) -> Scan:
-    """Scan input number ``index`` (a file, or ``-`` for stdin): also what each Dask task runs."""
+    """Scan input number ``index`` (a file, a URL, or ``-`` for stdin): also what each Dask task
+    runs, with the ``storage`` options of ``--storage-option`` for a URL."""
+    from aefeat.io import remote
     from aefeat.stream import ChunkedInput
 
-    chunks = ChunkedInput([path], features, delimiter, encoding).chunks()
-    return scan_chunks(chunks, len(features), size, seed, index)
+    with remote.storage_options(storage or {}, [path]):
+        chunks = ChunkedInput([path], features, delimiter, encoding).chunks()
+        return scan_chunks(chunks, len(features), size, seed, index)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from aefeat.errors import AefeatError
-from aefeat.frames import check_present, encode_frame, load_model, output_schema
+from aefeat.frames import check_present, encode_frame, load_model, output_schema, shared_location
 
 
 def encode(
@@ -47,7 +47,7 @@ def encode(
     """
     from pyspark.sql import types as T
 
-    model_path = os.path.abspath(model_dir)
+    model_path = shared_location(model_dir)
     model = load_model(model_path)  # checked here, on the driver, before any task runs
     keep = list(keep or [])
     fields = {f.name: f for f in df.schema.fields}

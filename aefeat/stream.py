@@ -4,7 +4,6 @@ epoch streams shuffled batches from disk. Memory stays at a few chunks plus the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from aefeat.core.prepare import (
     no_rows_error,
 )
 from aefeat.errors import AefeatError
+from aefeat.io import remote
 from aefeat.io.sources import Source, open_source
 
 MAX_VALIDATION_ROWS = 50_000
@@ -30,7 +30,7 @@ def should_stream(paths: list[str]) -> bool:
     """Stream when there are several files or they are large (over 1 GiB in all)."""
     if paths == ["-"]:
         return False
-    return len(paths) > 1 or sum(os.path.getsize(p) for p in paths) > STREAM_ABOVE_BYTES
+    return len(paths) > 1 or sum(remote.size(p) for p in paths) > STREAM_ABOVE_BYTES
 
 
 @dataclass

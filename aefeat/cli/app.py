@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 from aefeat import errors
 from aefeat.core.params import PARAMS  # light: the table of training options, for their help
 from aefeat.errors import AefeatError, Terminated
+from aefeat.io.remote import parse_storage_options, storage_options
 
 
 def _debug_wanted(args: list[str]) -> bool:
@@ -207,6 +208,22 @@ Delimiter = Annotated[
 Encoding = Annotated[
     str | None, typer.Option("--encoding", help="Input text encoding (default utf-8).")
 ]
+StorageOptions = Annotated[
+    ListOpt,
+    typer.Option(
+        "--storage-option",
+        metavar="KEY=VALUE",
+        help="An fsspec option for URL inputs and outputs (s3://, gs://, ...), e.g. "
+        "endpoint_url=http://host:9000 or anon=true; repeatable.",
+    ),
+]
+ModelDirArg = Annotated[
+    str,
+    typer.Argument(
+        help="Model directory written by train (a path, or a URL such as s3://bucket/model).",
+        show_default=False,
+    ),
+]
 
 
 @app.callback()
@@ -285,6 +302,7 @@ def train(
             "here on a uniform sample of --max-rows rows (default 1,000,000).",
         ),
     ] = None,
+    storage_option: StorageOptions = None,
     quiet: Quiet = False,
 ) -> None:
     """Train an autoencoder on DATA and write a model directory."""
@@ -313,7 +331,9 @@ def train(
         encoding=encoding,
         seed=seed,
     )
-    run_train(data, output, resolved, quiet=quiet, stream=stream, dask=dask)
+    storage = parse_storage_options(storage_option)
+    with storage_options(storage, [data]):
+        run_train(data, output, resolved, quiet=quiet, stream=stream, dask=dask, storage=storage)
 
 
 def _latent_dim(value: str | None) -> int | float | None:
@@ -346,9 +366,7 @@ def _unescape(value: str | None) -> str | None:
 
 @app.command()
 def encode(
-    model_dir: Annotated[
-        Path, typer.Argument(help="Model directory written by train.", show_default=False)
-    ],
+    model_dir: ModelDirArg,
     data: Annotated[
         str,
         typer.Argument(
@@ -391,6 +409,7 @@ def encode(
     ] = None,
     delimiter: Delimiter = None,
     encoding: Encoding = None,
+    storage_option: StorageOptions = None,
     quiet: Quiet = False,
 ) -> None:
     """Encode DATA with a trained model: kept columns, then latent columns."""
@@ -414,19 +433,19 @@ def encode(
         "encoding": encoding or "utf-8",
         "quiet": quiet,
     }
-    if dask is not None:
-        from aefeat.cli.commands import run_encode_dask
+    storage = parse_storage_options(storage_option)
+    with storage_options(storage, [model_dir, data, output]):
+        if dask is not None:
+            from aefeat.cli.commands import run_encode_dask
 
-        run_encode_dask(model_dir, data, output, scheduler=dask, **options)
-    else:
-        run_encode(model_dir, data, output, **options)
+            run_encode_dask(model_dir, data, output, scheduler=dask, storage=storage, **options)
+        else:
+            run_encode(model_dir, data, output, **options)
 
 
 @app.command()
 def inspect(
-    model_dir: Annotated[
-        Path, typer.Argument(help="Model directory written by train.", show_default=False)
-    ],
+    model_dir: ModelDirArg,
     data: Annotated[
         str | None,
         typer.Option("--data", help="Data to analyse (default: the stored training sample)."),
@@ -446,6 +465,7 @@ def inspect(
     top: Annotated[int, typer.Option("--top", help="Features shown per latent column.")] = 5,
     delimiter: Delimiter = None,
     encoding: Encoding = None,
+    storage_option: StorageOptions = None,
 ) -> None:
     """Show what a model is and what it learned."""
     from aefeat.cli.commands import run_inspect
@@ -456,14 +476,15 @@ def inspect(
             "--label",
             "pass the data that holds the label column with --data",
         )
-    report = run_inspect(
-        model_dir,
-        data,
-        plot=plot,
-        label=label,
-        delimiter=_unescape(delimiter) or ",",
-        encoding=encoding or "utf-8",
-    )
+    with storage_options(parse_storage_options(storage_option), [model_dir, data]):
+        report = run_inspect(
+            model_dir,
+            data,
+            plot=plot,
+            label=label,
+            delimiter=_unescape(delimiter) or ",",
+            encoding=encoding or "utf-8",
+        )
     from aefeat.io.sinks import writing_stdout
 
     with writing_stdout():

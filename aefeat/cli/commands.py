@@ -32,6 +32,7 @@ def run_train(
     quiet: bool = False,
     stream: bool | None = None,
     dask: str | None = None,
+    storage: dict[str, Any] | None = None,
 ) -> Any:
     """``aefeat train``: returns the fitted :class:`AutoencoderTransformer`.
 
@@ -84,7 +85,7 @@ def run_train(
         n_rows = est.training_info_["n_rows"]
     else:
         if config.max_rows is not None or dask is not None:
-            X = _sample(paths, source, features, config, dask, data_info)
+            X = _sample(paths, source, features, config, dask, data_info, storage)
         elif len(paths) == 1:
             X = source.read_numeric(features)
         else:
@@ -118,6 +119,7 @@ def _sample(
     config: TrainConfig,
     dask: str | None,
     info: dict[str, Any],
+    storage: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """A uniform sample of ``--max-rows`` rows in one pass (memory bounded by the sample), on
     the Dask cluster with ``dask``; the same rows either way (see :mod:`aefeat.sampling`)."""
@@ -136,6 +138,7 @@ def _sample(
             seed=seed,
             delimiter=config.delimiter,
             encoding=config.encoding,
+            storage=storage,
         )
         info["scheduler"] = dask
     elif paths == ["-"]:  # read once, from the source already open
@@ -193,7 +196,7 @@ def _output_kind(output: str | None) -> str:
 
 
 def run_encode(
-    model_dir: Path,
+    model_dir: str | Path,
     data: str,
     output: str | None,
     *,
@@ -242,7 +245,7 @@ def _encode_notes(report: Any, quiet: bool) -> None:
 
 
 def run_encode_dask(
-    model_dir: Path,
+    model_dir: str | Path,
     data: str,
     output: str | None,
     *,
@@ -254,6 +257,7 @@ def run_encode_dask(
     delimiter: str = ",",
     encoding: str = "utf-8",
     quiet: bool = False,
+    storage: dict[str, Any] | None = None,
 ) -> Any:
     """``aefeat encode --dask``: each input file of DATA (a glob, directory or file) encoded on
     the Dask cluster into ``OUTPUT/<input name>``; see :func:`aefeat.dask.encode_files`."""
@@ -276,6 +280,7 @@ def run_encode_dask(
         chunk_rows=chunk_rows,
         delimiter=delimiter,
         encoding=encoding,
+        storage=storage,
     )
     _encode_notes(report, quiet)
     progress.note(
@@ -285,7 +290,7 @@ def run_encode_dask(
 
 
 def run_inspect(
-    model_dir: Path,
+    model_dir: str | Path,
     data: str | None,
     *,
     plot: Path | None = None,

@@ -45,6 +45,7 @@ import pyarrow.csv as pacsv
 
 from aefeat.core.config import option_name
 from aefeat.errors import AefeatError
+from aefeat.io import remote
 
 STDOUT_NAME = "<stdout>"
 _TMP_SUFFIX = ".tmp"
@@ -208,6 +209,8 @@ def _is_special(path: Path) -> bool:
 def check_file_target(target: str | os.PathLike[str], option: str = "-o") -> None:
     """Refuse, before any work, a file output that :func:`atomic_file` could not write."""
     shown = str(target)
+    if remote.is_url(remote.local_path(shown)):
+        return  # an object store has no directories to check; the upload says what is wrong
     if _is_special(Path(target)):
         return
     real = resolve(target)
@@ -225,7 +228,16 @@ def check_not_input(
 ) -> None:
     """Refuse an output that is one of the inputs (by any path: ``./x``, a symlink, a hard link)
     or a directory holding one: writing it would destroy the data being read."""
-    out = resolve(output)
+    if remote.is_url(remote.local_path(str(output))):
+        same = [n for n in inputs if remote.local_path(str(n)) == remote.local_path(str(output))]
+        if same:
+            raise AefeatError(
+                f"{option} is the input file {same[0]}",
+                f"{option} {output}",
+                "write the output to another path",
+            )
+        return
+    out = resolve(remote.local_path(str(output)))
     try:
         out_st = os.stat(out)
     except OSError:
@@ -313,6 +325,16 @@ def atomic_file(target: str | os.PathLike[str], option: str = "-o") -> Iterator[
     """
     shown = str(target)
     check_file_target(target, option)
+    target = remote.local_path(shown)
+    if remote.is_url(target):
+        # No rename on an object store: write a local temporary, then upload it whole.
+        with tempfile.TemporaryDirectory(prefix="aefeat-upload-") as tmp:
+            local = Path(tmp) / "output"
+            with atomic_file(local, option) as out:
+                out.name = shown  # errors name the output the user asked for
+                yield out
+            remote.upload(local, target)
+        return
     if _is_special(Path(target)):
         # A device or FIFO, directly or through a link (also /proc/self/fd/1, whose target is
         # no path at all): write through it; replacing it would destroy a device node.

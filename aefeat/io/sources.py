@@ -29,6 +29,7 @@ import pyarrow.csv as pacsv
 from aefeat.core.config import option_name
 from aefeat.core.prepare import no_rows_error
 from aefeat.errors import AefeatError
+from aefeat.io import remote
 
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 1 << 16
@@ -125,7 +126,7 @@ class Source:
     """An opened input: its display name, header and how to stream it."""
 
     name: str
-    path: Path | None
+    path: Path | str | None  # a local file, a URL, or None for stdin
     kind: str  # "csv" or "parquet"
     header: list[str]
     delimiter: str = ","
@@ -270,7 +271,7 @@ class Source:
         import pyarrow.parquet as pq
 
         try:
-            return pq.read_table(self.path, columns=columns)
+            return pq.read_table(_parquet_file(self.path), columns=columns)
         except (pa.ArrowException, OSError) as exc:
             raise AefeatError(f"cannot read Parquet file: {exc}", self.name) from None
 
@@ -326,7 +327,7 @@ class Source:
         import pyarrow.parquet as pq
 
         try:
-            pf = pq.ParquetFile(self.path)
+            pf = pq.ParquetFile(_parquet_file(self.path))
             yield from pf.iter_batches(batch_size=65536, columns=columns)
         except (pa.ArrowException, OSError) as exc:
             raise AefeatError(f"cannot read Parquet file: {exc}", self.name) from None
@@ -415,10 +416,15 @@ class Source:
         return None
 
 
-def _open_binary(path: Path) -> IO[bytes]:
-    with open(path, "rb") as fh:
+def _raw(path: Path | str) -> IO[bytes]:
+    """The bytes of a local file (a Path) or of a URL (a str)."""
+    return open(path, "rb") if isinstance(path, Path) else remote.open_read(path)
+
+
+def _open_binary(path: Path | str) -> IO[bytes]:
+    with _raw(path) as fh:
         magic = fh.read(2)
-    return gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")
+    return gzip.GzipFile(fileobj=_raw(path), mode="rb") if magic == GZIP_MAGIC else _raw(path)
 
 
 def float_values(column: Any) -> np.ndarray:
@@ -581,12 +587,8 @@ def _prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
             thread.join(0.05)
 
 
-def _open_text(path: Path, encoding: str) -> IO[str]:
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == GZIP_MAGIC:
-        return gzip.open(path, "rt", encoding=encoding, newline="")
-    return open(path, encoding=encoding, newline="")
+def _open_text(path: Path | str, encoding: str) -> IO[str]:
+    return io.TextIOWrapper(_open_binary(path), encoding=encoding, newline="")
 
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".parquet")
@@ -598,6 +600,14 @@ def expand_inputs(spec: str) -> list[str]:
     (``'data/*.csv'``). An existing path is taken literally even when its name has glob
     characters (``run[1].csv``); a path that does not exist is left for :func:`open_source` to
     report."""
+    spec = remote.local_path(spec)
+    if remote.is_url(spec):
+        files = remote.expand(spec, DATA_SUFFIXES)
+        if not files:
+            raise AefeatError(
+                "no input files match the pattern", spec, "check the URL and the pattern"
+            )
+        return files
     path = Path(spec)
     if spec == "-" or path.is_file():
         return [spec]
@@ -629,7 +639,13 @@ def expand_inputs(spec: str) -> list[str]:
 def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Source:
     """Open ``spec`` (a path, ``.csv.gz``, ``.parquet`` or ``-`` for stdin) and read its header."""
     check_delimiter(delimiter)
-    if spec == "-":
+    spec = remote.local_path(spec)
+    if remote.is_url(spec):
+        if spec.lower().endswith(".parquet"):
+            return _open_parquet(spec)
+        name, path = spec, spec
+        raw = remote.open_read(spec)
+    elif spec == "-":
         name, path = "<stdin>", None
         if sys.stdin is None:  # started with stdin closed (`<&-`)
             raise AefeatError("no standard input", None, "pass a file, or pipe data into aefeat")
@@ -730,11 +746,16 @@ def _parse_header(head: bytes, name: str, delimiter: str, encoding: str) -> tupl
     return [h.strip() or f"Unnamed: {i}" for i, h in enumerate(row)], max(1, reader.line_num)
 
 
-def _open_parquet(path: Path) -> Source:
+def _parquet_file(path: Path | str | None) -> Any:
+    """What pyarrow's Parquet reader takes: a local path, or an open file for a URL."""
+    return remote.open_read(path) if isinstance(path, str) else path
+
+
+def _open_parquet(path: Path | str) -> Source:
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
+        schema = pq.read_schema(_parquet_file(path))
     except (pa.ArrowException, OSError) as exc:
         raise AefeatError(
             f"cannot read Parquet file: {exc}", str(path), "check that it is a valid Parquet file"
