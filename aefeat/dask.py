@@ -164,54 +164,37 @@ def _encode_file(
     """One input file -> one CSV, on a worker: what ``aefeat encode MODEL SRC -o DST`` does.
     ``shown`` is the output's final path, named in errors (``dst`` is inside the temporary);
     ``storage`` holds the ``--storage-option`` options for URLs."""
-    with remote.storage_options(storage or {}, [model_path, src]):
-        return _encode_one(
-            model_path, src, dst, shown, keep, prefix, with_error, chunk_rows, delimiter, encoding
-        )
-
-
-def _encode_one(
-    model_path: str,
-    src: str,
-    dst: str,
-    shown: str,
-    keep: list[str],
-    prefix: str,
-    with_error: bool,
-    chunk_rows: int,
-    delimiter: str,
-    encoding: str,
-) -> Any:
     from aefeat.encoding import encode_to_file
     from aefeat.io.sinks import CheckedWriter, write_error
     from aefeat.io.sources import open_source
 
-    model = load_model(model_path)
-    source = open_source(src, delimiter, encoding)
-    try:
-        fh = open(dst, "wb")  # noqa: SIM115 - closed below, errors translated
-    except FileNotFoundError:
-        raise AefeatError(
-            "cannot write output on the worker: the output directory is not there",
-            shown,
-            "the output directory must be on a filesystem the workers share with this machine",
-        ) from None
-    except OSError as exc:
-        raise write_error(exc, shown) from None
-    out = CheckedWriter(fh, shown)
-    try:
-        report = encode_to_file(
-            model,
-            source,
-            out,
-            keep=keep,
-            prefix=prefix,
-            chunk_rows=chunk_rows,
-            with_error=with_error,
-        )
-    finally:
-        out.close()
-    return report
+    with remote.storage_options(storage or {}, [model_path, src]):
+        model = load_model(model_path)
+        source = open_source(src, delimiter, encoding)
+        try:
+            fh = open(dst, "wb")  # noqa: SIM115 - closed below, errors translated
+        except FileNotFoundError:
+            raise AefeatError(
+                "cannot write output on the worker: the output directory is not there",
+                shown,
+                "the output directory must be on a filesystem the workers share with this machine",
+            ) from None
+        except OSError as exc:
+            raise write_error(exc, shown) from None
+        out = CheckedWriter(fh, shown)
+        try:
+            report = encode_to_file(
+                model,
+                source,
+                out,
+                keep=keep,
+                prefix=prefix,
+                chunk_rows=chunk_rows,
+                with_error=with_error,
+            )
+        finally:
+            out.close()
+        return report
 
 
 def _run_tasks(
