@@ -190,7 +190,7 @@ def train(
     hidden: Annotated[
         str | None,
         typer.Option(
-            "--hidden", help="Hidden layer sizes, e.g. 64,32 ('none' for none) [default: 64,32]."
+            "--hidden", help="Hidden layer sizes, e.g. 64,32 ('none' for none) [default: 128,64]."
         ),
     ] = None,
     activation: Annotated[
@@ -209,7 +209,11 @@ def train(
         ),
     ] = None,
     epochs: Annotated[
-        int | None, typer.Option("--epochs", help="Maximum epochs (early stopping) [default: 200].")
+        int | None,
+        typer.Option(
+            "--epochs",
+            help="Passes over the training rows [default: a step budget that follows the data].",
+        ),
     ] = None,
     batch_size: Annotated[
         str | None, typer.Option("--batch-size", help="Rows per batch or 'auto' [default: auto].")
@@ -224,7 +228,8 @@ def train(
     patience: Annotated[
         int | None,
         typer.Option(
-            "--patience", help="Epochs without improvement before stopping [default: 12]."
+            "--patience",
+            help="Validation checks without improvement before stopping [default: 12].",
         ),
     ] = None,
     columns: Annotated[
@@ -241,6 +246,13 @@ def train(
     ] = None,
     max_rows: Annotated[
         int | None, typer.Option("--max-rows", help="Train on a uniform sample of this many rows.")
+    ] = None,
+    max_time: Annotated[
+        str | None,
+        typer.Option(
+            "--max-time",
+            help="End training after this long (e.g. 90s, 10m, 1h), keeping the best weights.",
+        ),
     ] = None,
     delimiter: Delimiter = None,
     encoding: Encoding = None,
@@ -277,6 +289,7 @@ def train(
         exclude=cfg.parse_list(exclude),
         impute=impute,
         max_rows=max_rows,
+        max_time=cfg.parse_duration(max_time),
         delimiter=_unescape(delimiter),
         encoding=encoding,
         seed=seed,

@@ -122,12 +122,33 @@ def _check_values(X: np.ndarray, features: list[str], name: str, config: TrainCo
 
 
 def _versus_pca(est: Any) -> str:
-    gain = 1 - est.val_mse_ / est.pca_val_mse_ if est.pca_val_mse_ > 0 else 0.0
-    text = f"validation MSE {est.val_mse_:.4g} vs PCA {est.pca_val_mse_:.4g} ({gain:.1%} lower"
-    if est.best_epoch_ == 0:
-        # The start is PCA of all rows; the baseline is PCA of the training rows only.
-        return text + "; no epoch improved on the PCA start, so it was kept)"
-    return text + f"; best epoch {est.best_epoch_} of {est.n_epochs_})"
+    """The train summary's verdict: the trained network against PCA fitted on the same
+    training rows, on the validation rows, and which of the two was saved."""
+    pca, ae = est.pca_val_mse_, getattr(est, "autoencoder_val_mse_", est.val_mse_)
+    ended = {
+        "max_time": f"; the --max-time budget of {_duration(est.max_time)} ended training",
+        "plateau": "; training ended when validation loss stopped improving",
+    }.get(getattr(est, "ended_by_", None) or "", "")
+    if getattr(est, "kept_", "autoencoder") == "pca":
+        return (
+            f"the saved model is PCA (fitted on all rows): the trained network's validation MSE "
+            f"{ae:.4g} was not reliably below PCA's {pca:.4g}{ended}"
+        )
+    if not pca > 0:
+        return f"validation MSE {ae:.4g} (PCA's is 0){ended}"
+    change = 1 - ae / pca
+    word = "lower" if change >= 0 else "higher"
+    return f"validation MSE {ae:.4g} vs PCA {pca:.4g} ({abs(change):.1%} {word}){ended}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds >= 3600 and seconds % 360 == 0:
+        return f"{seconds / 3600:g}h"
+    if seconds >= 60 and seconds % 6 == 0:
+        return f"{seconds / 60:g}m"
+    return f"{seconds:g}s"
 
 
 def _output_kind(output: str | None) -> str:

@@ -29,12 +29,12 @@ class TrainConfig:
     """Every option of ``aefeat train``; the resolved copy is saved in ``metadata.json``."""
 
     latent_dim: int = 2
-    hidden: list[int] = field(default_factory=lambda: [64, 32])
+    hidden: list[int] = field(default_factory=lambda: [128, 64])
     activation: str = "silu"
     latent_activation: str = "linear"
     output_activation: str = "linear"
     linear_path: bool = True
-    epochs: int = 200
+    epochs: int | None = None
     batch_size: int | str = "auto"
     learning_rate: float = 0.003
     validation_split: float = 0.2
@@ -47,6 +47,7 @@ class TrainConfig:
     delimiter: str = ","
     encoding: str = "utf-8"
     max_rows: int | None = None
+    max_time: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -68,6 +69,7 @@ class TrainConfig:
             "shuffle": self.shuffle,
             "impute": self.impute,
             "random_state": self.seed,
+            "max_time": self.max_time,
         }
 
 
@@ -101,7 +103,10 @@ _CONSTRAINTS: dict[str, tuple[Any, str]] = {
     "latent_activation": (lambda v: v in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS)),
     "output_activation": (lambda v: v in ACTIVATIONS, "one of " + ", ".join(ACTIVATIONS)),
     "linear_path": (lambda v: isinstance(v, bool), "true or false"),
-    "epochs": (lambda v: _is_int(v) and v >= 0, "an integer of at least 0"),
+    "epochs": (
+        lambda v: v is None or (_is_int(v) and v >= 0),
+        "an integer of at least 0 (or null for the default budget)",
+    ),
     "batch_size": (
         lambda v: v == "auto" or (_is_int(v) and v >= 1),
         "a positive integer or 'auto'",
@@ -126,6 +131,10 @@ _CONSTRAINTS: dict[str, tuple[Any, str]] = {
     ),
     "encoding": (lambda v: isinstance(v, str) and bool(v), "an encoding name such as latin-1"),
     "max_rows": (lambda v: v is None or (_is_int(v) and v >= 1), "a positive integer"),
+    "max_time": (
+        lambda v: v is None or (_is_number(v) and 0 < v < float("inf")),
+        "a duration such as 90s, 10m or 1h (a number means seconds)",
+    ),
 }
 
 
@@ -163,6 +172,9 @@ def load_config_file(path: Path) -> dict[str, Any]:
                 str(path),
                 "valid keys are " + ", ".join(KEYS),
             )
+    # YAML lets users write `max_time: 10m` as in --max-time.
+    if isinstance(data.get("max_time"), str):
+        data["max_time"] = parse_duration(data["max_time"])
     # YAML lets users write `hidden: 64` for a single layer.
     if _is_int(data.get("hidden")):
         data["hidden"] = [data["hidden"]]
@@ -191,6 +203,25 @@ def parse_list(values: list[str] | None) -> list[str] | None:
         return None
     out = [part.strip() for v in values for part in v.split(",")]
     return [p for p in out if p]
+
+
+def parse_duration(value: str | None) -> float | None:
+    """``--max-time 90s`` / ``10m`` / ``1.5h`` / ``120`` (seconds) as seconds."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    factor = units.get(text[-1:], None)
+    number = text[:-1] if factor is not None else text
+    try:
+        seconds = float(number) * (factor or 1.0)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise AefeatError(
+            f"invalid value {value!r}", "--max-time", "use a duration such as 90s, 10m or 1h"
+        )
+    return seconds
 
 
 def parse_hidden(value: str | None) -> list[int] | None:

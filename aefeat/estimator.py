@@ -26,28 +26,32 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     ----------
     latent_dim : int, default=2
         Number of latent features (output columns ``z0 .. z{latent_dim-1}``).
-    hidden : tuple of int, default=(64, 32)
+    hidden : tuple of int, default=(128, 64)
         Hidden layer sizes of the encoder; the decoder mirrors them.
     activation, latent_activation, output_activation : str
         Keras activation names for the hidden, latent and output layers.
     linear_path : bool, default=True
-        Add a linear path initialised from PCA, with the nonlinear path starting at zero.
-    epochs : int, default=200
-        Maximum epochs; training stops early when validation loss stops improving.
+        Add a linear path initialised from PCA next to the nonlinear path; PCA itself is kept
+        unless the trained network is reliably better on the validation rows.
+    epochs : int or None, default=None
+        Passes over the training rows; None trains for a step budget that follows the data size
+        and ends early when validation loss stops improving.
     batch_size : int or "auto", default="auto"
-        "auto" gives about 64 steps per epoch, between 32 and 1024 rows.
+        "auto" gives about 64 steps per pass, between 32 and 256 rows.
     learning_rate : float, default=0.003
-        Adam's initial learning rate, halved when validation loss plateaus.
+        Adam's peak learning rate (linear warm-up, then cosine decay to zero).
     validation_split : float, default=0.2
         Share of rows (shuffled) held out for early stopping and model selection.
     patience : int, default=12
-        Epochs without improvement before stopping.
+        Validation checks without improvement before the final anneal (default budget only).
     shuffle : bool, default=True
         Shuffle rows before splitting off validation rows and between epochs.
     impute : {"none", "mean", "median", "zero"}, default="none"
         How missing values are filled; "none" refuses them.
     random_state : int or None, default=None
         Seed for the split, initialisation and batches; None draws one (kept in ``random_state_``).
+    max_time : float or None, default=None
+        Seconds of training at most; training then ends with the best weights so far.
 
     Examples
     --------
@@ -71,6 +75,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         shuffle: bool = _D.shuffle,
         impute: str = _D.impute,
         random_state: int | None = None,
+        max_time: float | None = _D.max_time,
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -86,6 +91,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.shuffle = shuffle
         self.impute = impute
         self.random_state = random_state
+        self.max_time = max_time
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -111,6 +117,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             "patience",
             "shuffle",
             "impute",
+            "max_time",
         ):
             check_value(key, params[key], where=f"parameter {key}")
         hidden = params["hidden"]
@@ -195,7 +202,15 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _train_options(p: dict[str, Any]) -> dict[str, Any]:
-        keys = ("epochs", "batch_size", "learning_rate", "validation_split", "patience", "shuffle")
+        keys = (
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "validation_split",
+            "patience",
+            "shuffle",
+            "max_time",
+        )
         return {k: p[k] for k in keys}
 
     @staticmethod
@@ -221,6 +236,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.train_mse_ = result.train_mse
         self.pca_val_mse_ = result.pca_val_mse
         self.pca_explained_variance_ = result.pca_explained_variance
+        self.kept_ = result.kept
+        self.autoencoder_val_mse_ = result.autoencoder_val_mse
+        self.ended_by_ = result.ended_by
         self.training_info_ = {
             "n_rows": int(n_rows),
             "n_train": result.n_train,
@@ -230,6 +248,11 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             "best_epoch": result.best_epoch,
             "epochs_run": result.epochs_run,
             "duration_s": round(result.duration_s, 3),
+            "steps_run": result.steps_run,
+            "best_step": result.best_step,
+            "planned_steps": result.planned_steps,
+            "ended_by": result.ended_by,
+            "max_time_s": result.max_time,
             "threads": result.threads,
         }
         self.sample_ = sample
@@ -307,6 +330,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
                 "pca_val_mse": self.pca_val_mse_,
                 "pca_explained_variance": self.pca_explained_variance_,
                 "best_epoch": self.best_epoch_,
+                "model": self.kept_,
+                "autoencoder_val_mse": self.autoencoder_val_mse_,
             },
         }
         if extra:
@@ -349,6 +374,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         est.train_mse_ = metrics.get("train_mse")
         est.pca_val_mse_ = metrics.get("pca_val_mse")
         est.pca_explained_variance_ = metrics.get("pca_explained_variance")
+        est.kept_ = metrics.get("model", "autoencoder")
+        est.autoencoder_val_mse_ = metrics.get("autoencoder_val_mse", est.val_mse_)
+        est.ended_by_ = training.get("ended_by")
         est.sample_ = md.sample()
         return est
 

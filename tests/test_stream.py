@@ -132,3 +132,16 @@ def test_streamed_training_refuses_values_too_large_for_float32(tmp_path):
     assert result.exit_code == 2, result.stderr
     assert "values too large" in result.stderr and "'f2'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_time_budget_holds_for_streamed_input(parts, tmp_path):
+    model = tmp_path / "m"
+    args = ["--exclude", "id,label", "--epochs", "100000", "--seed", "3", "--max-time", "3s"]
+    result = run("train", str(parts / "part*.csv"), "-o", model, *args)
+    assert result.exit_code == 0, result.stderr
+    meta = _meta(model)
+    assert meta["data"]["streamed"] is True
+    assert meta["training"]["ended_by"] == "max_time"
+    assert meta["training"]["duration_s"] < 3 + 3
+    assert "--max-time budget of 3s ended training" in result.stderr
+    assert run("encode", model, parts / "all.csv").exit_code == 0
