@@ -219,7 +219,11 @@ def train(
         str | None, typer.Option("--batch-size", help="Rows per batch or 'auto' [default: auto].")
     ] = None,
     learning_rate: Annotated[
-        float | None, typer.Option("--learning-rate", help="Adam learning rate [default: 0.003].")
+        float | None,
+        typer.Option(
+            "--learning-rate",
+            help="Adam peak learning rate at batch 256 (lower for smaller batches) [default: 0.005].",
+        ),
     ] = None,
     validation_split: Annotated[
         float | None,

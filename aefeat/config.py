@@ -36,7 +36,7 @@ class TrainConfig:
     linear_path: bool = True
     epochs: int | None = None
     batch_size: int | str = "auto"
-    learning_rate: float = 0.003
+    learning_rate: float = 0.005
     validation_split: float = 0.2
     patience: int = 12
     shuffle: bool = True

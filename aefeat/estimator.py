@@ -38,8 +38,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         and ends early when validation loss stops improving.
     batch_size : int or "auto", default="auto"
         "auto" gives about 64 steps per pass, between 32 and 256 rows.
-    learning_rate : float, default=0.003
-        Adam's peak learning rate (linear warm-up, then cosine decay to zero).
+    learning_rate : float, default=0.005
+        Adam's peak learning rate (linear warm-up, then cosine decay to zero) for batches of 256
+        rows or more; smaller batches use it times (batch_size / 256) ** 0.25.
     validation_split : float, default=0.2
         Share of rows (shuffled) held out for early stopping and model selection.
     patience : int, default=12
@@ -146,7 +147,12 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features, n_rows=n_rows)
         seed = self._seed(p)
         self.scaler_ = Scaler.fit(X, p["impute"])
-        X_scaled = self.scaler_.transform(self.scaler_.impute(np.array(X, dtype=np.float64)))
+        # Scaled block by block into float32 (what Keras trains on): no float64 copy of the
+        # whole matrix.
+        X_scaled = np.empty(X.shape, dtype=np.float32)
+        for start in range(0, n_rows, 65_536):
+            block = np.array(X[start : start + 65_536], dtype=np.float64)
+            X_scaled[start : start + 65_536] = self.scaler_.transform(self.scaler_.impute(block))
         from aefeat.train import train_network
 
         result = train_network(

@@ -37,12 +37,16 @@ STALL_BATCHES = (32, 64, 256, 1024)
 def knn_accuracy(Z_train, y_train, Z_test, y_test) -> float:
     from sklearn.neighbors import KNeighborsClassifier
 
+    if len(Z_train) < 10:
+        return float("nan")
     return float(KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test))
 
 
 def trust(S_test, Z_test) -> float:
     from sklearn.manifold import trustworthiness
 
+    if len(S_test) < 12:  # too few rows for 5 neighbours
+        return float("nan")
     rows = np.random.default_rng(0).permutation(len(S_test))[:2000]  # full distance matrix
     return float(trustworthiness(S_test[rows], Z_test[rows], n_neighbors=5))
 

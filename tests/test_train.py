@@ -195,3 +195,15 @@ def test_max_time_durations(text, seconds):
 def test_bad_max_time_is_refused(text):
     with pytest.raises(AefeatError, match="--max-time"):
         parse_duration(text)
+
+
+def test_progress_shows_the_budget_and_time_left():
+    from aefeat.progress import training_status
+
+    status = training_status(500, 2000, {"loss": 0.01, "val_loss": 0.02, "elapsed_s": 10.0})
+    assert status["eta"] == "about 0:30 left" and status["budget"] == ""
+    # A 20-second budget ends sooner than the plan would.
+    status = training_status(
+        500, 2000, {"loss": 0.01, "val_loss": 0.02, "elapsed_s": 10.0, "max_time_s": 20.0}
+    )
+    assert status["budget"] == "budget 0:20" and status["eta"] == "about 0:10 left"
