@@ -267,7 +267,7 @@ def train(
         bool | None,
         typer.Option(
             "--stream/--no-stream",
-            help="Train without loading DATA into memory [default: for several files or over 1 GiB].",
+            help="Train without loading DATA into memory [default: for several files or data that would not fit].",
         ),
     ] = None,
     quiet: Quiet = False,

@@ -35,7 +35,7 @@ def run_train(
     """``aefeat train``: returns the fitted :class:`AutoencoderTransformer`.
 
     DATA is a file, ``-`` or a glob of files with the same columns. ``stream`` (default: when
-    there are several files or over 1 GiB) trains without loading the data into memory.
+    there are several files or the data would not fit in memory) trains without loading the data.
     """
     from aefeat.modeldir import check_output_dir
     from aefeat.stream import ChunkedInput, expand_inputs, sample_rows, should_stream
@@ -47,6 +47,8 @@ def run_train(
     features = source.select_features(config.columns, config.exclude)
     check_sizes(config.latent_dim, config.validation_split, n_features=len(features))
     use_stream = should_stream(paths) if stream is None else stream
+    if stream is None and use_stream and config.max_rows is None and not quiet:
+        progress.note(_stream_reason(paths))
     if use_stream and paths == ["-"]:
         raise AefeatError(
             "--stream reads the data several times, which stdin cannot do",
@@ -96,6 +98,19 @@ def run_train(
             f"saved {output}"
         )
     return est
+
+
+def _stream_reason(paths: list[str]) -> str:
+    import os
+
+    from aefeat.stream import fits_in_memory
+
+    size = sum(os.path.getsize(p) for p in paths)
+    if not fits_in_memory(size):
+        why = f"{size / 2**30:.1f} GiB of input would not fit in the memory available"
+    else:
+        why = f"{len(paths)} files"
+    return f"training streamed from disk ({why}); --no-stream loads it, --max-rows samples it"
 
 
 def _check_values(X: np.ndarray, features: list[str], name: str, config: TrainConfig) -> None:

@@ -19,7 +19,6 @@ from aefeat.scaling import Scaler, check_ranges
 
 MAX_VALIDATION_ROWS = 50_000
 SHUFFLE_ROWS = 65_536
-STREAM_ABOVE_BYTES = 1 << 30
 
 
 def expand_inputs(spec: str) -> list[str]:
@@ -35,10 +34,35 @@ def expand_inputs(spec: str) -> list[str]:
 
 
 def should_stream(paths: list[str]) -> bool:
-    """Stream when there are several files or they are large (over 1 GiB in all)."""
+    """Stream when there are several files, or loading them would not fit in the memory
+    available now (estimated from the file sizes). In memory, training reads the data once;
+    streamed, it reads it two times more, plus once per pass."""
     if paths == ["-"]:
         return False
-    return len(paths) > 1 or sum(os.path.getsize(p) for p in paths) > STREAM_ABOVE_BYTES
+    return len(paths) > 1 or not fits_in_memory(sum(os.path.getsize(p) for p in paths))
+
+
+# Loading a CSV holds its parsed table and a float64 matrix, each about the size of the text
+# (8 bytes per value against ~8-10 characters), then a float32 copy for training.
+LOAD_BYTES_PER_FILE_BYTE = 2.5
+
+
+def fits_in_memory(file_bytes: int) -> bool:
+    """Whether loading files of ``file_bytes`` in all should fit in the memory available now."""
+    available = available_memory()
+    return available is None or file_bytes * LOAD_BYTES_PER_FILE_BYTE < 0.8 * available
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process now (Linux ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 @dataclass

@@ -145,3 +145,16 @@ def test_time_budget_holds_for_streamed_input(parts, tmp_path):
     assert meta["training"]["duration_s"] < 3 + 3
     assert "--max-time budget of 3s ended training" in result.stderr
     assert run("encode", model, parts / "all.csv").exit_code == 0
+
+
+def test_input_too_large_for_memory_is_streamed_and_says_so(parts, tmp_path, monkeypatch):
+    import aefeat.stream
+
+    monkeypatch.setattr(aefeat.stream, "available_memory", lambda: 1000)  # bytes
+    model = tmp_path / "m"
+    args = ["--exclude", "id,label", "--epochs", "1", "--hidden", "4", "--seed", "0"]
+    result = run("train", parts / "all.csv", "-o", model, *args)
+    assert result.exit_code == 0, result.stderr
+    assert "training streamed from disk" in result.stderr
+    assert "would not fit in the memory available" in result.stderr
+    assert _meta(model)["data"]["streamed"] is True
