@@ -40,7 +40,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         "auto" gives about 64 steps per pass, between 32 and 256 rows.
     learning_rate : float, default=0.005
         Adam's peak learning rate (linear warm-up, then cosine decay to zero) for batches of 256
-        rows or more; smaller batches use it times (batch_size / 256) ** 0.25.
+        rows or more; smaller batches use it times (batch_size / 256) ** 0.75.
     validation_split : float, default=0.2
         Share of rows (shuffled) held out for early stopping and model selection.
     patience : int, default=12
