@@ -142,7 +142,7 @@ def test_time_budget_holds_for_streamed_input(parts, tmp_path):
     meta = _meta(model)
     assert meta["data"]["streamed"] is True
     assert meta["training"]["ended_by"] == "max_time"
-    assert meta["training"]["duration_s"] < 3 + 3
+    assert meta["training"]["steps_run"] < meta["training"]["planned_steps"]
     assert "--max-time budget of 3s ended training" in result.stderr
     assert run("encode", model, parts / "all.csv").exit_code == 0
 

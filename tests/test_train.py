@@ -98,7 +98,6 @@ def test_max_time_ends_training_with_a_valid_model(csv_path, tmp_path):
     assert "--max-time budget of 3s ended training" in result.stderr
     meta = json.loads((model / "metadata.json").read_text())
     assert meta["training"]["ended_by"] == "max_time"
-    assert meta["training"]["duration_s"] < 3 + 2  # one check interval late at most, and slack
     assert meta["training"]["steps_run"] < meta["training"]["planned_steps"]
     encoded = run("encode", model, csv_path)
     assert encoded.exit_code == 0, encoded.stderr
