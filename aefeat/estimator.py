@@ -146,7 +146,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         n_rows, n_features = X.shape
         check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features, n_rows=n_rows)
         seed = self._seed(p)
-        self.scaler_ = Scaler.fit(X, p["impute"])
+        self.scaler_ = _fit_scaler(X, p["impute"])
         # Scaled block by block into float32 (what Keras trains on): no float64 copy of the
         # whole matrix.
         X_scaled = np.empty(X.shape, dtype=np.float32)
@@ -385,6 +385,17 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         est.ended_by_ = training.get("ended_by")
         est.sample_ = md.sample()
         return est
+
+
+def _fit_scaler(X: np.ndarray, impute: str) -> Scaler:
+    """``Scaler.fit`` block by block when there is nothing to impute (every value is finite
+    then): the same minimum and maximum without a float64 copy of the whole matrix."""
+    if impute != "none" or len(X) <= 65_536:
+        return Scaler.fit(X, impute)
+    parts = [Scaler.fit(X[start : start + 65_536]) for start in range(0, len(X), 65_536)]
+    return Scaler(
+        np.min([q.data_min for q in parts], axis=0), np.max([q.data_max for q in parts], axis=0)
+    )
 
 
 def _plain(value: Any) -> Any:
