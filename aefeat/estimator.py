@@ -14,8 +14,10 @@ from aefeat.core.config import check_sizes, split_sizes
 from aefeat.core.kernel import EncodeKernel
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.params import PARAMS
-from aefeat.core.prepare import Scaler
+from aefeat.core.prepare import ColumnStats, Scaler
 from aefeat.errors import AefeatError
+
+_BLOCK = 65_536  # rows scaled at a time: no float64 copy of the whole matrix
 
 SAMPLE_ROWS = 1000
 
@@ -41,7 +43,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         smallest number whose PCA start keeps at least that share of the variance of the
         scaled data; the number chosen is ``n_components_``.
 
-    hidden : tuple of int, default=(64, 32)
+    hidden : tuple of int, default=(128, 64)
         Hidden layer sizes of the encoder; the decoder mirrors them. ``()`` for none, an int for
         one layer.
 
@@ -56,23 +58,26 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         Activation of the reconstruction, in MinMax-scaled units (same choices).
 
     linear_path : bool, default=True
-        Add a linear path initialised from PCA, with the nonlinear path starting at zero. With
-        False the network starts from Keras' random initialisation.
+        Add a linear path initialised from PCA next to the nonlinear path (which starts small
+        and random); PCA itself is kept unless the trained network is reliably better on the
+        validation rows. With False the network starts from Keras' random initialisation.
 
-    epochs : int, default=200
-        Maximum number of epochs; training stops early when validation loss stops improving.
+    epochs : int or None, default=None
+        Passes over the training rows; None trains for a step budget that follows the data size
+        and ends early when validation loss stops improving.
 
     batch_size : int or "auto", default="auto"
-        Rows per batch; "auto" gives about 64 steps per epoch, between 32 and 1024 rows.
+        Rows per batch; "auto" gives about 64 steps per pass, between 32 and 256 rows.
 
-    learning_rate : float, default=0.003
-        Adam's initial learning rate, halved when validation loss plateaus.
+    learning_rate : float, default=0.005
+        Adam's peak learning rate (linear warm-up, then cosine decay to zero) for batches of 256
+        rows or more; smaller batches use it times (batch_size / 256) ** 0.75.
 
     validation_split : float, default=0.2
         Share of rows (shuffled) held out for early stopping and choosing the weights.
 
     patience : int, default=12
-        Epochs without improvement before training stops.
+        Validation checks without improvement before the final anneal (default budget only).
 
     shuffle : bool, default=True
         Shuffle rows before splitting off validation rows, and between epochs.
@@ -84,6 +89,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     random_state : int or None, default=None
         Seed (0 to 2**32 - 1) for the split, the initialisation and the batches. None draws
         one, kept in ``random_state_`` so that the run can be repeated.
+
+    max_time : float or None, default=None
+        Seconds of training at most; training then ends with the best weights so far.
 
     Attributes
     ----------
@@ -130,10 +138,21 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         training rows: the baseline ``val_mse_`` is compared with.
 
     pca_explained_variance_ : float
-        Share of the scaled variance kept by the PCA start.
+        Share of the scaled variance kept by the PCA start (PCA of the training rows).
 
     random_state_ : int
         The seed used (drawn when ``random_state`` is None).
+
+    kept_ : {"autoencoder", "pca"}
+        Which model was saved: the trained network, or PCA fitted on every training row when
+        the network was not reliably better on the validation rows.
+
+    autoencoder_val_mse_ : float
+        The trained network's validation MSE, whichever model was kept.
+
+    ended_by_ : {"budget", "plateau", "max_time", "epochs"}
+        What ended training: the planned step budget, a plateau of the validation loss, the
+        ``max_time`` budget, or the ``epochs`` asked for.
 
     training_info_ : dict
         Row counts, batch size, seed, epochs and duration of the fit.
@@ -169,13 +188,14 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         latent_activation: str = PARAMS.default("latent_activation"),
         output_activation: str = PARAMS.default("output_activation"),
         linear_path: bool = PARAMS.default("linear_path"),
-        epochs: int = PARAMS.default("epochs"),
+        epochs: int | None = PARAMS.default("epochs"),
         batch_size: int | str = PARAMS.default("batch_size"),
         learning_rate: float = PARAMS.default("learning_rate"),
         validation_split: float = PARAMS.default("validation_split"),
         patience: int = PARAMS.default("patience"),
         shuffle: bool = PARAMS.default("shuffle"),
         impute: str = PARAMS.default("impute"),
+        max_time: float | None = PARAMS.default("max_time"),
         random_state: int | None = PARAMS.default("random_state"),
     ) -> None:
         self.latent_dim = latent_dim
@@ -192,6 +212,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.shuffle = shuffle
         self.impute = impute
         self.random_state = random_state
+        self.max_time = max_time
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -241,8 +262,12 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         n_rows, n_features = X.shape
         check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features, n_rows=n_rows)
         seed = self._seed(p)
-        self.scaler_ = Scaler.fit(X, p["impute"])
-        X_scaled = self.scaler_.prepare(X)
+        self.scaler_ = _fit_scaler(X, p["impute"])
+        # Scaled block by block into float32 (what Keras trains on): no float64 copy of the
+        # whole matrix.
+        X_scaled = np.empty(X.shape, dtype=np.float32)
+        for start in range(0, n_rows, _BLOCK):
+            X_scaled[start : start + _BLOCK] = self.scaler_.prepare(X[start : start + _BLOCK])
         from aefeat.keras_backend.fit import train_network
 
         result = train_network(
@@ -333,7 +358,15 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _train_options(p: dict[str, Any]) -> dict[str, Any]:
-        keys = ("epochs", "batch_size", "learning_rate", "validation_split", "patience", "shuffle")
+        keys = (
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "validation_split",
+            "patience",
+            "shuffle",
+            "max_time",
+        )
         return {k: p[k] for k in keys}
 
     @staticmethod
@@ -360,6 +393,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.train_mse_ = result.train_mse
         self.pca_val_mse_ = result.pca_val_mse
         self.pca_explained_variance_ = result.pca_explained_variance
+        self.kept_ = result.kept
+        self.autoencoder_val_mse_ = result.autoencoder_val_mse
+        self.ended_by_ = result.ended_by
         self.training_info_ = {
             "n_rows": int(n_rows),
             "n_train": result.n_train,
@@ -369,6 +405,11 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             "best_epoch": result.best_epoch,
             "epochs_run": result.epochs_run,
             "duration_s": round(result.duration_s, 3),
+            "steps_run": result.steps_run,
+            "best_step": result.best_step,
+            "planned_steps": result.planned_steps,
+            "ended_by": result.ended_by,
+            "max_time_s": result.max_time,
             "threads": result.threads,
         }
         self.sample_ = sample
@@ -495,6 +536,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
                 "pca_val_mse": self.pca_val_mse_,
                 "pca_explained_variance": self.pca_explained_variance_,
                 "best_epoch": self.best_epoch_,
+                "model": self.kept_,
+                "autoencoder_val_mse": self.autoencoder_val_mse_,
             },
         }
         if extra:
@@ -538,12 +581,24 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         est.train_mse_ = metrics.get("train_mse")
         est.pca_val_mse_ = metrics.get("pca_val_mse")
         est.pca_explained_variance_ = metrics.get("pca_explained_variance")
+        est.kept_ = metrics.get("model", "autoencoder")
+        est.autoencoder_val_mse_ = metrics.get("autoencoder_val_mse", est.val_mse_)
+        est.ended_by_ = training.get("ended_by")
         est.sample_ = md.sample()
         return est
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fit_scaler(X: np.ndarray, impute: str) -> Scaler:
+    """``Scaler.fit`` block by block: the same statistics without a float64 copy of the whole
+    matrix (only ``impute="median"`` reads every row at once)."""
+    stats = ColumnStats(X.shape[1])
+    for start in range(0, len(X), _BLOCK):
+        stats.update(np.asarray(X[start : start + _BLOCK], dtype=np.float64))
+    return stats.scaler(impute, median_rows=X)
 
 
 def _plain(value: Any) -> Any:

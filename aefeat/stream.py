@@ -1,6 +1,6 @@
 """Training on inputs larger than memory: one pass for scaling statistics, a reservoir sample and
 the row count; one for scikit-learn's ``IncrementalPCA`` start and the validation rows; then each
-epoch streams shuffled batches from disk. Memory stays at a few chunks plus the samples."""
+pass streams shuffled batches from disk, for as many steps as the training budget allows. Memory stays at a few chunks plus the samples."""
 
 from __future__ import annotations
 
@@ -23,14 +23,38 @@ from aefeat.io.sources import Source, open_source
 
 MAX_VALIDATION_ROWS = 50_000
 SHUFFLE_ROWS = 65_536
-STREAM_ABOVE_BYTES = 1 << 30
 
 
 def should_stream(paths: list[str]) -> bool:
-    """Stream when there are several files or they are large (over 1 GiB in all)."""
+    """Stream when there are several files, or loading them would not fit in the memory
+    available now (estimated from the file sizes). In memory, training reads the data once;
+    streamed, it reads it two times more, plus once per pass."""
     if paths == ["-"]:
         return False
-    return len(paths) > 1 or sum(remote.size(p) for p in paths) > STREAM_ABOVE_BYTES
+    return len(paths) > 1 or not fits_in_memory(sum(remote.size(p) for p in paths))
+
+
+# Loading a CSV holds its parsed table and a float64 matrix, each about the size of the text
+# (8 bytes per value against ~8-10 characters), then a float32 copy for training.
+LOAD_BYTES_PER_FILE_BYTE = 2.5
+
+
+def fits_in_memory(file_bytes: int) -> bool:
+    """Whether loading files of ``file_bytes`` in all should fit in the memory available now."""
+    available = available_memory()
+    return available is None or file_bytes * LOAD_BYTES_PER_FILE_BYTE < 0.8 * available
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process now (Linux ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 @dataclass
@@ -117,8 +141,9 @@ def _validation_mask(n: int, share: float, seed: int, chunk: int) -> np.ndarray:
 
 def pca_pass(
     inp: ChunkedInput, scaler: Scaler, latent_dim: int | None, share: float, seed: int
-) -> tuple[Any, np.ndarray]:
-    """IncrementalPCA of the scaled training rows, and the (scaled) validation rows.
+) -> tuple[Any, Any, np.ndarray]:
+    """IncrementalPCA of the scaled training rows (the start and baseline), IncrementalPCA of all
+    rows (the model kept if training does not beat PCA), and the (scaled) validation rows.
 
     ``latent_dim=None`` keeps min(n_features, rows of the first batch) components, from which
     a latent size given as a share of the variance is chosen."""
@@ -126,50 +151,60 @@ def pca_pass(
 
     need = len(inp.features) if latent_dim is None else latent_dim
     ipca = IncrementalPCA(n_components=latent_dim)
+    ipca_all = IncrementalPCA(n_components=latent_dim)
     val_parts: list[np.ndarray] = []
     carry = np.empty((0, len(inp.features)))
+    carry_all = carry
     for i, X in enumerate(inp.chunks()):
         S = scaler.prepare(X)
         mask = _validation_mask(len(S), share, seed, i)
         val_parts.append(S[mask])
         carry = np.concatenate([carry, S[~mask]]) if len(carry) else S[~mask]
-        if len(carry) >= max(need, 256):  # partial_fit needs at least n_components rows
+        carry_all = np.concatenate([carry_all, S]) if len(carry_all) else S
+        # partial_fit needs at least n_components rows
+        if len(carry) >= max(need, 256):
             ipca.partial_fit(carry)
             carry = carry[:0]
-    if len(carry):
-        if not hasattr(ipca, "components_") or len(carry) >= ipca.n_components_:
-            ipca.partial_fit(carry)
-    return ipca, np.concatenate(val_parts) if val_parts else np.empty((0, len(inp.features)))
+        if len(carry_all) >= max(need, 256):
+            ipca_all.partial_fit(carry_all)
+            carry_all = carry_all[:0]
+    for model, rest in ((ipca, carry), (ipca_all, carry_all)):
+        if len(rest) and (not hasattr(model, "components_") or len(rest) >= model.n_components_):
+            model.partial_fit(rest)
+    val = np.concatenate(val_parts) if val_parts else np.empty((0, len(inp.features)))
+    return ipca, ipca_all, val
 
 
 def batch_generator(
     inp: ChunkedInput, scaler: Scaler, share: float, seed: int, batch_size: int, shuffle: bool
-) -> Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]:
-    """A callable giving, per epoch, shuffled (x, x) float32 batches of the training rows."""
-    epoch = [0]
+) -> Callable[[], Iterator[np.ndarray]]:
+    """A callable giving endless shuffled float32 training rows, pass after pass over the files,
+    as blocks of shape (batches, batch_size, columns) (the form ``train.batches_dataset`` takes)."""
 
-    def generate() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        rng = np.random.default_rng([seed, 1_000_003, epoch[0]])
-        epoch[0] += 1
-        buffer = np.empty((0, len(inp.features)), dtype=np.float32)
-        for i, X in enumerate(inp.chunks()):
-            S = scaler.prepare(X)
-            rows = S[~_validation_mask(len(S), share, seed, i)].astype(np.float32)
-            buffer = np.concatenate([buffer, rows]) if len(buffer) else rows
-            if len(buffer) >= SHUFFLE_ROWS:
+    def generate() -> Iterator[np.ndarray]:
+        d = len(inp.features)
+        for epoch in range(2**62):
+            rng = np.random.default_rng([seed, 1_000_003, epoch])
+            buffer = np.empty((0, d), dtype=np.float32)
+            for i, X in enumerate(inp.chunks()):
+                S = scaler.prepare(X)
+                rows = S[~_validation_mask(len(S), share, seed, i)].astype(np.float32)
+                buffer = np.concatenate([buffer, rows]) if len(buffer) else rows
+                if len(buffer) >= SHUFFLE_ROWS:
+                    if shuffle:
+                        buffer = buffer[rng.permutation(len(buffer))]
+                    usable = len(buffer) // batch_size * batch_size
+                    if usable:
+                        yield buffer[:usable].reshape(-1, batch_size, d)
+                    buffer = buffer[usable:]
+            if len(buffer):
                 if shuffle:
                     buffer = buffer[rng.permutation(len(buffer))]
                 usable = len(buffer) // batch_size * batch_size
-                for start in range(0, usable, batch_size):
-                    xb = buffer[start : start + batch_size]
-                    yield xb, xb
-                buffer = buffer[usable:]
-        if len(buffer):
-            if shuffle:
-                buffer = buffer[rng.permutation(len(buffer))]
-            for start in range(0, len(buffer), batch_size):
-                xb = buffer[start : start + batch_size]
-                yield xb, xb
+                if usable:
+                    yield buffer[:usable].reshape(-1, batch_size, d)
+                if usable < len(buffer):
+                    yield buffer[usable:][None]
 
     return generate
 
@@ -179,7 +214,7 @@ def train_streaming(
     spec: Any,
     *,
     impute: str,
-    epochs: int,
+    epochs: int | None,
     batch_size: int | str,
     learning_rate: float,
     validation_split: float,
@@ -188,6 +223,7 @@ def train_streaming(
     seed: int,
     sample_size: int,
     latent_fraction: float | None = None,
+    max_time: float | None = None,
     on_epoch: Any = None,
 ) -> tuple[Any, Scaler, np.ndarray]:
     """Train on ``inp`` without loading it: returns (TrainResult, Scaler, raw sample rows).
@@ -198,7 +234,7 @@ def train_streaming(
     import time
 
     from aefeat.core.config import check_sizes
-    from aefeat.keras_backend.fit import auto_batch_size, choose_latent_dim, fit_from_start, pca_mse
+    from aefeat.keras_backend.fit import auto_batch_size, choose_latent_dim, fit_from_start
 
     started = time.perf_counter()
     stats = first_pass(inp, impute, seed, max(sample_size, 10_000))
@@ -206,7 +242,7 @@ def train_streaming(
     check_sizes(requested, validation_split, n_rows=stats.n_rows, source=", ".join(inp.paths[:3]))
     share = min(validation_split, MAX_VALIDATION_ROWS / stats.n_rows)
     n_components = spec.latent_dim if latent_fraction is None else None
-    ipca, S_val = pca_pass(inp, stats.scaler, n_components, share, seed)
+    ipca, ipca_all, S_val = pca_pass(inp, stats.scaler, n_components, share, seed)
     if len(S_val) == 0:
         raise AefeatError(
             "no validation rows were drawn", "--validation-split", "use a larger split"
@@ -218,24 +254,18 @@ def train_streaming(
         spec = dataclasses.replace(spec, latent_dim=k)
         components, ratios = components[:k], ratios[:k]
     X_val = S_val.astype(np.float32)
-    pca_val_mse = pca_mse(S_val, components, mean)
     n_train = stats.n_rows - len(S_val)
     bs = auto_batch_size(n_train) if batch_size == "auto" else int(batch_size)
-
-    import tensorflow as tf
-
-    d = len(inp.features)
-    spec_xy = (tf.TensorSpec((None, d), tf.float32), tf.TensorSpec((None, d), tf.float32))
-    generate = batch_generator(inp, stats.scaler, share, seed, bs, shuffle)
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=spec_xy).prefetch(2)
+    bs = max(1, min(bs, n_train))
     train_sample = stats.scaler.prepare(stats.sample[: min(len(stats.sample), 10_000)]).astype(
         np.float32
     )
+    k = spec.latent_dim
     result = fit_from_start(
         spec,
         components,
         mean,
-        dataset,
+        batch_generator(inp, stats.scaler, share, seed, bs, shuffle),
         X_val,
         train_sample=train_sample,
         n_train=n_train,
@@ -243,11 +273,11 @@ def train_streaming(
         epochs=epochs,
         learning_rate=learning_rate,
         patience=patience,
-        shuffle=shuffle,
         seed=seed,
+        max_time=max_time,
         on_epoch=on_epoch,
-        pca_val_mse=pca_val_mse,
         pca_explained_variance=float(ratios.sum()),
+        pca_of_all_rows=lambda: (ipca_all.components_[:k], ipca_all.mean_),
         started=started,
     )
     # A random subset of the reservoir: its first slots are the file's first rows.

@@ -55,9 +55,41 @@ def skewed_sensors(n: int = 4000, d: int = 40, seed: int = 1):
     return X, label
 
 
+def nonlinear_factors(n: int = 26_000, d: int = 100, factors: int = 8, seed: int = 5):
+    """``tanh`` of 8 hidden factors through a random projection, plus noise, each of the ``d``
+    columns with its own scale and offset: structure PCA cannot fold into a few components.
+    The label (for 5-NN accuracy) is the sign of the first factor."""
+    rng = np.random.default_rng(seed)
+    F = rng.normal(size=(n, factors))
+    W = rng.normal(size=(factors, d)) * (1.5 / np.sqrt(factors))
+    X = np.tanh(F @ W) + 0.05 * rng.normal(size=(n, d))
+    X = X * rng.uniform(0.1, 100, size=d) + rng.uniform(-50, 50, size=d)
+    return X, (F[:, 0] > 0).astype(int)
+
+
+def discrete_table(n: int = 5000, seed: int = 3):
+    """15 columns in the style of real tables: counts, zero-inflated amounts, 0/1 flags, small
+    integer ratings and a few continuous measurements, all driven by 3 hidden traits."""
+    rng = np.random.default_rng(seed)
+    t = rng.normal(size=(n, 3))
+    cols = []
+    for j in range(4):  # counts
+        cols.append(rng.poisson(np.exp(0.8 * t[:, j % 3] + 0.3 * t[:, (j + 1) % 3])))
+    for j in range(3):  # zero-inflated amounts
+        active = rng.random(n) < 1 / (1 + np.exp(-1.5 * t[:, j]))
+        cols.append(np.where(active, np.exp(1 + 0.7 * t[:, (j + 2) % 3]), 0.0))
+    for j in range(3):  # flags
+        cols.append((t[:, j] + 0.5 * rng.normal(size=n) > 0.3).astype(float))
+    for j in range(2):  # ratings 1..5
+        cols.append(np.clip(np.round(3 + 1.2 * t[:, j] * t[:, 2] + rng.normal(size=n) * 0.5), 1, 5))
+    for j in range(3):  # measurements
+        cols.append(np.sin(t[:, j]) + 0.3 * t[:, (j + 1) % 3] ** 2 + 0.05 * rng.normal(size=n))
+    return np.column_stack(cols).astype(float), (t[:, 0] > 0).astype(int)
+
+
 def datasets() -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
     """name -> (X, label, latent size)."""
-    from sklearn.datasets import load_breast_cancer, load_wine
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_linnerud, load_wine
 
     out = {}
     iris = pd.read_csv(ROOT / "sample_data" / "iris.csv")
@@ -80,15 +112,28 @@ def datasets() -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
     out["wine"] = (wine.data, wine.target, 2)
     bc = load_breast_cancer()
     out["breast-cancer"] = (bc.data, bc.target, 4)
+    diabetes = load_diabetes(scaled=False)  # raw units; sex is a 1/2 column
+    out["diabetes"] = (diabetes.data, (diabetes.target > np.median(diabetes.target)).astype(int), 3)
+    lin = load_linnerud()  # 20 rows: exercise and physiological measurements side by side
+    out["linnerud"] = (np.hstack([lin.data, lin.target]), (lin.data[:, 0] > 10).astype(int), 2)
+    out["discrete-15d"] = (*discrete_table(), 4)
     out["swiss-roll-20d"] = (*curved_manifold(), 2)
     out["skewed-sensors-40d"] = (*skewed_sensors(), 3)
+    out["nonlinear-100d"] = (*nonlinear_factors(), 16)
     return out
 
 
-def tutorial_recipe(X_train: np.ndarray, latent_dim: int, seed: int = 0, epochs: int = 50):
+def tutorial_recipe(
+    X_train: np.ndarray,
+    latent_dim: int,
+    seed: int = 0,
+    epochs: int = 50,
+    return_model: bool = False,
+):
     """The IoT tutorial as published, in plain Keras: MinMax-scaled input, Dense 64/32 LeakyReLU,
     tanh latent, mirrored decoder with sigmoid output, MSE, Adam, batch 32, validation_split=0.25.
-    Returns (reconstruct, encode, seconds): functions on scaled rows, and the fit's wall time."""
+    Returns (reconstruct, encode, seconds): functions on scaled rows, and the fit's wall time
+    (and the Keras model, with ``return_model``)."""
     import logging
 
     import keras
@@ -110,11 +155,12 @@ def tutorial_recipe(X_train: np.ndarray, latent_dim: int, seed: int = 0, epochs:
     started = time.perf_counter()
     model.fit(X_train, X_train, epochs=epochs, batch_size=32, validation_split=0.25, verbose=0)
     seconds = time.perf_counter() - started
-    return (
+    out = (
         lambda X: model.predict(X, batch_size=4096, verbose=0),
         lambda X: encoder.predict(X, batch_size=4096, verbose=0),
         seconds,
     )
+    return (*out, model) if return_model else out
 
 
 def timed(fn: Callable[[], object]) -> tuple[object, float]:

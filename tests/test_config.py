@@ -32,7 +32,7 @@ def test_train_config_fields_and_defaults_are_the_table():
         assert getattr(config, p.name) == p.default, p.name
     # Mutable defaults are fresh per config.
     config.hidden.append(8)
-    assert TrainConfig().hidden == [64, 32]
+    assert TrainConfig().hidden == [128, 64]
 
 
 def test_default_yaml_documents_exactly_the_table_defaults():
@@ -76,7 +76,7 @@ def test_train_help_shows_the_table_help_and_defaults():
     for p in PARAMS:
         assert p.flag in text, p.name
         assert _squash(f"{p.help} [default: {p.default_text()}]") in text, p.name
-    assert "[default: 2]" in text and "[default: 64,32]" in text and "[default: silu]" in text
+    assert "[default: 2]" in text and "[default: 128,64]" in text and "[default: silu]" in text
 
 
 def test_yaml_accepts_a_fraction_for_latent_dim(tmp_path):

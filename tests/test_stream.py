@@ -133,3 +133,29 @@ def test_streamed_training_refuses_values_too_large_for_float32(tmp_path):
     assert result.exit_code == 2, result.stderr
     assert "values too large" in result.stderr and "'f2'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_time_budget_holds_for_streamed_input(parts, tmp_path):
+    model = tmp_path / "m"
+    args = ["--exclude", "id,label", "--epochs", "100000", "--seed", "3", "--max-time", "3s"]
+    result = run("train", str(parts / "part*.csv"), "-o", model, *args)
+    assert result.exit_code == 0, result.stderr
+    meta = _meta(model)
+    assert meta["data"]["streamed"] is True
+    assert meta["training"]["ended_by"] == "max_time"
+    assert meta["training"]["steps_run"] < meta["training"]["planned_steps"]
+    assert "--max-time budget of 3s ended training" in result.stderr
+    assert run("encode", model, parts / "all.csv").exit_code == 0
+
+
+def test_input_too_large_for_memory_is_streamed_and_says_so(parts, tmp_path, monkeypatch):
+    import aefeat.stream
+
+    monkeypatch.setattr(aefeat.stream, "available_memory", lambda: 1000)  # bytes
+    model = tmp_path / "m"
+    args = ["--exclude", "id,label", "--epochs", "1", "--hidden", "4", "--seed", "0"]
+    result = run("train", parts / "all.csv", "-o", model, *args)
+    assert result.exit_code == 0, result.stderr
+    assert "training streamed from disk" in result.stderr
+    assert "would not fit in the memory available" in result.stderr
+    assert _meta(model)["data"]["streamed"] is True

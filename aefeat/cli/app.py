@@ -283,6 +283,7 @@ def train(
     exclude: Annotated[ListOpt, _opt("exclude")] = None,
     impute: Annotated[str | None, _opt("impute")] = None,
     max_rows: Annotated[int | None, _opt("max_rows")] = None,
+    max_time: Annotated[str | None, _opt("max_time", metavar="DURATION")] = None,
     delimiter: Annotated[str | None, _opt("delimiter", "-d")] = None,
     encoding: Annotated[str | None, _opt("encoding")] = None,
     seed: Annotated[int | None, _opt("seed")] = None,
@@ -290,7 +291,7 @@ def train(
         bool | None,
         typer.Option(
             "--stream/--no-stream",
-            help="Train without loading DATA into memory [default: for several files or over 1 GiB].",
+            help="Train without loading DATA into memory [default: for several files or data that would not fit].",
         ),
     ] = None,
     dask: Annotated[
@@ -327,6 +328,7 @@ def train(
         exclude=cfg.parse_list(exclude),
         impute=impute,
         max_rows=max_rows,
+        max_time=cfg.parse_duration(max_time),
         delimiter=_unescape(delimiter),
         encoding=encoding,
         seed=seed,

@@ -37,8 +37,8 @@ def run_train(
     """``aefeat train``: returns the fitted :class:`AutoencoderTransformer`.
 
     DATA is a file, ``-``, a directory or a glob of files with the same columns. ``stream``
-    (default: when there are several files or over 1 GiB) trains without loading the data into
-    memory. ``dask`` (a scheduler address or ``local``) scans the files on a Dask cluster and
+    (default: for several files, or data that would not fit in memory) trains without loading
+    the data. ``dask`` (a scheduler address or ``local``) scans the files on a Dask cluster and
     trains here on a uniform sample of ``max_rows`` rows (default 1,000,000).
     """
     from aefeat.modeldir import check_output_dir
@@ -63,6 +63,8 @@ def run_train(
             )
         stream = False
     use_stream = should_stream(paths) if stream is None else stream
+    if stream is None and use_stream and config.max_rows is None and not quiet:
+        progress.note(_stream_reason(paths))
     if use_stream and paths == ["-"]:
         raise AefeatError(
             "--stream reads the data several times, which stdin cannot do",
@@ -92,6 +94,7 @@ def run_train(
             inp = ChunkedInput(paths, features, config.delimiter, config.encoding)
             X = np.concatenate([inp.open(p).read_numeric(features) for p in paths])
         _check_values(X, features, source.name, config)
+        _release_reader_memory()
         import pandas as pd
 
         frame = pd.DataFrame(X, columns=features, copy=False)
@@ -152,6 +155,26 @@ def _sample(
     return scan.sample()
 
 
+def _stream_reason(paths: list[str]) -> str:
+    from aefeat.io import remote
+    from aefeat.stream import fits_in_memory
+
+    size = sum(remote.size(p) for p in paths)
+    if not fits_in_memory(size):
+        why = f"{size / 2**30:.1f} GiB of input would not fit in the memory available"
+    else:
+        why = f"{len(paths)} files"
+    return f"training streamed from disk ({why}); --no-stream loads it, --max-rows samples it"
+
+
+def _release_reader_memory() -> None:
+    # pyarrow's allocator keeps the freed parsed table (about the matrix's size) for reuse;
+    # handing it back before training lowers the peak of in-memory training by that much.
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def _check_values(X: np.ndarray, features: list[str], name: str, config: TrainConfig) -> None:
     """Refuse missing, infinite, huge values and too few rows, naming the file and columns."""
     if X.shape[0] == 0:
@@ -179,16 +202,36 @@ def _latent(est: Any) -> str:
 
 
 def _versus_pca(est: Any) -> str:
-    text = f"validation MSE {est.val_mse_:.4g} vs PCA {est.pca_val_mse_:.4g}"
-    if est.pca_val_mse_ < 1e-12:
-        # Full width (or constant data): PCA is exact, and a ratio of rounding errors means nothing.
-        text += " (PCA reconstructs these rows exactly"
-    else:
-        text += f" ({1 - est.val_mse_ / est.pca_val_mse_:.1%} lower"
-    if est.best_epoch_ == 0:
-        # The start is PCA of all rows; the baseline is PCA of the training rows only.
-        return text + "; no epoch improved on the PCA start, so it was kept)"
-    return text + f"; best epoch {est.best_epoch_} of {est.n_epochs_})"
+    """The train summary's verdict: the trained network against PCA fitted on the same
+    training rows, on the validation rows, and which of the two was saved."""
+    pca, ae = est.pca_val_mse_, getattr(est, "autoencoder_val_mse_", est.val_mse_)
+    ended = {
+        "max_time": f"; the --max-time budget of {_duration(est.max_time)} ended training",
+        "plateau": "; training ended when validation loss stopped improving",
+    }.get(getattr(est, "ended_by_", None) or "", "")
+    exact = pca < 1e-12  # full width (or constant data): a ratio of rounding errors means nothing
+    if getattr(est, "kept_", "autoencoder") == "pca":
+        if exact:
+            return f"the saved model is PCA (fitted on all rows): PCA reconstructs these rows exactly{ended}"
+        return (
+            f"the saved model is PCA (fitted on all rows): the trained network's validation MSE "
+            f"{ae:.4g} was not reliably below PCA's {pca:.4g}{ended}"
+        )
+    if exact:
+        return f"validation MSE {ae:.4g} (PCA reconstructs these rows exactly){ended}"
+    change = 1 - ae / pca
+    word = "lower" if change >= 0 else "higher"
+    return f"validation MSE {ae:.4g} vs PCA {pca:.4g} ({abs(change):.1%} {word}){ended}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds >= 3600 and seconds % 360 == 0:
+        return f"{seconds / 3600:g}h"
+    if seconds >= 60 and seconds % 6 == 0:
+        return f"{seconds / 60:g}m"
+    return f"{seconds:g}s"
 
 
 def _output_kind(output: str | None) -> str:

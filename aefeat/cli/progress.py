@@ -29,40 +29,52 @@ def _interactive(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
+def training_status(step: int, total: int, logs: dict[str, Any]) -> dict[str, str]:
+    """The fields of the training progress line: losses, the budget and the time left.
+
+    ``total`` is the current planned end of training in steps (it moves earlier when the
+    stopping rule or the time budget starts the final anneal); with ``max_time_s`` in ``logs``
+    the time left is the smaller of the plan's and the budget's."""
+    elapsed = float(logs.get("elapsed_s", 0.0))
+    budget = logs.get("max_time_s")
+    left = elapsed / step * (total - step) if step > 0 and total >= step else float("nan")
+    if budget is not None:
+        left = min(left, max(0.0, float(budget) - elapsed)) if left == left else budget - elapsed
+    return {
+        "loss": f"{logs.get('loss', float('nan')):.5f}",
+        "val_loss": f"{logs.get('val_loss', float('nan')):.5f}",
+        "budget": f"budget {_clock(float(budget))}" if budget is not None else "",
+        "eta": f"about {_clock(left)} left" if left == left else "",
+    }
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
 @contextmanager
 def training_progress(quiet: bool) -> Iterator[Callable[[int, int, dict[str, float]], None] | None]:
-    """A per-epoch callback drawing epoch, loss, val_loss and time left, on a terminal only."""
+    """A callback after each validation check drawing steps done of the plan, losses, the time
+    budget (``--max-time``) and the time left, on a terminal only."""
     if not _interactive(quiet):
         yield None
         return
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("epoch {task.completed}/{task.total}"),
+        TextColumn("step {task.completed}/{task.total}"),
         BarColumn(),
         TextColumn("loss {task.fields[loss]}  val_loss {task.fields[val_loss]}"),
         TimeElapsedColumn(),
-        TextColumn("left (at most)"),
-        TimeRemainingColumn(),
+        TextColumn("{task.fields[budget]}  {task.fields[eta]}"),
         console=console(),
         transient=True,
     ) as bar:
-        task = bar.add_task("train", total=None, loss="-", val_loss="-")
+        task = bar.add_task("train", total=None, loss="-", val_loss="-", budget="", eta="")
 
-        def on_epoch(epoch: int, total: int, logs: dict[str, Any]) -> None:
-            bar.update(
-                task,
-                completed=epoch,
-                total=total,
-                loss=f"{logs.get('loss', float('nan')):.5f}",
-                val_loss=f"{logs.get('val_loss', float('nan')):.5f}",
-            )
+        def on_epoch(step: int, total: int, logs: dict[str, Any]) -> None:
+            bar.update(task, completed=step, total=total, **training_status(step, total, logs))
 
         yield on_epoch
 

@@ -83,7 +83,8 @@ def _print_model(con: Console, report: dict[str, Any]) -> None:
     con.print(
         f"training: {_e(tr.get('n_train'))} rows, {_e(tr.get('n_val'))} validation rows, "
         f"batch {_e(tr.get('batch_size'))}, seed {_e(tr.get('seed'))}, "
-        f"{_e(tr.get('epochs_run'))} epochs in {_e(tr.get('duration_s'))} s"
+        f"{_e(tr.get('steps_run'))} steps, {_e(tr.get('epochs_run'))} validation checks in "
+        f"{_e(tr.get('duration_s'))} s"
     )
     con.print(
         f"  loss     {_e(loss.get('start'))} at start ({start}) -> best {_e(loss.get('best'))} "
@@ -91,13 +92,20 @@ def _print_model(con: Console, report: dict[str, Any]) -> None:
     )
     con.print(
         f"  val_loss {_e(val.get('start'))} at start ({start}) -> best {_e(val.get('best'))} "
-        f"(epoch {_e(val.get('best_epoch'))}) -> last {_e(val.get('last'))}"
+        f"(check {_e(val.get('best_epoch'))}) -> last {_e(val.get('last'))}"
     )
     m = report.get("metrics", {})
-    con.print(
-        f"metrics: validation MSE {_e(m.get('val_mse'))} vs PCA {_e(m.get('pca_val_mse'))} "
-        f"(same latent size, scaled units); weights from epoch {_e(m.get('best_epoch'))}"
-    )
+    if m.get("model") == "pca":
+        con.print(
+            "model: PCA, fitted on all training rows (the trained network's validation MSE "
+            f"{_e(m.get('autoencoder_val_mse'))} was not reliably below PCA's "
+            f"{_e(m.get('pca_val_mse'))}, so PCA was saved)"
+        )
+    else:
+        con.print(
+            f"metrics: validation MSE {_e(m.get('val_mse'))} vs PCA {_e(m.get('pca_val_mse'))} "
+            f"(same latent size, scaled units); weights from check {_e(m.get('best_epoch'))}"
+        )
 
 
 def _print_analysis(con: Console, report: dict[str, Any], top: int) -> None:

@@ -82,6 +82,9 @@ def load_config_file(path: Path) -> dict[str, Any]:
                 str(path),
                 "valid keys are " + ", ".join(KEYS),
             )
+    # YAML lets users write `max_time: 10m` as in --max-time.
+    if isinstance(data.get("max_time"), str):
+        data["max_time"] = parse_duration(data["max_time"], where=f"key 'max_time' in {path}")
     # YAML lets users write `hidden: 64` for a single layer.
     if _is_int(data.get("hidden")):
         data["hidden"] = [data["hidden"]]
@@ -141,6 +144,25 @@ def parse_list(values: list[str] | None) -> list[str] | None:
             i += 1
         out.append(part.strip())
     return [p for p in out if p]
+
+
+def parse_duration(value: str | None, where: str = "--max-time") -> float | None:
+    """``--max-time 90s`` / ``10m`` / ``1.5h`` / ``120`` (seconds) as seconds."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    factor = units.get(text[-1:], None)
+    number = text[:-1] if factor is not None else text
+    try:
+        seconds = float(number) * (factor or 1.0)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise AefeatError(
+            f"invalid value {value!r}", where, "use a duration such as 90s, 10m or 1h"
+        )
+    return seconds
 
 
 def parse_hidden(value: str | None) -> list[int] | None:

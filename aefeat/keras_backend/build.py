@@ -53,6 +53,8 @@ import numpy as np  # noqa: E402
 from aefeat.core.network import NetworkSpec  # noqa: E402
 from aefeat.core.prepare import Scaler  # noqa: E402
 
+NONLINEAR_INIT_STD = 0.05
+
 
 def build_layers(spec: NetworkSpec) -> dict[str, keras.layers.Layer]:
     """Every trainable layer by name; the same objects serve the training and exported models."""
@@ -64,8 +66,14 @@ def build_layers(spec: NetworkSpec) -> dict[str, keras.layers.Layer]:
             name = f"{half}_hidden_{i}"
             layers[name] = keras.layers.Dense(units, activation=spec.activation, name=name)
         if spec.has_nonlinear():
-            # Zero start: with the linear path initialised from PCA, the untrained model is PCA.
-            init = "zeros" if spec.linear_path else "glorot_uniform"
+            # Next to the PCA-initialised linear path, a small random start: the untrained model
+            # is PCA plus a small perturbation. At exactly zero the hidden layers would get no
+            # gradient until this layer moved, and training would start on a plateau.
+            init = (
+                keras.initializers.RandomNormal(stddev=NONLINEAR_INIT_STD)
+                if spec.linear_path
+                else "glorot_uniform"
+            )
             layers[f"{half}_nonlinear"] = keras.layers.Dense(
                 h["n_out"], kernel_initializer=init, name=f"{half}_nonlinear"
             )

@@ -1,11 +1,13 @@
-"""Training: validation split, PCA start, Keras fit with early stopping and a learning-rate
-schedule, keeping the best weights by validation loss (the PCA start counts as epoch 0)."""
+"""Training: validation split, PCA start, Keras fit over a step budget (warm-up, then cosine
+decay), a stopping rule on improvement per step and per second, and the final choice between the
+trained network and PCA, made on validation rows."""
 
 from __future__ import annotations
 
+import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +20,34 @@ from aefeat.keras_backend import (
 )
 from aefeat.keras_backend.build import keras
 
-# Called after each epoch with (epoch, max_epochs, logs); used for progress bars.
+# Called after each validation check with (steps done, planned steps, logs); for progress bars.
+# logs carry loss, val_loss, and elapsed_s / max_time_s when a time budget is set.
 EpochCallback = Callable[[int, int, dict[str, float]], None]
+
+# Optimizer steps run inside one TensorFlow call: Python's per-step overhead dominates the cost of
+# a step of this small network on CPU (batch 32: 17k rows/s one step at a time, 50k with 64).
+STEPS_PER_EXECUTION = 32
+# The default budget: this many passes over the training rows, within [MIN_STEPS, MAX_STEPS]
+# optimizer steps. The upper bound is what makes cost stop growing with rows.
+BUDGET_PASSES = 60
+MIN_STEPS = 1000
+MAX_STEPS = 12_000
+WARMUP_SHARE = 0.05
+# The stopping rule: when the best validation loss has not dropped by MIN_GAIN (relative) over
+# the last PLATEAU_SHARE of the steps so far (and at least `patience` checks), the learning rate
+# anneals to zero over ANNEAL_SHARE of the steps so far, and training ends.
+MIN_GAIN = 0.005
+PLATEAU_SHARE = 0.3
+# ... but not before this share of the plan: a network started next to PCA can sit on a plateau
+# for a while before it finds the nonlinear structure.
+EARLIEST_STOP = 0.6
+ANNEAL_SHARE = 0.2
+# Declaring the network better than PCA: its mean per-row gain on the validation rows must exceed
+# this many standard errors (one-sided 5% level): strict on small validation sets, where the
+# best of many checks can look better than PCA by chance.
+SELECTION_Z = 1.645
+# Validation rows at most (as when streaming): checks cost time in proportion.
+MAX_VALIDATION_ROWS = 50_000
 
 
 @dataclass
@@ -39,6 +67,15 @@ class TrainResult:
     seed: int
     duration_s: float
     threads: dict[str, Any] = field(default_factory=dict)
+    # The network kept: "autoencoder", or "pca" when the trained network was not reliably better
+    # on the validation rows than PCA (then the weights are PCA fitted on every row given).
+    kept: str = "autoencoder"
+    autoencoder_val_mse: float = float("nan")
+    steps_run: int = 0
+    best_step: int = 0
+    planned_steps: int = 0
+    ended_by: str = "budget"  # "budget", "plateau", "max_time", "epochs"
+    max_time: float | None = None
 
 
 def split_rows(
@@ -52,17 +89,64 @@ def split_rows(
 
 
 def auto_batch_size(n_train: int) -> int:
-    """About 64 steps per epoch, between 32 and 1024 rows (a power of two)."""
-    return int(np.clip(2 ** np.round(np.log2(max(n_train / 64, 1))), 32, 1024))
+    """About 64 steps per pass, between 32 and 256 rows (a power of two). Above 256 rows per
+    batch, a step costs more than the rows it adds are worth at a fixed step budget."""
+    return int(np.clip(2 ** np.round(np.log2(max(n_train / 64, 1))), 32, 256))
 
 
-def pca_start(X_train: np.ndarray, latent_dim: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """PCA of the scaled training rows: components (K x D), mean (D,), explained variance ratio."""
-    from sklearn.decomposition import PCA
+def peak_rate(learning_rate: float, batch_size: int) -> float:
+    """Adam's peak rate: ``learning_rate`` for batches of 256 rows or more, times
+    ``(batch_size / 256) ** 0.75`` for smaller ones (between the square-root and linear scaling
+    rules). Measured here: at the full rate, or at the square-root rule's, batches of 32 or 64 rows
+    kept the network next to its PCA start on nonlinear data, where lower rates left it."""
+    return learning_rate * min(1.0, batch_size / 256) ** 0.75
 
-    solver = "covariance_eigh" if X_train.shape[0] > 4 * X_train.shape[1] else "full"
-    pca = PCA(n_components=latent_dim, svd_solver=solver).fit(X_train.astype(np.float64))
-    return pca.components_, pca.mean_, float(pca.explained_variance_ratio_.sum())
+
+def plan_steps(n_train: int, batch_size: int, epochs: int | None) -> int:
+    """Optimizer steps to plan for: ``epochs`` passes when given, else the default budget."""
+    per_pass = max(1, math.ceil(n_train / batch_size))
+    if epochs is not None:
+        return epochs * per_pass
+    return int(np.clip(BUDGET_PASSES * per_pass, MIN_STEPS, MAX_STEPS))
+
+
+def check_interval(n_train: int, batch_size: int, planned: int, epochs: int | None) -> int:
+    """Steps between validation checks: a pass when ``epochs`` is given; otherwise about a pass,
+    at least one execution and at most a 20th of the plan, in whole executions."""
+    per_pass = max(1, math.ceil(n_train / batch_size))
+    if epochs is not None:
+        return per_pass
+    every = int(np.clip(per_pass, 32, max(32, planned // 20)))
+    return max(STEPS_PER_EXECUTION, every // STEPS_PER_EXECUTION * STEPS_PER_EXECUTION)
+
+
+def pca_start(X: np.ndarray, latent_dim: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """PCA of scaled rows: components (K x D), mean (D,), explained variance ratio.
+
+    From the covariance matrix accumulated over row blocks in float64, when there are many more
+    rows than columns: no float64 copy of the whole matrix."""
+    n, d = X.shape
+    if n <= 4 * d or d > 4096:
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=latent_dim, svd_solver="full").fit(X.astype(np.float64))
+        return pca.components_, pca.mean_, float(pca.explained_variance_ratio_.sum())
+    total = np.zeros(d)
+    gram = np.zeros((d, d))
+    for start in range(0, n, 65_536):
+        block = np.asarray(X[start : start + 65_536], dtype=np.float64)
+        total += block.sum(axis=0)
+        gram += block.T @ block
+    mean = total / n
+    cov = (gram - n * np.outer(mean, mean)) / max(n - 1, 1)
+    values, vectors = np.linalg.eigh(cov)
+    order = np.argsort(values)[::-1][:latent_dim]
+    components = vectors[:, order].T
+    # scikit-learn's sign convention (largest |loading| positive), for stable output signs.
+    signs = np.sign(components[np.arange(latent_dim), np.abs(components).argmax(axis=1)])
+    components *= np.where(signs == 0, 1, signs)[:, None]
+    evr = float(np.clip(values[order], 0, None).sum() / max(np.clip(values, 0, None).sum(), 1e-300))
+    return components, mean, evr
 
 
 def pca_variance_ratios(X: np.ndarray) -> np.ndarray:
@@ -87,7 +171,13 @@ def choose_latent_dim(explained_variance_ratio: np.ndarray, fraction: float) -> 
 
 def pca_mse(X: np.ndarray, components: np.ndarray, mean: np.ndarray) -> float:
     """Mean squared error of PCA's reconstruction of ``X`` (the baseline aefeat must beat)."""
-    return _mse(X, (X - mean) @ components.T @ components + mean)
+    return float(np.mean(_pca_row_errors(X, components, mean)))
+
+
+def _pca_row_errors(X: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    Xc = np.asarray(X, dtype=np.float64) - mean
+    d = Xc @ components.T @ components - Xc
+    return np.mean(d * d, axis=1)
 
 
 def _mse(a: np.ndarray, b: np.ndarray) -> float:
@@ -99,13 +189,14 @@ def train_network(
     X_scaled: np.ndarray,
     spec: NetworkSpec,
     *,
-    epochs: int,
+    epochs: int | None,
     batch_size: int | str,
     learning_rate: float,
     validation_split: float,
     patience: int,
     shuffle: bool,
     seed: int,
+    max_time: float | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> TrainResult:
     """Train the autoencoder on MinMax-scaled rows and return its best weights and history."""
@@ -113,60 +204,155 @@ def train_network(
     n_rows = X_scaled.shape[0]
     check_sizes(spec.latent_dim, validation_split, n_features=spec.n_features, n_rows=n_rows)
     rng = np.random.default_rng(seed)
-    train_idx, val_idx = split_rows(n_rows, validation_split, shuffle, rng)
-    X_train = np.ascontiguousarray(X_scaled[train_idx], dtype=np.float32)
+    # At most MAX_VALIDATION_ROWS validation rows, as when streaming: more cost every check and
+    # add little; the rest train.
+    split = min(validation_split, MAX_VALIDATION_ROWS / n_rows)
+    train_idx, val_idx = split_rows(n_rows, split, shuffle, rng)
     X_val = np.ascontiguousarray(X_scaled[val_idx], dtype=np.float32)
-    # The held-out baseline: PCA fitted on the training rows only, scored on validation rows.
-    components, mean, _ = pca_start(X_train, spec.latent_dim)
-    pca_val_mse = pca_mse(X_val, components, mean)
-    # The start: PCA of all rows, the same PCA a user would fit, so that a model that never beats
-    # its start is exactly that PCA (and the start is an optimistic bar for the validation rows).
-    components, mean, pca_evr = pca_start(X_scaled, spec.latent_dim)
+    train_sample = np.ascontiguousarray(X_scaled[train_idx[:10_000]], dtype=np.float32)
+    # The start and the held-out baseline: PCA of the training rows, scored on validation rows.
+    components, mean, evr = pca_start(_Rows(X_scaled, train_idx), spec.latent_dim)
     bs = auto_batch_size(len(train_idx)) if batch_size == "auto" else int(batch_size)
     bs = min(bs, len(train_idx))
     return fit_from_start(
         spec,
         components,
         mean,
-        X_train,
+        _ArrayBatches(X_scaled, train_idx, bs, shuffle, seed),
         X_val,
-        train_sample=X_train,
+        train_sample=train_sample,
         n_train=len(train_idx),
         batch_size=bs,
         epochs=epochs,
         learning_rate=learning_rate,
         patience=patience,
-        shuffle=shuffle,
         seed=seed,
+        max_time=max_time,
         on_epoch=on_epoch,
-        pca_val_mse=pca_val_mse,
-        pca_explained_variance=pca_evr,
+        pca_explained_variance=evr,
+        # A kept PCA is PCA of every row given, the PCA a user would fit.
+        pca_of_all_rows=lambda: pca_start(X_scaled, spec.latent_dim)[:2],
         started=started,
     )
+
+
+class _Rows:
+    """Some rows of a matrix, read in blocks (``len``, ``shape`` and slices of rows): PCA of the
+    training rows without copying them out of the whole matrix."""
+
+    def __init__(self, X: np.ndarray, rows: np.ndarray) -> None:
+        self.X, self.rows = X, rows
+        self.shape = (len(rows), X.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, part: slice) -> np.ndarray:
+        return self.X[self.rows[part]]
+
+    def astype(self, dtype: Any) -> np.ndarray:
+        return self.X[self.rows].astype(dtype)
+
+
+class _ArrayBatches:
+    """Endless shuffled batches of the training rows of an in-memory array, pass after pass, as
+    blocks of batches (one Python call per block, not per batch, keeps tf.data's overhead out of
+    the step time). Rows are gathered per block: no copy of the training rows is kept."""
+
+    BLOCK = 64
+
+    def __init__(
+        self, X: np.ndarray, rows: np.ndarray, batch_size: int, shuffle: bool, seed: int
+    ) -> None:
+        self.X, self.rows, self.batch_size, self.shuffle, self.seed = (
+            X,
+            rows,
+            batch_size,
+            shuffle,
+            seed,
+        )
+
+    def __call__(self) -> Iterator[np.ndarray]:
+        rng = np.random.default_rng([self.seed, 1_000_003])
+        n, bs, d = len(self.rows), self.batch_size, self.X.shape[1]
+        full = n // bs * bs
+        while True:
+            order = self.rows[rng.permutation(n)] if self.shuffle else self.rows
+            for start in range(0, full, bs * self.BLOCK):
+                stop = min(full, start + bs * self.BLOCK)
+                block = np.asarray(self.X[order[start:stop]], dtype=np.float32)
+                yield block.reshape(-1, bs, d)
+            if full < n:
+                yield np.asarray(self.X[order[full:]], dtype=np.float32)[None]
+
+
+def batches_dataset(generate: Callable[[], Iterator[np.ndarray]], n_features: int) -> Any:
+    """A ``tf.data.Dataset`` of ``(x, x)`` batches from a generator of (batches, rows, columns)
+    blocks."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, None, n_features), tf.float32)
+    ds = tf.data.Dataset.from_generator(generate, output_signature=spec).unbatch()
+    return ds.map(lambda x: (x, x)).prefetch(4)
+
+
+class _Schedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to ``peak``, then a cosine decay to zero ending at step ``end``. The start
+    and end of the cosine are variables, so the stopping rule can anneal early (from the current
+    rate, over a short stretch) without rebuilding the optimizer."""
+
+    def __init__(self, peak: float, warmup: int, end: int) -> None:
+        self.peak = float(peak)
+        self.warmup = float(max(1, warmup))
+        self.cos_start = keras.Variable(float(warmup), trainable=False, name="cos_start")
+        self.cos_lr = keras.Variable(float(peak), trainable=False, name="cos_lr")
+        self.cos_end = keras.Variable(float(max(end, warmup + 1)), trainable=False, name="cos_end")
+
+    def __call__(self, step):
+        ops = keras.ops
+        step = ops.cast(step, "float32")
+        warm = self.peak * ops.minimum(1.0, (step + 1.0) / self.warmup)
+        span = ops.maximum(self.cos_end - self.cos_start, 1.0)
+        frac = ops.clip((step - self.cos_start) / span, 0.0, 1.0)
+        cosine = self.cos_lr * 0.5 * (1.0 + ops.cos(math.pi * frac))
+        return ops.where(step < self.cos_start, warm, cosine)
+
+    def value(self, step: int) -> float:
+        return float(self(step))
+
+    def anneal(self, step: int, end: int) -> None:
+        lr = self.value(step)
+        self.cos_start.assign(float(step))
+        self.cos_lr.assign(lr)
+        self.cos_end.assign(float(max(end, step + 1)))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"peak": self.peak, "warmup": self.warmup}
 
 
 def fit_from_start(
     spec: NetworkSpec,
     components: np.ndarray,
     mean: np.ndarray,
-    train_data: Any,
+    batches: Callable[[], Iterator[np.ndarray]],
     X_val: np.ndarray,
     *,
     train_sample: np.ndarray,
     n_train: int,
     batch_size: int,
-    epochs: int,
+    epochs: int | None,
     learning_rate: float,
     patience: int,
-    shuffle: bool,
     seed: int,
+    max_time: float | None,
     on_epoch: EpochCallback | None,
-    pca_val_mse: float,
     pca_explained_variance: float,
+    pca_of_all_rows: Callable[[], tuple[np.ndarray, np.ndarray]],
     started: float,
 ) -> TrainResult:
-    """Build the model at its PCA start and fit it on ``train_data``: an array of scaled rows, or
-    a ``tf.data.Dataset`` of ``(x, x)`` batches for inputs streamed from disk."""
+    """Build the model at its PCA start and train it on ``batches`` (a generator function of
+    blocks of scaled rows, endless: in memory or streamed from disk) over a step budget; then keep
+    it, or PCA when it is not reliably better on the validation rows ``X_val``."""
     keras.utils.set_random_seed(seed)
     import tensorflow as tf
 
@@ -174,72 +360,82 @@ def fit_from_start(
     layers = model_mod.build_layers(spec)
     autoencoder = model_mod.build_autoencoder(spec, layers)
     if spec.linear_path:
-        # The nonlinear paths start at zero (see build_layers), so this start is exactly PCA.
         layers["encoder_linear"].set_weights([components.T, -mean @ components.T])
         layers["decoder_linear"].set_weights([components, mean])
 
-    autoencoder.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    eval_bs = max(batch_size, 4096)
-    initial = float(autoencoder.evaluate(X_val, X_val, batch_size=eval_bs, verbose=0))
-    initial_train = float(
-        autoencoder.evaluate(train_sample, train_sample, batch_size=eval_bs, verbose=0)
+    planned = plan_steps(n_train, batch_size, epochs)
+    every = check_interval(n_train, batch_size, planned, epochs)
+    schedule = _Schedule(peak_rate(learning_rate, batch_size), int(WARMUP_SHARE * planned), planned)
+    spe = min(STEPS_PER_EXECUTION, every)
+    autoencoder.compile(
+        optimizer=keras.optimizers.Adam(schedule), loss="mse", steps_per_execution=spe
     )
+    net0 = DenseNetwork(spec, model_mod.get_weights(layers), dtype=np.float32)
+    initial = _mse(X_val, net0.decode(net0.encode(X_val)))
+    initial_train = _mse(train_sample, net0.decode(net0.encode(train_sample)))
+    pca_rows = _pca_row_errors(X_val, components, mean)
 
-    keeper = _KeepBest(layers, initial, patience, epochs, on_epoch, model_mod.get_weights)
-    callbacks: list[Any] = [keeper]
-    if patience > 2:
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss",
-                factor=0.5,
-                patience=max(2, patience // 3),
-                min_lr=learning_rate / 64,
-                verbose=0,
-            )
-        )
+    keeper = _Budget(
+        layers,
+        schedule,
+        X_val,
+        spec,
+        initial_loss=initial,
+        planned=planned,
+        every=every,
+        patience=patience,
+        adaptive=epochs is None,
+        max_time=max_time,
+        started=started,
+        on_epoch=on_epoch,
+    )
     history: dict[str, list[float]] = {"loss": [initial_train], "val_loss": [initial]}
-    if epochs > 0:
-        if isinstance(train_data, np.ndarray):
-            fit = autoencoder.fit(
-                train_data,
-                train_data,
-                validation_data=(X_val, X_val),
-                epochs=epochs,
-                batch_size=batch_size,
-                shuffle=shuffle,
-                verbose=0,
-                callbacks=callbacks,
-            )
-        else:
-            import warnings
+    if planned > 0 and (max_time is None or time.perf_counter() - started < max_time):
+        import warnings
 
-            with warnings.catch_warnings():
-                # A streamed epoch has no length known in advance; Keras warns when it ends.
-                warnings.filterwarnings("ignore", message=".*ran out of data.*")
-                fit = autoencoder.fit(
-                    train_data,
-                    validation_data=(X_val, X_val),
-                    epochs=epochs,
-                    shuffle=False,  # the stream shuffles through a buffer itself
-                    verbose=0,
-                    callbacks=callbacks,
-                )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*ran out of data.*")
+            fit = autoencoder.fit(
+                batches_dataset(batches, spec.n_features),
+                epochs=math.ceil(planned / every),
+                steps_per_epoch=every,
+                shuffle=False,  # the batches come shuffled
+                verbose=0,
+                callbacks=[keeper],
+            )
         history["loss"] += [float(v) for v in fit.history.get("loss", [])]
-        history["val_loss"] += [float(v) for v in fit.history.get("val_loss", [])]
+        history["val_loss"] += keeper.val_history
+    else:
+        keeper.ended_by = "max_time" if planned > 0 else "epochs"
+
     weights = keeper.best_weights
     net = DenseNetwork(spec, weights, dtype=np.float64)
+    ae_rows = _row_errors(net, X_val)
+    kept = "autoencoder"
+    untrained = keeper.step == 0
+    if (
+        spec.linear_path
+        and _pca_expressible(spec)
+        and (untrained or not _reliably_better(ae_rows, pca_rows))
+    ):
+        # Not reliably better than PCA on the validation rows: the model is PCA, fitted on every
+        # row given, with the nonlinear paths switched off.
+        kept = "pca"
+        all_components, all_mean = pca_of_all_rows()
+        weights = _pca_weights(spec, weights, all_components, all_mean)
+        net = DenseNetwork(spec, weights, dtype=np.float64)
     return TrainResult(
         spec=spec,
         weights=weights,
         history=history,
-        best_epoch=keeper.best_epoch,
-        epochs_run=len(history["loss"]) - 1,
+        best_epoch=keeper.best_check,
+        epochs_run=len(history["val_loss"]) - 1,
         batch_size=batch_size,
         n_train=n_train,
         n_val=len(X_val),
-        val_mse=_mse(X_val, net.decode(net.encode(X_val))),
+        val_mse=float(np.mean(_row_errors(net, X_val))),
         train_mse=_mse(train_sample, net.decode(net.encode(train_sample))),
-        pca_val_mse=pca_val_mse,
+        pca_val_mse=float(np.mean(pca_rows)),
         pca_explained_variance=pca_explained_variance,
         seed=seed,
         duration_s=time.perf_counter() - started,
@@ -248,39 +444,155 @@ def fit_from_start(
             "TF_NUM_INTEROP_THREADS": os.environ.get("TF_NUM_INTEROP_THREADS"),
             "cpu_count": os.cpu_count(),
         },
+        kept=kept,
+        autoencoder_val_mse=float(np.mean(ae_rows)),
+        steps_run=keeper.step,
+        best_step=keeper.best_step,
+        planned_steps=planned,
+        ended_by=keeper.ended_by,
+        max_time=max_time,
     )
 
 
-class _KeepBest(keras.callbacks.Callback):
-    """Best weights by validation loss, counting the starting point; early stopping on patience."""
+def _row_errors(net: DenseNetwork, X: np.ndarray) -> np.ndarray:
+    d = net.decode(net.encode(X)) - np.asarray(X, dtype=np.float64)
+    return np.mean(d * d, axis=1)
 
-    def __init__(self, layers, initial_loss, patience, max_epochs, on_epoch, get_weights):
+
+def _pca_expressible(spec: NetworkSpec) -> bool:
+    return spec.latent_activation == "linear" and spec.output_activation == "linear"
+
+
+def _reliably_better(model_rows: np.ndarray, pca_rows: np.ndarray) -> bool:
+    """Whether the network's per-row errors are below PCA's by more than chance explains: a
+    paired one-sided test, so that a small validation set needs a clear gain."""
+    gain = pca_rows - model_rows
+    n = len(gain)
+    if n < 2 or not np.mean(gain) > 0:
+        return False
+    return bool(np.mean(gain) > SELECTION_Z * np.std(gain, ddof=1) / np.sqrt(n))
+
+
+def _pca_weights(
+    spec: NetworkSpec, weights: dict[str, np.ndarray], components: np.ndarray, mean: np.ndarray
+) -> dict[str, np.ndarray]:
+    out = {k: np.array(v) for k, v in weights.items()}
+    out["encoder_linear/kernel"] = components.T.astype(np.float32)
+    out["encoder_linear/bias"] = (-mean @ components.T).astype(np.float32)
+    out["decoder_linear/kernel"] = components.astype(np.float32)
+    out["decoder_linear/bias"] = mean.astype(np.float32)
+    for half in ("encoder", "decoder"):
+        for part in ("kernel", "bias"):
+            key = f"{half}_nonlinear/{part}"
+            if key in out:
+                out[key] = np.zeros_like(out[key])
+    return out
+
+
+class _Budget(keras.callbacks.Callback):
+    """Validation checks every ``every`` steps (one Keras "epoch"), the best weights so far, and
+    the stopping rule: the plan's end, a plateau (then a short anneal), or the time budget."""
+
+    def __init__(
+        self,
+        layers: dict,
+        schedule: _Schedule,
+        X_val: np.ndarray,
+        spec: NetworkSpec,
+        *,
+        initial_loss: float,
+        planned: int,
+        every: int,
+        patience: int,
+        adaptive: bool,
+        max_time: float | None,
+        started: float,
+        on_epoch: EpochCallback | None,
+    ) -> None:
         super().__init__()
-        self._layers = layers
-        self._get = get_weights
+        self._layers, self._schedule, self._X_val, self._spec = layers, schedule, X_val, spec
         self.best_loss = initial_loss
-        self.best_epoch = 0
-        self.best_weights = get_weights(layers)
-        self._patience = patience
-        self._wait = 0
-        self._max_epochs = max_epochs
-        self._on_epoch = on_epoch
+        self.best_check = 0
+        self.best_step = 0
+        self.best_weights = model_mod.get_weights(layers)
+        self.val_history: list[float] = []
+        self.step = 0
+        self.end = self._planned = planned
+        self.ended_by = "epochs" if not adaptive else "budget"
+        self._every, self._patience, self._adaptive = every, patience, adaptive
+        self._max_time, self._started, self._on_epoch = max_time, started, on_epoch
+        self._gains: list[tuple[int, float]] = [(0, initial_loss)]  # (step, best loss so far)
+        self._annealing = False
+        self._fit_started = 0.0
+        self._val_fn: Any = None
+
+    def on_train_begin(self, logs=None):
+        self._fit_started = time.perf_counter()
+
+    def _val_loss(self) -> float:
+        if self._val_fn is None:
+            # One compiled call per check: cheaper than Keras' evaluate() or a NumPy pass.
+            import tensorflow as tf
+
+            X = tf.constant(self._X_val)
+            model = self.model
+            self._val_fn = tf.function(
+                lambda: tf.reduce_mean(tf.square(model(X, training=False) - X))
+            )
+        return float(self._val_fn())
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        loss = float(logs.get("val_loss", np.inf))
+        logs = dict(logs or {})
+        self.step = (epoch + 1) * self._every
+        loss = self._val_loss()
+        self.val_history.append(loss)
         if np.isfinite(loss) and loss < self.best_loss:
-            # A relative threshold so that noise-level gains do not reset patience.
-            if loss < self.best_loss * (1 - 1e-4):
-                self._wait = 0
-            else:
-                self._wait += 1
-            self.best_loss = loss
-            self.best_epoch = epoch + 1
-            self.best_weights = self._get(self._layers)
-        else:
-            self._wait += 1
-        if not np.isfinite(loss) or self._wait >= self._patience:
-            self.model.stop_training = True
+            self.best_loss, self.best_check, self.best_step = loss, epoch + 1, self.step
+            self.best_weights = model_mod.get_weights(self._layers)
+        self._gains.append((self.step, self.best_loss))
+        now = time.perf_counter()
+        if not np.isfinite(loss):
+            self._stop("diverged")
+        elif self.step >= self.end:
+            self._stop(self.ended_by)
+        elif self._max_time is not None and now - self._started >= self._max_time:
+            self._stop("max_time")
+        elif not self._annealing:
+            self._maybe_anneal(now)
         if self._on_epoch is not None:
-            self._on_epoch(epoch + 1, self._max_epochs, {k: float(v) for k, v in logs.items()})
+            logs["val_loss"] = loss
+            logs["elapsed_s"] = now - self._started
+            if self._max_time is not None:
+                logs["max_time_s"] = self._max_time
+            self._on_epoch(self.step, self.end, {k: float(v) for k, v in logs.items()})
+
+    def _maybe_anneal(self, now: float) -> None:
+        rate = self.step / max(now - self._fit_started, 1e-9)  # steps per second, checks included
+        anneal = max(self._every, int(ANNEAL_SHARE * self.step))
+        if self._max_time is not None:
+            left = int((self._max_time - (now - self._started)) * rate)
+            if left <= anneal and self.step + left < self.end:
+                # The time budget ends before the plan: anneal now, to end with the budget.
+                self._begin_anneal(max(self._every, int(0.9 * left)), "max_time")
+                return
+        if self._adaptive and self._plateau():
+            self._begin_anneal(anneal, "plateau")
+
+    def _plateau(self) -> bool:
+        window = max(self._patience * self._every, int(PLATEAU_SHARE * self.step))
+        if self.step < max(window + self._every, EARLIEST_STOP * self._planned):
+            return False
+        then = [loss for step, loss in self._gains if step <= self.step - window][-1]
+        return self.best_loss > then * (1 - MIN_GAIN)
+
+    def _begin_anneal(self, length: int, reason: str) -> None:
+        end = min(self.end, self.step + length)
+        end = self.step + max(self._every, math.ceil((end - self.step) / self._every) * self._every)
+        self._schedule.anneal(self.step, end)
+        self.end = end
+        self._annealing = True
+        self.ended_by = reason
+
+    def _stop(self, reason: str) -> None:
+        self.ended_by = reason
+        self.model.stop_training = True
