@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from aefeat.core.prepare import missing_columns_error
 from aefeat.errors import AefeatError
 from aefeat.io import remote
 from aefeat.modeldir import ModelDir, load_model_dir
@@ -49,12 +50,8 @@ def check_present(wanted: list[str], columns: list[str], where: str, what: str) 
     """Refuse, naming them, the ``wanted`` columns that ``columns`` lacks."""
     missing = [c for c in wanted if c not in columns]
     if missing:
-        raise AefeatError(
-            f"{what}{'s' if len(missing) > 1 else ''} "
-            + ", ".join(repr(m) for m in missing)
-            + " missing",
-            where,
-            "encode data with the columns the model was trained on",
+        raise missing_columns_error(
+            missing, what, where, "encode data with the columns the model was trained on"
         )
 
 

@@ -14,6 +14,7 @@ from aefeat.core.prepare import (
     ColumnStats,
     Scaler,
     check_ranges,
+    missing_columns_error,
     missing_values_error,
     no_rows_error,
 )
@@ -71,10 +72,8 @@ class ChunkedInput:
         present = set(source.header)
         missing = [c for c in self.features if c not in present]
         if missing:
-            raise AefeatError(
-                "columns " + ", ".join(repr(m) for m in missing) + " missing",
-                source.name,
-                "every file must have the feature columns",
+            raise missing_columns_error(
+                missing, "column", source.name, "every file must have the feature columns"
             )
         return source
 

@@ -23,6 +23,13 @@ def no_rows_error(where: str) -> AefeatError:
     return AefeatError("the file has a header but no data rows", where, "add data rows")
 
 
+def missing_columns_error(missing: list[str], what: str, where: str, hint: str) -> AefeatError:
+    """The one wording for columns the data lacks: ``<what>s 'a', 'b' missing from the data``."""
+    noun = what + ("s" if len(missing) > 1 else "")
+    listed = ", ".join(repr(m) for m in missing)
+    return AefeatError(f"{noun} {listed} missing from the data", where, hint)
+
+
 def count_bad_values(X: np.ndarray, columns: list[str]) -> dict[str, tuple[int, int]]:
     """Per column with problems: (missing cells, infinite cells)."""
     return _bad_counts(np.isnan(X).sum(axis=0), np.isinf(X).sum(axis=0), columns)

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from aefeat.core.config import option_name
-from aefeat.core.prepare import no_rows_error
+from aefeat.core.prepare import missing_columns_error, no_rows_error
 from aefeat.errors import AefeatError
 from aefeat.io import remote
 
@@ -169,11 +169,9 @@ class Source:
         present = set(self.header)
         missing = [c for c in columns if c not in present]
         if missing:
-            raise AefeatError(
-                "training column"
-                + ("s " if len(missing) > 1 else " ")
-                + ", ".join(repr(m) for m in missing)
-                + " missing from the data",
+            raise missing_columns_error(
+                missing,
+                "training column",
                 self.name,
                 "pass data with the columns the model was trained on",
             )
