@@ -168,9 +168,22 @@ def _encode_file(
     from aefeat.io.sinks import CheckedWriter, write_error
     from aefeat.io.sources import open_source
 
-    with remote.storage_options(storage or {}, [model_path, src]):
+    with remote.storage_options(storage or {}, [model_path, src, dst]):
         model = load_model(model_path)
         source = open_source(src, delimiter, encoding)
+        if remote.is_url(dst):
+            from aefeat.io.sinks import atomic_file
+
+            with atomic_file(dst) as out:
+                return encode_to_file(
+                    model,
+                    source,
+                    out,
+                    keep=keep,
+                    prefix=prefix,
+                    chunk_rows=chunk_rows,
+                    with_error=with_error,
+                )
         try:
             fh = open(dst, "wb")  # noqa: SIM115 - closed below, errors translated
         except FileNotFoundError:
@@ -202,40 +215,30 @@ def _run_tasks(
     model: Any,
     model_path: str,
     inputs: list[str],
-    names: list[str],
-    tmp: Path,
-    out_dir: Path,
+    targets: list[tuple[str, str]],
     options: dict[str, Any],
+    finish_all: bool = False,
 ) -> Any:
-    """Submit one task per input, writing into ``tmp``; the combined report."""
+    """Submit one task per input, writing to its ``(path, name shown in errors)`` target; the
+    combined report. The first error cancels the rest, or with ``finish_all`` is raised only
+    once every task has ended (a running task cannot be stopped, and the caller cleans up
+    after all of them)."""
     from aefeat.encoding import EncodeReport
 
     futures = [
-        client.submit(
-            _encode_file,
-            model_path,
-            src,
-            str(tmp / name),
-            str(out_dir / name),
-            pure=False,
-            **options,
-        )
-        for src, name in zip(inputs, names, strict=True)
+        client.submit(_encode_file, model_path, src, dst, shown, pure=False, **options)
+        for src, (dst, shown) in zip(inputs, targets, strict=True)
     ]
     total = EncodeReport(
         outside=np.zeros(len(model.columns), dtype=np.int64), columns=model.columns
     )
+    if finish_all:
+        for future in futures:
+            future.exception()  # blocks until the task ended, whatever the outcome
     for report in _gather(client, futures):
         total.rows += report.rows
         total.imputed += report.imputed
         total.outside += report.outside
-    missing = [n for n in names if not (tmp / n).is_file()]
-    if missing:
-        raise AefeatError(
-            f"the workers' output files are not visible here (first: {missing[0]})",
-            str(out_dir),
-            "use an output directory on a filesystem the workers share with this machine",
-        )
     return total
 
 
@@ -337,7 +340,7 @@ def encode_files(
     delimiter: str = ",",
     encoding: str = "utf-8",
     storage: dict[str, Any] | None = None,
-) -> tuple[Any, list[Path]]:
+) -> tuple[Any, list[Path] | list[str]]:
     """Encode every input file of DATA on the cluster into ``out_dir/<input name>``.
 
     Returns the combined :class:`~aefeat.encoding.EncodeReport` and the output files. The outputs
@@ -353,14 +356,6 @@ def encode_files(
     output_columns(keep, model.spec.latent_dim, prefix, with_error)  # name clashes, early
     inputs = _input_files(data)
     names = _output_names(inputs)
-    if remote.is_url(remote.local_path(str(out_dir))):
-        raise AefeatError(
-            "--dask writes its output directory on a shared filesystem, not at a URL",
-            f"-o {out_dir}",
-            "name a directory the workers and this machine share",
-        )
-    out_dir = Path(os.path.abspath(out_dir))
-    _check_output_dir(out_dir)
     options = {
         "keep": keep,
         "prefix": prefix,
@@ -370,10 +365,53 @@ def encode_files(
         "encoding": encoding,
         "storage": storage,
     }
+    url = remote.local_path(str(out_dir))
+    if remote.is_url(url):
+        return _encode_to_url(scheduler, model, model_path, inputs, names, url, options)
+    out_dir = Path(os.path.abspath(out_dir))
+    _check_output_dir(out_dir)
     from aefeat.io.sinks import atomic_dir
 
     with session(scheduler) as client:
         # An existing output directory is replaced only while it is still empty.
         with atomic_dir(out_dir, lambda p: not any(p.iterdir())) as tmp:
-            total = _run_tasks(client, model, model_path, inputs, names, tmp, out_dir, options)
+            targets = [(str(tmp / n), str(out_dir / n)) for n in names]
+            total = _run_tasks(client, model, model_path, inputs, targets, options)
+            missing = [n for n in names if not (tmp / n).is_file()]
+            if missing:
+                raise AefeatError(
+                    f"the workers' output files are not visible here (first: {missing[0]})",
+                    str(out_dir),
+                    "use an output directory on a filesystem the workers share with this machine",
+                )
     return total, [out_dir / n for n in names]
+
+
+def _encode_to_url(
+    scheduler: str,
+    model: Any,
+    model_path: str,
+    inputs: list[str],
+    names: list[str],
+    url: str,
+    options: dict[str, Any],
+) -> tuple[Any, list[str]]:
+    """``--dask -o URL``: each worker uploads its file whole when it is done (an object store
+    has no directory to rename); if any file fails, the ones already uploaded are removed."""
+    base = url.rstrip("/")
+    with remote.storage_options(options.get("storage") or {}, [base]):
+        if remote.listing(base):
+            raise AefeatError(
+                "output location exists and is not empty",
+                base,
+                "remove what is there or choose another -o location",
+            )
+    targets = [(f"{base}/{n}", f"{base}/{n}") for n in names]
+    with session(scheduler) as client:
+        try:
+            total = _run_tasks(client, model, model_path, inputs, targets, options, finish_all=True)
+        except BaseException:
+            with remote.storage_options(options.get("storage") or {}, [base]):
+                remote.remove_quietly([t for t, _ in targets])
+            raise
+    return total, [t for t, _ in targets]

@@ -124,3 +124,26 @@ def test_url_errors_are_one_line(s3, endpoint, model_dir, csv_path, tmp_path):
     out = f"{url}/data.csv"
     s3.put_file(str(csv_path), f"{BUCKET}/data.csv")
     assert_user_error(run("encode", model_dir, out, "-o", out, *_opt(endpoint)), "input file")
+
+
+def test_dask_encode_uploads_each_file_and_cleans_up_after_a_failure(
+    s3, endpoint, model_dir, frame, tmp_path
+):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i in range(2):
+        frame.iloc[120 * i : 120 * (i + 1)].to_csv(parts / f"p{i}.csv", index=False)
+    url = f"s3://{BUCKET}/latent"
+    args = ["--keep", "id", "--dask", "local", *_opt(endpoint)]
+    ok("encode", model_dir, str(parts), *args, "-o", url)
+    for i in range(2):
+        want = ok("encode", model_dir, parts / f"p{i}.csv", "--keep", "id")
+        assert s3.cat_file(f"{BUCKET}/latent/p{i}.csv").decode() == want
+
+    refused = run("encode", model_dir, str(parts), *args, "-o", url)
+    assert_user_error(refused, "not empty", url)
+
+    (parts / "p1.csv").write_text((parts / "p1.csv").read_text().replace(",", ",oops", 3))
+    failed = run("encode", model_dir, str(parts), *args, "-o", f"s3://{BUCKET}/again")
+    assert_user_error(failed, "p1.csv")
+    assert not s3.exists(f"{BUCKET}/again/p0.csv")  # uploaded ones are removed again

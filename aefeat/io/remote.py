@@ -195,3 +195,23 @@ def upload(local: Path, url: str) -> None:
             url,
             "check the URL, the credentials and --storage-option",
         ) from None
+
+
+def listing(url: str) -> list[str]:
+    """What is under the prefix ``url`` (nothing when it does not exist)."""
+    fs, path = filesystem(url)
+    try:
+        return list(fs.ls(path, detail=False)) if fs.exists(path) else []
+    except FileNotFoundError:
+        return []
+    except Exception as exc:  # noqa: BLE001
+        raise _failure(exc, url) from None
+
+
+def remove_quietly(urls: list[str]) -> None:
+    """Remove these objects if they exist, ignoring what fails: cleanup after a failed run."""
+    for url in urls:
+        with contextlib.suppress(Exception):
+            fs, path = filesystem(url)
+            if fs.exists(path):
+                fs.rm(path)
