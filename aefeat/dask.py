@@ -165,38 +165,13 @@ def _encode_file(
     ``shown`` is the output's final path, named in errors (``dst`` is inside the temporary);
     ``storage`` holds the ``--storage-option`` options for URLs."""
     from aefeat.encoding import encode_to_file
-    from aefeat.io.sinks import CheckedWriter, write_error
     from aefeat.io.sources import open_source
 
     with remote.storage_options(storage or {}, [model_path, src, dst]):
         model = load_model(model_path)
         source = open_source(src, delimiter, encoding)
-        if remote.is_url(dst):
-            from aefeat.io.sinks import atomic_file
-
-            with atomic_file(dst) as out:
-                return encode_to_file(
-                    model,
-                    source,
-                    out,
-                    keep=keep,
-                    prefix=prefix,
-                    chunk_rows=chunk_rows,
-                    with_error=with_error,
-                )
-        try:
-            fh = open(dst, "wb")  # noqa: SIM115 - closed below, errors translated
-        except FileNotFoundError:
-            raise AefeatError(
-                "cannot write output on the worker: the output directory is not there",
-                shown,
-                "the output directory must be on a filesystem the workers share with this machine",
-            ) from None
-        except OSError as exc:
-            raise write_error(exc, shown) from None
-        out = CheckedWriter(fh, shown)
-        try:
-            report = encode_to_file(
+        with _worker_output(dst, shown) as out:
+            return encode_to_file(
                 model,
                 source,
                 out,
@@ -205,9 +180,34 @@ def _encode_file(
                 chunk_rows=chunk_rows,
                 with_error=with_error,
             )
-        finally:
-            out.close()
-        return report
+
+
+@contextlib.contextmanager
+def _worker_output(dst: str, shown: str) -> Iterator[Any]:
+    """Where a worker writes one output: a URL is uploaded whole when complete (as ``encode -o
+    URL``); a path inside the shared temporary directory is written directly, since the whole
+    directory is renamed into place at the end."""
+    from aefeat.io.sinks import CheckedWriter, atomic_file, write_error
+
+    if remote.is_url(dst):
+        with atomic_file(dst) as out:
+            yield out
+        return
+    try:
+        fh = open(dst, "wb")  # noqa: SIM115 - closed below, errors translated
+    except FileNotFoundError:
+        raise AefeatError(
+            "cannot write output on the worker: the output directory is not there",
+            shown,
+            "the output directory must be on a filesystem the workers share with this machine",
+        ) from None
+    except OSError as exc:
+        raise write_error(exc, shown) from None
+    out = CheckedWriter(fh, shown)
+    try:
+        yield out
+    finally:
+        out.close()
 
 
 def _run_tasks(
