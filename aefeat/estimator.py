@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from aefeat.core.config import check_sizes, split_sizes
 from aefeat.core.kernel import EncodeKernel
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.params import PARAMS
-from aefeat.core.prepare import ColumnStats, Scaler
+from aefeat.core.prepare import ColumnStats
 from aefeat.errors import AefeatError
 
 _BLOCK = 65_536  # rows scaled at a time: no float64 copy of the whole matrix
@@ -47,7 +48,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         Hidden layer sizes of the encoder; the decoder mirrors them. ``()`` for none, an int for
         one layer.
 
-    activation : str, default="silu"
+    activation : str, default="leaky_relu"
         Keras activation of the hidden layers: one of "linear", "relu", "leaky_relu", "elu",
         "selu", "tanh", "sigmoid", "silu", "gelu", "softplus".
 
@@ -69,7 +70,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     batch_size : int or "auto", default="auto"
         Rows per batch; "auto" gives about 64 steps per pass, between 32 and 256 rows.
 
-    learning_rate : float, default=0.005
+    learning_rate : float, default=0.01
         Adam's peak learning rate (linear warm-up, then cosine decay to zero) for batches of 256
         rows or more; smaller batches use it times (batch_size / 256) ** 0.75.
 
@@ -259,15 +260,72 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         X = validate_data(
             self, X, dtype=[np.float64, np.float32], ensure_all_finite=self._finite_mode()
         )
-        n_rows, n_features = X.shape
+        return self._fit_rows([X], p, on_epoch)
+
+    def fit_chunks(
+        self, chunks: list[np.ndarray], columns: list[str], *, on_epoch: Any = None
+    ) -> AutoencoderTransformer:
+        """Fit on rows held as a list of 2-D float chunks (as a file reader gives them), with no
+        second full copy of them: each chunk is taken out of ``chunks`` once it is scaled into
+        the float32 training matrix, so the list is empty afterwards, and a chunk nobody else
+        holds is freed before training starts. ``aefeat train`` fits files in memory this way.
+
+        Parameters
+        ----------
+        chunks : list of ndarray of shape (n_rows_i, n_features)
+            The rows, in order; missing values (NaN) only with ``impute`` other than "none".
+            Emptied by the call.
+        columns : list of str
+            The feature names, in order.
+        on_epoch : callable, optional
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        self : AutoencoderTransformer
+            The fitted estimator.
+        """
+        p = self._check_params()
+        if not chunks or any(np.ndim(c) != 2 or c.shape[1] != len(columns) for c in chunks):
+            raise ValueError(f"chunks must be 2-D arrays of {len(columns)} columns each")
+        self.n_features_in_ = len(columns)
+        self.feature_names_in_ = np.asarray(columns, dtype=object)
+        return self._fit_rows(chunks, p, on_epoch)
+
+    def _fit_rows(
+        self, chunks: list[np.ndarray], p: dict[str, Any], on_epoch: Any
+    ) -> AutoencoderTransformer:
+        n_rows, n_features = sum(len(c) for c in chunks), chunks[0].shape[1]
         check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features, n_rows=n_rows)
         seed = self._seed(p)
-        self.scaler_ = _fit_scaler(X, p["impute"])
-        # Scaled block by block into float32 (what Keras trains on): no float64 copy of the
-        # whole matrix.
-        X_scaled = np.empty(X.shape, dtype=np.float32)
-        for start in range(0, n_rows, _BLOCK):
-            X_scaled[start : start + _BLOCK] = self.scaler_.prepare(X[start : start + _BLOCK])
+        stats = ColumnStats(n_features)
+        for block in _blocks(chunks):
+            stats.update(np.asarray(block, dtype=np.float64))
+        if p["impute"] == "none" and (stats.nan.any() or stats.inf.any()):
+            raise ValueError(
+                "Input contains missing or infinite values; pass impute='mean', 'median' or "
+                "'zero' to fill them"
+            )
+        # impute="median" needs every row at once: the one case with a full copy.
+        median_rows = chunks[0] if len(chunks) == 1 else None
+        if p["impute"] == "median" and median_rows is None:
+            median_rows = np.concatenate(chunks)
+        self.scaler_ = stats.scaler(p["impute"], median_rows=median_rows)
+        del median_rows
+        rng = np.random.default_rng(seed)
+        rows = np.sort(rng.choice(n_rows, size=min(SAMPLE_ROWS, n_rows), replace=False))
+        sample = _take_rows(chunks, rows)
+        # Scaled block by block into float32 (what Keras trains on), each chunk released once
+        # scaled: no float64 copy of the whole matrix beside the float32 one.
+        X_scaled = np.empty((n_rows, n_features), dtype=np.float32)
+        done = 0
+        while chunks:
+            chunk = chunks.pop(0)
+            for start in range(0, len(chunk), _BLOCK):
+                part = chunk[start : start + _BLOCK]
+                X_scaled[done : done + len(part)] = self.scaler_.prepare(part)
+                done += len(part)
+            chunk = part = None  # the last references: the chunk is freed here
         from aefeat.keras_backend.fit import train_network
 
         result = train_network(
@@ -277,9 +335,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             **self._train_options(p),
             on_epoch=on_epoch,
         )
-        rng = np.random.default_rng(seed)
-        rows = rng.choice(X.shape[0], size=min(SAMPLE_ROWS, X.shape[0]), replace=False)
-        self._set_fitted(result, seed, n_rows, np.asarray(X[np.sort(rows)], dtype=np.float64))
+        self._set_fitted(result, seed, n_rows, sample)
         return self
 
     def fit_files(
@@ -592,13 +648,23 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _fit_scaler(X: np.ndarray, impute: str) -> Scaler:
-    """``Scaler.fit`` block by block: the same statistics without a float64 copy of the whole
-    matrix (only ``impute="median"`` reads every row at once)."""
-    stats = ColumnStats(X.shape[1])
-    for start in range(0, len(X), _BLOCK):
-        stats.update(np.asarray(X[start : start + _BLOCK], dtype=np.float64))
-    return stats.scaler(impute, median_rows=X)
+def _blocks(chunks: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """The rows of ``chunks`` in blocks of at most ``_BLOCK`` rows (views, not copies)."""
+    for chunk in chunks:
+        for start in range(0, len(chunk), _BLOCK):
+            yield chunk[start : start + _BLOCK]
+
+
+def _take_rows(chunks: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Rows ``rows`` (sorted indices over all chunks in order) as one float64 array."""
+    ends = np.cumsum([len(c) for c in chunks])
+    which = np.searchsorted(ends, rows, side="right")
+    starts = ends - np.array([len(c) for c in chunks])
+    parts = [
+        np.asarray(chunks[i][rows[which == i] - starts[i]], dtype=np.float64)
+        for i in np.unique(which)
+    ]
+    return np.concatenate(parts) if parts else np.empty((0, chunks[0].shape[1]))
 
 
 def _plain(value: Any) -> Any:

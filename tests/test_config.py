@@ -76,7 +76,9 @@ def test_train_help_shows_the_table_help_and_defaults():
     for p in PARAMS:
         assert p.flag in text, p.name
         assert _squash(f"{p.help} [default: {p.default_text()}]") in text, p.name
-    assert "[default: 2]" in text and "[default: 128,64]" in text and "[default: silu]" in text
+    assert (
+        "[default: 2]" in text and "[default: 128,64]" in text and "[default: leaky_relu]" in text
+    )
 
 
 def test_yaml_accepts_a_fraction_for_latent_dim(tmp_path):

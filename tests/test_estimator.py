@@ -295,3 +295,26 @@ def test_missing_values_with_impute(frame):
         small(epochs=1).fit(X)
     est = small(epochs=1, impute="median").fit(X)
     assert np.isfinite(est.transform(X)).all()
+
+
+def test_fit_chunks_gives_the_model_fit_gives_and_takes_the_chunks(frame):
+    X = frame[FEATURES].to_numpy(np.float64)
+    whole = AutoencoderTransformer(latent_dim=2, epochs=2, random_state=3).fit(frame[FEATURES])
+    chunks = [X[:50].copy(), X[50:51].copy(), X[51:].copy()]
+    parts = AutoencoderTransformer(latent_dim=2, epochs=2, random_state=3)
+    parts.fit_chunks(chunks, FEATURES)
+    assert chunks == []  # each chunk was handed over once scaled
+    for name, w in whole.network_.weights.items():
+        np.testing.assert_array_equal(parts.network_.weights[name], w, err_msg=name)
+    np.testing.assert_array_equal(parts.sample_, whole.sample_)
+    assert list(parts.feature_names_in_) == FEATURES
+    np.testing.assert_array_equal(
+        parts.transform(frame[FEATURES]), whole.transform(frame[FEATURES])
+    )
+
+
+def test_fit_chunks_refuses_missing_values_without_impute(frame):
+    X = frame[FEATURES].to_numpy(np.float64, copy=True)
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="impute"):
+        AutoencoderTransformer(latent_dim=2, epochs=1).fit_chunks([X], FEATURES)

@@ -87,20 +87,18 @@ def run_train(
         n_rows = est.training_info_["n_rows"]
     else:
         if config.max_rows is not None or dask is not None:
-            X = _sample(paths, source, features, config, dask, data_info, storage)
+            chunks = [_sample(paths, source, features, config, dask, data_info, storage)]
         elif len(paths) == 1:
-            X = source.read_numeric(features)
+            chunks = list(source.numeric_chunks(features))
         else:
             inp = ChunkedInput(paths, features, config.delimiter, config.encoding)
-            X = np.concatenate([inp.open(p).read_numeric(features) for p in paths])
-        _check_values(X, features, source.name, config)
+            chunks = [c for p in paths for c in inp.open(p).numeric_chunks(features)]
+        n_rows = _check_values(chunks, features, source.name, config)
         _release_reader_memory()
-        import pandas as pd
-
-        frame = pd.DataFrame(X, columns=features, copy=False)
         with progress.training_progress(quiet) as on_epoch:
-            est.fit(frame, on_epoch=on_epoch)
-        n_rows = int(X.shape[0])
+            # The chunks go to the estimator, which frees each once scaled: only one full copy
+            # of the data exists at a time.
+            est.fit_chunks(chunks, features, on_epoch=on_epoch)
     est.save(
         output,
         config=config.to_dict(),
@@ -175,20 +173,27 @@ def _release_reader_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def _check_values(X: np.ndarray, features: list[str], name: str, config: TrainConfig) -> None:
-    """Refuse missing, infinite, huge values and too few rows, naming the file and columns."""
-    if X.shape[0] == 0:
+def _check_values(
+    chunks: list[np.ndarray], features: list[str], name: str, config: TrainConfig
+) -> int:
+    """Refuse missing, infinite, huge values and too few rows, naming the file and columns.
+    Returns the number of rows."""
+    stats = ColumnStats(len(features))
+    for chunk in chunks:
+        stats.update(chunk)
+    if stats.n_rows == 0:
         raise no_rows_error(name)
-    stats = ColumnStats(len(features)).update(X)
     bad = stats.bad_values(features)
     if bad and config.impute == "none":
         raise missing_values_error(bad, name, training=True)
     if bad:
         # Infinite cells in a file are missing values to impute; the estimator, as
         # scikit-learn's do, accepts NaN for them but refuses infinities.
-        X[np.isinf(X)] = np.nan
+        for chunk in chunks:
+            chunk[np.isinf(chunk)] = np.nan
     check_ranges(stats.lo, stats.hi, features, name)
-    check_sizes(config.latent_dim, config.validation_split, n_rows=X.shape[0], source=name)
+    check_sizes(config.latent_dim, config.validation_split, n_rows=stats.n_rows, source=name)
+    return stats.n_rows
 
 
 def _latent(est: Any) -> str:

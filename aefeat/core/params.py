@@ -303,7 +303,7 @@ PARAMS = ParamTable(
         ),
         Param(
             "activation",
-            "silu",
+            "leaky_relu",
             (Options(ACTIVATIONS),),
             "Hidden activation: " + ", ".join(ACTIVATIONS) + ".",
             "str",
@@ -356,7 +356,7 @@ PARAMS = ParamTable(
         ),
         Param(
             "learning_rate",
-            0.005,
+            0.01,
             (Fraction(0.0, 10.0),),
             "Adam's peak learning rate (warm-up, then cosine decay to zero) for batches of 256 "
             "rows or more; smaller batches use it times (batch_size / 256) ** 0.75.",
