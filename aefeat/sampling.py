@@ -17,7 +17,10 @@ import numpy as np
 
 from aefeat.core.prepare import ColumnStats, missing_values_error, no_rows_error
 
-DASK_SAMPLE_ROWS = 1_000_000  # --max-rows under --dask: a dense autoencoder is saturated by it
+# --max-rows under --dask, and the sample `train` reads from a single larger file: a dense
+# autoencoder's step budget sees about 3 million rows, and 1 million trained as well as 3 here.
+DEFAULT_SAMPLE_ROWS = 1_000_000
+DASK_SAMPLE_ROWS = DEFAULT_SAMPLE_ROWS
 _ROW_BITS = 40  # a position is input number << 40 | row number: 10**12 rows per input
 
 

@@ -139,3 +139,45 @@ def test_non_numeric_column_is_named_with_its_line(tmp_path):
     message = str(err.value)
     assert "column 'b' is not numeric" in message and "line 3" in message
     assert "--exclude b" in message
+
+
+def _numbered_csv(path, n_rows: int, quote: bool = False) -> np.ndarray:
+    values = np.random.default_rng(0).normal(size=n_rows).round(6)
+    lines = ["row,value"] + [f"{i},{v}" for i, v in enumerate(values)]
+    if quote:
+        lines[11] = f'10,"{values[10]}"'
+    path.write_text("\n".join(lines) + "\n")
+    return values
+
+
+def test_block_sample_reads_whole_rows_of_random_blocks(tmp_path):
+    path = tmp_path / "big.csv"
+    values = _numbered_csv(path, 150_000)  # 1.6 MB: more than the 1 MB probe
+    sample = open_source(str(path)).block_sample(["row", "value"], size=30_000, seed=1, block=8192)
+    rows = np.concatenate(sample.chunks)
+    index = rows[:, 0].astype(int)
+    # Every row is a row of the file, whole and once; the blocks are spread over the file.
+    np.testing.assert_array_equal(rows[:, 1], values[index])
+    assert len(np.unique(index)) == len(index) == sample.n_rows
+    assert 28_000 < sample.n_rows < 32_000
+    assert index.min() < 10_000 and index.max() > 140_000
+    assert sample.blocks < sample.of_blocks and 140_000 < sample.estimated_rows < 160_000
+    # Rows inside a block (and across neighbouring blocks) are consecutive, in file order.
+    assert np.all(np.diff(index) > 0) and 0 < np.sum(np.diff(index) != 1) < sample.blocks
+    # The same seed draws the same blocks.
+    again = open_source(str(path)).block_sample(["row", "value"], size=30_000, seed=1, block=8192)
+    np.testing.assert_array_equal(np.concatenate(again.chunks), rows)
+
+
+def test_block_sample_declines_what_it_cannot_seek_safely(tmp_path):
+    small = tmp_path / "small.csv"
+    _numbered_csv(small, 150_000)
+    # Not clearly more rows than asked for: read it all.
+    assert open_source(str(small)).block_sample(["row"], size=140_000, seed=1) is None
+    quoted = tmp_path / "quoted.csv"
+    _numbered_csv(quoted, 150_000, quote=True)
+    # A quote in the first megabyte: a seek could land inside a quoted line break.
+    assert open_source(str(quoted)).block_sample(["row"], size=30_000, seed=1) is None
+    packed = tmp_path / "big.csv.gz"
+    packed.write_bytes(gzip.compress(small.read_bytes()))
+    assert open_source(str(packed)).block_sample(["row"], size=30_000, seed=1) is None

@@ -104,6 +104,31 @@ def test_max_time_ends_training_with_a_valid_model(csv_path, tmp_path):
     assert len(encoded.stdout.splitlines()) == 241
 
 
+def test_a_file_of_more_rows_than_training_uses_is_read_as_a_sample_of_blocks(tmp_path):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    n = 1_300_000  # more than 1.2 x the 1,000,000-row sample
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-1, 1, n).astype(np.float32)
+    table = pa.table({"a": t, "b": (t * t + 0.1 * rng.normal(size=n)).astype(np.float32)})
+    path = tmp_path / "many.csv"
+    pacsv.write_csv(table, path)
+    model = tmp_path / "m"
+    args = ["-k", "1", "--epochs", "1", "--batch-size", "1024", "--seed", "0"]
+    result = run("train", path, "-o", model, *args)
+    assert result.exit_code == 0, result.stderr
+    assert "blocks, chosen at random" in result.stderr
+    data = json.loads((model / "metadata.json").read_text())["data"]
+    assert data["sampled"] == "blocks" and 900_000 < data["rows"] < 1_100_000
+    assert 1_200_000 < data["rows_estimated"] < 1_400_000
+    # --max-rows asks for a uniform sample of every row instead: no block sampling.
+    result = run("train", path, "-o", tmp_path / "m2", *args, "--max-rows", "2000")
+    assert result.exit_code == 0, result.stderr
+    assert "blocks" not in result.stderr
+    assert json.loads((tmp_path / "m2" / "metadata.json").read_text())["data"]["rows"] == 2000
+
+
 def test_summary_says_plainly_when_the_model_is_pca(tmp_path):
     # Two directions plus noise: nothing for a network to find beyond PCA.
     rng = np.random.default_rng(0)

@@ -62,6 +62,22 @@ def run_train(
                 "--dask reads files, not stdin", "DATA", "pass files, a directory or a glob"
             )
         stream = False
+    sampled = None
+    if stream is None and config.max_rows is None and dask is None and len(paths) == 1:
+        # More rows than training can use (its step budget sees about 3 million, and a million
+        # trained as well as 3 million here): read a sample of the file's blocks, not all of it.
+        from aefeat.sampling import DEFAULT_SAMPLE_ROWS
+
+        sampled = source.block_sample(features, DEFAULT_SAMPLE_ROWS, config.seed or 0)
+        if sampled is not None:
+            stream = False
+            if not quiet:
+                progress.note(
+                    f"training on {sampled.n_rows:,} rows: {sampled.blocks} of the file's "
+                    f"{sampled.of_blocks} blocks, chosen at random (about "
+                    f"{sampled.estimated_rows:,} rows in all, more than training uses); "
+                    "--max-rows N samples N rows uniformly from all of them"
+                )
     use_stream = should_stream(paths) if stream is None else stream
     if stream is None and use_stream and config.max_rows is None and not quiet:
         progress.note(_stream_reason(paths))
@@ -86,7 +102,14 @@ def run_train(
             )
         n_rows = est.training_info_["n_rows"]
     else:
-        if config.max_rows is not None or dask is not None:
+        if sampled is not None:
+            chunks = sampled.chunks
+            data_info.update(
+                sampled="blocks",
+                rows_estimated=sampled.estimated_rows,
+                blocks=[sampled.blocks, sampled.of_blocks],
+            )
+        elif config.max_rows is not None or dask is not None:
             chunks = [_sample(paths, source, features, config, dask, data_info, storage)]
         elif len(paths) == 1:
             chunks = list(source.numeric_chunks(features))

@@ -449,7 +449,9 @@ PARAMS = ParamTable(
             "max_rows",
             None,
             (Int(1), Null()),
-            "Train in memory on a uniform sample of this many rows.",
+            "Train in memory on a uniform sample of this many rows (a scan of every row). "
+            "Unset, a plain CSV file of clearly more than 1,000,000 rows is read as a random "
+            "sample of its blocks, about 1,000,000 rows.",
             "int | None",
             section="Data",
             shown_default="all rows",

@@ -14,6 +14,8 @@ import csv
 import glob
 import gzip
 import io
+import math
+import os
 import re
 import sys
 import zlib
@@ -321,6 +323,56 @@ class Source:
                         return
             yield from _read_chunk(chunk, opts, parse, convert).combine_chunks().to_batches()
 
+    def block_sample(
+        self, columns: list[str], size: int, seed: int, block: int = DEFAULT_BLOCK_SIZE
+    ) -> BlockSample | None:
+        """About ``size`` rows of a plain local CSV of many more rows, read as whole blocks of
+        the file chosen at random (the blocks, not the rows, are the sampling unit), without
+        reading the rest. None when the file has not clearly more than ``size`` rows, or is not
+        a plain local UTF-8-like CSV without quotes (a seek could land inside a quoted field
+        holding a line break); then read it all."""
+        if self.kind != "csv" or not isinstance(self.path, Path) or not _splittable(self.encoding):
+            return None
+        with open(self.path, "rb") as fh:
+            head = fh.read(2)
+            if head == GZIP_MAGIC:
+                return None
+            fh.seek(0)
+            for _ in range(self.header_lines):
+                fh.readline()
+            data_start = fh.tell()
+            probe = fh.read(1 << 20)
+            total = os.fstat(fh.fileno()).st_size - data_start
+            lines = probe.count(b"\n")
+            if b'"' in probe or lines < 2 or len(probe) == total:
+                return None
+            est_rows = int(total * lines / len(probe))
+            if est_rows < 1.2 * size:
+                return None
+            # At least 64 blocks, so that the sample's size is within a few percent of asked.
+            block = max(1 << 12, min(block, total // 64))
+            n_blocks = math.ceil(total / block)
+            need = min(n_blocks, math.ceil(n_blocks * size / est_rows))
+            rng = np.random.default_rng([seed, 0xB10C])
+            chosen = np.sort(rng.choice(n_blocks, size=need, replace=False))
+            types = {c: pa.float64() for c in columns}
+            read, parse, convert = self._csv_options(types, block)
+            opts = pacsv.ReadOptions(column_names=read.column_names, encoding=read.encoding)
+            chunks = []
+            for i in chosen:
+                start = data_start + int(i) * block
+                raw = _block_records(
+                    fh, start, min(data_start + total, start + block), start == data_start
+                )
+                if not raw:
+                    continue
+                try:
+                    table = _read_chunk(pa.py_buffer(raw), opts, parse, convert)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+                    return None  # irregular in a way the probe did not show: read it all
+                chunks.append(self.to_matrix(table, columns, np.float64))
+        return BlockSample(chunks, est_rows, need, n_blocks)
+
     def _iter_parquet(self, columns: list[str]) -> Iterator[Any]:
         import pyarrow.parquet as pq
 
@@ -455,6 +507,45 @@ def _read_chunk(chunk: Any, opts: Any, parse: Any, convert: Any) -> Any:
             raise
     opts.block_size = max(opts.block_size, len(chunk) + 1)
     return pacsv.read_csv(pa.BufferReader(chunk), opts, parse, convert)
+
+
+@dataclass
+class BlockSample:
+    """Rows read from some blocks of a file (:meth:`Source.block_sample`)."""
+
+    chunks: list[np.ndarray]
+    estimated_rows: int  # in the whole file, from the bytes per row of its first megabyte
+    blocks: int
+    of_blocks: int
+
+    @property
+    def n_rows(self) -> int:
+        return sum(len(c) for c in self.chunks)
+
+
+def _block_records(fh: IO[bytes], start: int, end: int, first: bool) -> bytes:
+    """The records that begin in bytes [start, end) of ``fh``: a record begins after a line
+    break, and the one running past ``end`` is read to its end (the next block skips it)."""
+    fh.seek(start if first else start - 1)
+    data = fh.read(end - fh.tell())
+    if not first:
+        cut = data.find(b"\n")
+        if cut < 0:
+            return b""
+        data = data[cut + 1 :]
+    if data and not data.endswith(b"\n"):
+        tail = []
+        while True:
+            more = fh.read(1 << 16)
+            if not more:
+                break
+            cut = more.find(b"\n")
+            if cut >= 0:
+                tail.append(more[: cut + 1])
+                break
+            tail.append(more)
+        data += b"".join(tail)
+    return data
 
 
 def _splittable(encoding: str) -> bool:
