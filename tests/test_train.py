@@ -146,6 +146,22 @@ def test_summary_says_plainly_when_the_model_is_pca(tmp_path):
     assert "model: PCA, fitted on all training rows" in shown.stdout
 
 
+def test_training_ends_early_when_no_check_comes_below_pca(tmp_path):
+    # Two directions plus faint noise: PCA leaves only the noise, which no network can beat.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 2)) @ rng.normal(size=(2, 6)) + 1e-3 * rng.normal(size=(2000, 6))
+    path = tmp_path / "flat.csv"
+    np.savetxt(path, X, delimiter=",", header="a,b,c,d,e,f", comments="")
+    model = tmp_path / "m"
+    result = run("train", path, "-o", model, "-k", "2", "--seed", "0")
+    assert result.exit_code == 0, result.stderr
+    assert "training ended early, as no check came below PCA" in result.stderr
+    training = json.loads((model / "metadata.json").read_text())["training"]
+    assert training["ended_by"] == "no_gain"
+    assert training["steps_run"] < 0.5 * training["planned_steps"]
+    assert json.loads((model / "metadata.json").read_text())["metrics"]["model"] == "pca"
+
+
 def test_seed_makes_training_and_encoding_reproducible(csv_path, tmp_path):
     outputs = []
     for i in range(2):

@@ -523,6 +523,9 @@ def main() -> Any:
     global _exit_code
     import atexit
 
+    from aefeat import keras_backend
+
+    keras_backend.LEAN_IMPORT = True  # this process is ours: no Keras features beyond training
     atexit.register(_exit_without_teardown)
     try:
         return app()

@@ -236,6 +236,7 @@ def _versus_pca(est: Any) -> str:
     ended = {
         "max_time": f"; the --max-time budget of {_duration(est.max_time)} ended training",
         "plateau": "; training ended when validation loss stopped improving",
+        "no_gain": "; training ended early, as no check came below PCA",
     }.get(getattr(est, "ended_by_", None) or "", "")
     exact = pca < 1e-12  # full width (or constant data): a ratio of rounding errors means nothing
     if getattr(est, "kept_", "autoencoder") == "pca":

@@ -1,2 +1,7 @@
 """Keras on TensorFlow: building the autoencoder and fitting it. The only layer that imports
 TensorFlow."""
+
+# Set by the command line (one process per command): import Keras without the optional modules
+# it loads at import but aefeat never uses through it (see ``build._lean_import``). The Python
+# API leaves it False, so a user's own Keras in the same process keeps every feature.
+LEAN_IMPORT = False

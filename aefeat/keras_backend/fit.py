@@ -39,6 +39,10 @@ PLATEAU_SHARE = 0.3
 # for a while before it finds the nonlinear structure.
 EARLIEST_STOP = 0.6
 ANNEAL_SHARE = 0.2
+# ... and when no check has been below PCA's validation loss after this share of the plan (and
+# `patience` checks), the network is not going to be kept: end there and keep PCA. Where PCA
+# already leaves only noise (traffic at 16 latent columns), this saved 70% of the training.
+NO_GAIN_SHARE = 0.3
 # Declaring the network better than PCA: its mean per-row gain on the validation rows must exceed
 # this many standard errors (one-sided 5% level): strict on small validation sets, where the
 # best of many checks can look better than PCA by chance.
@@ -71,7 +75,7 @@ class TrainResult:
     steps_run: int = 0
     best_step: int = 0
     planned_steps: int = 0
-    ended_by: str = "budget"  # "budget", "plateau", "max_time", "epochs"
+    ended_by: str = "budget"  # "budget", "plateau", "max_time", "epochs", "no_gain", "diverged"
     max_time: float | None = None
 
 
@@ -399,6 +403,9 @@ def fit_from_start(
         max_time=max_time,
         started=started,
         on_epoch=on_epoch,
+        give_up_above=float(np.mean(pca_rows))
+        if spec.linear_path and _pca_expressible(spec)
+        else None,
     )
     history: dict[str, list[float]] = {"loss": [initial_train], "val_loss": [initial]}
     if planned > 0 and (max_time is None or time.perf_counter() - started < max_time):
@@ -544,7 +551,9 @@ class _Budget:
         max_time: float | None,
         started: float,
         on_epoch: EpochCallback | None,
+        give_up_above: float | None = None,
     ) -> None:
+        self._give_up_above = give_up_above if adaptive else None
         self._layers, self._centering, self._model = layers, centering, model
         self._schedule, self._X_val = schedule, X_val
         self.best_loss = initial_loss
@@ -598,6 +607,13 @@ class _Budget:
             self._stop(self.ended_by)
         elif self._max_time is not None and now - self._started >= self._max_time:
             self._stop("max_time")
+        elif (
+            self._give_up_above is not None
+            and self.best_loss >= self._give_up_above
+            and n_check >= self._patience
+            and step >= NO_GAIN_SHARE * self._planned
+        ):
+            self._stop("no_gain")
         elif not self._annealing:
             self._maybe_anneal(now)
         if self._on_epoch is not None:
