@@ -178,7 +178,7 @@ def batch_generator(
     inp: ChunkedInput, scaler: Scaler, share: float, seed: int, batch_size: int, shuffle: bool
 ) -> Callable[[], Iterator[np.ndarray]]:
     """A callable giving endless shuffled float32 training rows, pass after pass over the files,
-    as blocks of shape (batches, batch_size, columns) (the form ``train.batches_dataset`` takes)."""
+    as blocks of shape (batches, batch_size, columns) (the form ``fit_from_start`` trains on)."""
 
     def generate() -> Iterator[np.ndarray]:
         d = len(inp.features)

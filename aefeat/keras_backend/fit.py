@@ -1,6 +1,6 @@
-"""Training: validation split, PCA start, Keras fit over a step budget (warm-up, then cosine
-decay), a stopping rule on improvement per step and per second, and the final choice between the
-trained network and PCA, made on validation rows."""
+"""Training: validation split, PCA start, a compiled training loop over a step budget (warm-up,
+then cosine decay), a stopping rule on improvement per step and per second, and the final choice
+between the trained network and PCA, made on validation rows."""
 
 from __future__ import annotations
 
@@ -257,8 +257,8 @@ class _Rows:
 
 class _ArrayBatches:
     """Endless shuffled batches of the training rows of an in-memory array, pass after pass, as
-    blocks of batches (one Python call per block, not per batch, keeps tf.data's overhead out of
-    the step time). Rows are gathered per block: no copy of the training rows is kept."""
+    blocks of batches (one TensorFlow call per block, not per batch, keeps Python's overhead out
+    of the step time). Rows are gathered per block: no copy of the training rows is kept."""
 
     BLOCK = 64
 
