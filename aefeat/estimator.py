@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from aefeat.core.config import check_sizes, split_sizes
+from aefeat.core.config import TrainOptions, check_sizes, split_sizes
 from aefeat.core.kernel import EncodeKernel
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.params import PARAMS
@@ -331,8 +332,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         result = train_network(
             X_scaled,
             self._spec(p, n_features, self._latent_size(p, X_scaled)),
-            seed=seed,
-            **self._train_options(p),
+            self._train_options(p, seed),
             on_epoch=on_epoch,
         )
         self._set_fitted(result, seed, n_rows, sample)
@@ -380,9 +380,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         result, scaler, sample = train_streaming(
             ChunkedInput(list(paths), list(columns), delimiter, encoding),
             self._spec(p, n_features, n_features if fraction is not None else p["latent_dim"]),
+            self._train_options(p, seed),
             impute=p["impute"],
-            seed=seed,
-            **self._train_options(p),
             sample_size=SAMPLE_ROWS,
             latent_fraction=fraction,
             on_epoch=on_epoch,
@@ -413,17 +412,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         return int(np.random.SeedSequence().entropy % (2**32)) if seed is None else int(seed)
 
     @staticmethod
-    def _train_options(p: dict[str, Any]) -> dict[str, Any]:
-        keys = (
-            "epochs",
-            "batch_size",
-            "learning_rate",
-            "validation_split",
-            "patience",
-            "shuffle",
-            "max_time",
-        )
-        return {k: p[k] for k in keys}
+    def _train_options(p: dict[str, Any], seed: int) -> TrainOptions:
+        fields = [f.name for f in dataclasses.fields(TrainOptions) if f.name != "seed"]
+        return TrainOptions(**{k: p[k] for k in fields}, seed=seed)
 
     @staticmethod
     def _spec(p: dict[str, Any], n_features: int, latent_dim: int) -> NetworkSpec:

@@ -211,18 +211,11 @@ def batch_generator(
 def train_streaming(
     inp: ChunkedInput,
     spec: Any,
+    options: Any,
     *,
     impute: str,
-    epochs: int | None,
-    batch_size: int | str,
-    learning_rate: float,
-    validation_split: float,
-    patience: int,
-    shuffle: bool,
-    seed: int,
     sample_size: int,
     latent_fraction: float | None = None,
-    max_time: float | None = None,
     on_epoch: Any = None,
 ) -> tuple[Any, Scaler, np.ndarray]:
     """Train on ``inp`` without loading it: returns (TrainResult, Scaler, raw sample rows).
@@ -233,13 +226,15 @@ def train_streaming(
     import time
 
     from aefeat.core.config import check_sizes
-    from aefeat.keras_backend.fit import auto_batch_size, choose_latent_dim, fit_from_start
+    from aefeat.keras_backend.fit import choose_latent_dim, fit_from_start, resolve_batch_size
 
+    o = options
+    seed = o.seed
     started = time.perf_counter()
     stats = first_pass(inp, impute, seed, max(sample_size, 10_000))
     requested = spec.latent_dim if latent_fraction is None else latent_fraction
-    check_sizes(requested, validation_split, n_rows=stats.n_rows, source=", ".join(inp.paths[:3]))
-    share = min(validation_split, MAX_VALIDATION_ROWS / stats.n_rows)
+    check_sizes(requested, o.validation_split, n_rows=stats.n_rows, source=", ".join(inp.paths[:3]))
+    share = min(o.validation_split, MAX_VALIDATION_ROWS / stats.n_rows)
     n_components = spec.latent_dim if latent_fraction is None else None
     ipca, ipca_all, S_val = pca_pass(inp, stats.scaler, n_components, share, seed)
     if len(S_val) == 0:
@@ -254,8 +249,7 @@ def train_streaming(
         components, ratios = components[:k], ratios[:k]
     X_val = S_val.astype(np.float32)
     n_train = stats.n_rows - len(S_val)
-    bs = auto_batch_size(n_train) if batch_size == "auto" else int(batch_size)
-    bs = max(1, min(bs, n_train))
+    bs = max(1, min(resolve_batch_size(o.batch_size, n_train), n_train))
     train_sample = stats.scaler.prepare(stats.sample[: min(len(stats.sample), 10_000)]).astype(
         np.float32
     )
@@ -264,16 +258,12 @@ def train_streaming(
         spec,
         components,
         mean,
-        batch_generator(inp, stats.scaler, share, seed, bs, shuffle),
+        batch_generator(inp, stats.scaler, share, seed, bs, o.shuffle),
         X_val,
+        o,
         train_sample=train_sample,
         n_train=n_train,
         batch_size=bs,
-        epochs=epochs,
-        learning_rate=learning_rate,
-        patience=patience,
-        seed=seed,
-        max_time=max_time,
         on_epoch=on_epoch,
         pca_explained_variance=float(ratios.sum()),
         pca_of_all_rows=lambda: (ipca_all.components_[:k], ipca_all.mean_),

@@ -46,6 +46,21 @@ TrainConfig.__doc__ = (
 KEYS = PARAMS.keys
 
 
+@dataclasses.dataclass(frozen=True)
+class TrainOptions:
+    """How to train, as in-memory training, streamed training and the training loop all take it:
+    the training options of :data:`aefeat.core.params.PARAMS`, checked, plus the seed drawn."""
+
+    epochs: int | None
+    batch_size: int | str
+    learning_rate: float
+    validation_split: float
+    patience: int
+    shuffle: bool
+    seed: int
+    max_time: float | None = None
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from aefeat.core.config import check_sizes, split_sizes
+from aefeat.core.config import TrainOptions, check_sizes, split_sizes
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.keras_backend import (
     build as model_mod,  # first: it quiets TensorFlow's start-up logging
@@ -87,6 +87,11 @@ def split_rows(
     n_train, _ = split_sizes(n_rows, validation_split)
     order = rng.permutation(n_rows) if shuffle else np.arange(n_rows)
     return np.sort(order[:n_train]), np.sort(order[n_train:])
+
+
+def resolve_batch_size(batch_size: int | str, n_train: int) -> int:
+    """``batch_size``, or for "auto" :func:`auto_batch_size` of ``n_train`` rows."""
+    return auto_batch_size(n_train) if batch_size == "auto" else int(batch_size)
 
 
 def auto_batch_size(n_train: int) -> int:
@@ -189,46 +194,34 @@ def _mse(a: np.ndarray, b: np.ndarray) -> float:
 def train_network(
     X_scaled: np.ndarray,
     spec: NetworkSpec,
-    *,
-    epochs: int | None,
-    batch_size: int | str,
-    learning_rate: float,
-    validation_split: float,
-    patience: int,
-    shuffle: bool,
-    seed: int,
-    max_time: float | None = None,
+    options: TrainOptions,
     on_epoch: EpochCallback | None = None,
 ) -> TrainResult:
     """Train the autoencoder on MinMax-scaled rows and return its best weights and history."""
     started = time.perf_counter()
     n_rows = X_scaled.shape[0]
-    check_sizes(spec.latent_dim, validation_split, n_features=spec.n_features, n_rows=n_rows)
-    rng = np.random.default_rng(seed)
+    o = options
+    check_sizes(spec.latent_dim, o.validation_split, n_features=spec.n_features, n_rows=n_rows)
+    rng = np.random.default_rng(o.seed)
     # At most MAX_VALIDATION_ROWS validation rows, as when streaming: more cost every check and
     # add little; the rest train.
-    split = min(validation_split, MAX_VALIDATION_ROWS / n_rows)
-    train_idx, val_idx = split_rows(n_rows, split, shuffle, rng)
+    split = min(o.validation_split, MAX_VALIDATION_ROWS / n_rows)
+    train_idx, val_idx = split_rows(n_rows, split, o.shuffle, rng)
     X_val = np.ascontiguousarray(X_scaled[val_idx], dtype=np.float32)
     train_sample = np.ascontiguousarray(X_scaled[train_idx[:10_000]], dtype=np.float32)
     # The start and the held-out baseline: PCA of the training rows, scored on validation rows.
     components, mean, evr = pca_start(_Rows(X_scaled, train_idx), spec.latent_dim)
-    bs = auto_batch_size(len(train_idx)) if batch_size == "auto" else int(batch_size)
-    bs = min(bs, len(train_idx))
+    bs = min(resolve_batch_size(o.batch_size, len(train_idx)), len(train_idx))
     return fit_from_start(
         spec,
         components,
         mean,
-        _ArrayBatches(X_scaled, train_idx, bs, shuffle, seed),
+        _ArrayBatches(X_scaled, train_idx, bs, o.shuffle, o.seed),
         X_val,
+        o,
         train_sample=train_sample,
         n_train=len(train_idx),
         batch_size=bs,
-        epochs=epochs,
-        learning_rate=learning_rate,
-        patience=patience,
-        seed=seed,
-        max_time=max_time,
         on_epoch=on_epoch,
         pca_explained_variance=evr,
         # A kept PCA is PCA of every row given, the PCA a user would fit.
@@ -357,15 +350,11 @@ def fit_from_start(
     mean: np.ndarray,
     batches: Callable[[], Iterator[np.ndarray]],
     X_val: np.ndarray,
+    options: TrainOptions,
     *,
     train_sample: np.ndarray,
     n_train: int,
     batch_size: int,
-    epochs: int | None,
-    learning_rate: float,
-    patience: int,
-    seed: int,
-    max_time: float | None,
     on_epoch: EpochCallback | None,
     pca_explained_variance: float,
     pca_of_all_rows: Callable[[], tuple[np.ndarray, np.ndarray]],
@@ -373,7 +362,14 @@ def fit_from_start(
 ) -> TrainResult:
     """Build the model at its PCA start and train it on ``batches`` (a generator function of
     blocks of scaled rows, endless: in memory or streamed from disk) over a step budget; then keep
-    it, or PCA when it is not reliably better on the validation rows ``X_val``."""
+    it, or PCA when it is not reliably better on the validation rows ``X_val``. ``batch_size``
+    is the resolved size of ``options.batch_size``."""
+    epochs, patience, max_time, seed = (
+        options.epochs,
+        options.patience,
+        options.max_time,
+        options.seed,
+    )
     keras.utils.set_random_seed(seed)
     import tensorflow as tf
 
@@ -387,7 +383,8 @@ def fit_from_start(
 
     planned = plan_steps(n_train, batch_size, epochs)
     every = check_interval(n_train, batch_size, planned, epochs)
-    schedule = _Schedule(peak_rate(learning_rate, batch_size), int(WARMUP_SHARE * planned), planned)
+    peak = peak_rate(options.learning_rate, batch_size)
+    schedule = _Schedule(peak, int(WARMUP_SHARE * planned), planned)
     optimizer = keras.optimizers.Adam(schedule)
     net0 = DenseNetwork(spec, model_mod.get_weights(layers, centering), dtype=np.float32)
     initial = _mse(X_val, net0.decode(net0.encode(X_val)))
