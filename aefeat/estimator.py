@@ -264,7 +264,12 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         return self._fit_rows([X], p, on_epoch)
 
     def fit_chunks(
-        self, chunks: list[np.ndarray], columns: list[str], *, on_epoch: Any = None
+        self,
+        chunks: list[np.ndarray],
+        columns: list[str],
+        *,
+        stats: ColumnStats | None = None,
+        on_epoch: Any = None,
     ) -> AutoencoderTransformer:
         """Fit on rows held as a list of 2-D float chunks (as a file reader gives them), with no
         second full copy of them: each chunk is taken out of ``chunks`` once it is scaled into
@@ -278,6 +283,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             Emptied by the call.
         columns : list of str
             The feature names, in order.
+        stats : ColumnStats, optional
+            Statistics already gathered over ``chunks`` (``aefeat train`` gathers them to check
+            the file): they save a pass over the data.
         on_epoch : callable, optional
             As in :meth:`fit`.
 
@@ -291,17 +299,22 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             raise ValueError(f"chunks must be 2-D arrays of {len(columns)} columns each")
         self.n_features_in_ = len(columns)
         self.feature_names_in_ = np.asarray(columns, dtype=object)
-        return self._fit_rows(chunks, p, on_epoch)
+        return self._fit_rows(chunks, p, on_epoch, stats)
 
     def _fit_rows(
-        self, chunks: list[np.ndarray], p: dict[str, Any], on_epoch: Any
+        self,
+        chunks: list[np.ndarray],
+        p: dict[str, Any],
+        on_epoch: Any,
+        stats: ColumnStats | None = None,
     ) -> AutoencoderTransformer:
         n_rows, n_features = sum(len(c) for c in chunks), chunks[0].shape[1]
         check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features, n_rows=n_rows)
         seed = self._seed(p)
-        stats = ColumnStats(n_features)
-        for block in _blocks(chunks):
-            stats.update(np.asarray(block, dtype=np.float64))
+        if stats is None:
+            stats = ColumnStats(n_features)
+            for block in _blocks(chunks):
+                stats.update(np.asarray(block, dtype=np.float64))
         if p["impute"] == "none" and (stats.nan.any() or stats.inf.any()):
             raise ValueError(
                 "Input contains missing or infinite values; pass impute='mean', 'median' or "

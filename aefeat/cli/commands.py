@@ -116,12 +116,13 @@ def run_train(
         else:
             inp = ChunkedInput(paths, features, config.delimiter, config.encoding)
             chunks = [c for p in paths for c in inp.open(p).numeric_chunks(features)]
-        n_rows = _check_values(chunks, features, source.name, config)
+        stats = _check_values(chunks, features, source.name, config)
+        n_rows = stats.n_rows
         _release_reader_memory()
         with progress.training_progress(quiet) as on_epoch:
             # The chunks go to the estimator, which frees each once scaled: only one full copy
             # of the data exists at a time.
-            est.fit_chunks(chunks, features, on_epoch=on_epoch)
+            est.fit_chunks(chunks, features, stats=stats, on_epoch=on_epoch)
     est.save(
         output,
         config=config.to_dict(),
@@ -198,9 +199,9 @@ def _release_reader_memory() -> None:
 
 def _check_values(
     chunks: list[np.ndarray], features: list[str], name: str, config: TrainConfig
-) -> int:
+) -> ColumnStats:
     """Refuse missing, infinite, huge values and too few rows, naming the file and columns.
-    Returns the number of rows."""
+    Returns the statistics gathered on the way (training uses them)."""
     stats = ColumnStats(len(features))
     for chunk in chunks:
         stats.update(chunk)
@@ -216,7 +217,7 @@ def _check_values(
             chunk[np.isinf(chunk)] = np.nan
     check_ranges(stats.lo, stats.hi, features, name)
     check_sizes(config.latent_dim, config.validation_split, n_rows=stats.n_rows, source=name)
-    return stats.n_rows
+    return stats
 
 
 def _latent(est: Any) -> str:
