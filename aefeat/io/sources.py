@@ -228,8 +228,13 @@ class Source:
         return stream
 
     def read_numeric(self, columns: list[str]) -> np.ndarray:
-        """The given columns of every row as a float64 array (missing cells are NaN)."""
-        return self.to_matrix(self.read_table(columns), columns, np.float64)
+        """The given columns of every row as one float64 array (missing cells are NaN): the
+        chunks of :meth:`numeric_chunks` (what training reads), joined. Refuses an input without
+        data rows."""
+        chunks = list(self.numeric_chunks(columns))
+        if sum(len(c) for c in chunks) == 0:
+            raise no_rows_error(self.name)
+        return np.concatenate(chunks)
 
     def read_table(self, numeric: list[str], passthrough: list[str] | None = None) -> Any:
         """Every row as one Arrow table: ``numeric`` columns as float64, ``passthrough`` columns
