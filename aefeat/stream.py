@@ -249,7 +249,7 @@ def train_streaming(
         components, ratios = components[:k], ratios[:k]
     X_val = S_val.astype(np.float32)
     n_train = stats.n_rows - len(S_val)
-    bs = max(1, min(resolve_batch_size(o.batch_size, n_train), n_train))
+    bs = resolve_batch_size(o.batch_size, n_train)
     train_sample = stats.scaler.prepare(stats.sample[: min(len(stats.sample), 10_000)]).astype(
         np.float32
     )

@@ -90,8 +90,10 @@ def split_rows(
 
 
 def resolve_batch_size(batch_size: int | str, n_train: int) -> int:
-    """``batch_size``, or for "auto" :func:`auto_batch_size` of ``n_train`` rows."""
-    return auto_batch_size(n_train) if batch_size == "auto" else int(batch_size)
+    """``batch_size``, or for "auto" :func:`auto_batch_size`, at most ``n_train`` (and at least
+    one) rows."""
+    bs = auto_batch_size(n_train) if batch_size == "auto" else int(batch_size)
+    return max(1, min(bs, n_train))
 
 
 def auto_batch_size(n_train: int) -> int:
@@ -211,7 +213,7 @@ def train_network(
     train_sample = np.ascontiguousarray(X_scaled[train_idx[:10_000]], dtype=np.float32)
     # The start and the held-out baseline: PCA of the training rows, scored on validation rows.
     components, mean, evr = pca_start(_Rows(X_scaled, train_idx), spec.latent_dim)
-    bs = min(resolve_batch_size(o.batch_size, len(train_idx)), len(train_idx))
+    bs = resolve_batch_size(o.batch_size, len(train_idx))
     return fit_from_start(
         spec,
         components,
@@ -392,8 +394,7 @@ def fit_from_start(
     pca_rows = _pca_row_errors(X_val, components, mean)
 
     keeper = _Budget(
-        layers,
-        centering,
+        lambda: model_mod.get_weights(layers, centering),
         autoencoder,
         schedule,
         X_val,
@@ -539,8 +540,7 @@ class _Budget:
 
     def __init__(
         self,
-        layers: dict,
-        centering: dict | None,
+        weights: Callable[[], dict[str, np.ndarray]],
         model: Any,
         schedule: _Schedule,
         X_val: np.ndarray,
@@ -556,12 +556,12 @@ class _Budget:
         give_up_above: float | None = None,
     ) -> None:
         self._give_up_above = give_up_above if adaptive else None
-        self._layers, self._centering, self._model = layers, centering, model
+        self._weights, self._model = weights, model
         self._schedule, self._X_val = schedule, X_val
         self.best_loss = initial_loss
         self.best_check = 0
         self.best_step = 0
-        self.best_weights = model_mod.get_weights(layers, centering)
+        self.best_weights = weights()
         self.val_history: list[float] = []
         self.step = 0
         self.next_check = every
@@ -600,7 +600,7 @@ class _Budget:
         self.val_history.append(loss)
         if np.isfinite(loss) and loss < self.best_loss:
             self.best_loss, self.best_check, self.best_step = loss, n_check, step
-            self.best_weights = model_mod.get_weights(self._layers, self._centering)
+            self.best_weights = self._weights()
         self._gains.append((step, self.best_loss))
         now = time.perf_counter()
         if not np.isfinite(loss):
