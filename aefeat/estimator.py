@@ -1,10 +1,8 @@
-"""``AutoencoderTransformer``: the scikit-learn estimator that ``aefeat train`` and ``encode`` use."""
+"""``AutoencoderTransformer``: the scikit-learn API over :mod:`aefeat.fitting` (fit) and the
+NumPy encode kernel (transform); ``save`` and ``load`` read and write model directories."""
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as _dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +10,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from aefeat.core.config import TrainOptions, check_sizes, split_sizes
+from aefeat import fitting
 from aefeat.core.kernel import EncodeKernel
-from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.params import PARAMS
 from aefeat.core.prepare import ColumnStats
 from aefeat.errors import AefeatError
-
-_BLOCK = 65_536  # rows scaled at a time: no float64 copy of the whole matrix
-
-SAMPLE_ROWS = 1000
 
 
 def _sklearn_constraints() -> dict[str, list[Any]]:
@@ -33,9 +26,11 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     """Dense autoencoder features, started from PCA so that they are never worse than PCA.
 
     The encoder and decoder each have a linear path initialised from PCA of the MinMax-scaled
-    training data and a nonlinear path (the hidden layers) that starts at zero: the untrained
-    model is exactly PCA, and training keeps the weights with the best validation loss, counting
-    the PCA start as epoch 0. ``aefeat train`` fits one of these and ``aefeat encode`` runs it.
+    training data and a nonlinear path (the hidden layers) whose output layer starts small and
+    random: the untrained model is PCA plus a small perturbation. Training keeps the weights
+    with the best validation loss; the saved model is PCA itself (fitted on every training row)
+    unless the trained network is reliably better than PCA on the validation rows. ``aefeat
+    train`` fits the same model (through :mod:`aefeat.fitting`) and writes the same directory.
 
     Parameters
     ----------
@@ -118,13 +113,14 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         MinMax scaling (and imputation values) learned from the training data.
 
     history_ : dict of str to list of float
-        Training and validation loss per epoch, epoch 0 being the PCA start.
+        Training and validation loss per validation check (about a pass over the training
+        rows, or exactly one with ``epochs``), check 0 being the start.
 
     best_epoch_ : int
-        Epoch whose weights were kept (0: no epoch improved on the start).
+        Validation check whose weights were kept (0: none improved on the start).
 
     n_epochs_ : int
-        Number of epochs run.
+        Number of validation checks run (passes, with ``epochs``).
 
     batch_size_ : int
         Batch size used.
@@ -158,6 +154,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     training_info_ : dict
         Row counts, batch size, seed, epochs and duration of the fit.
+
+    fitted_ : aefeat.fitting.FittedModel
+        All of the above as one object: what ``save`` writes as a model directory.
 
     See Also
     --------
@@ -226,16 +225,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     def _check_params(self) -> dict[str, Any]:
         """The parameters, checked against ``_parameter_constraints``' table (here, not in
         ``__init__``, as scikit-learn requires), with NumPy scalars as plain Python values."""
-        params = {key: _plain(value) for key, value in self.get_params().items()}
-        hidden = params["hidden"]
-        if isinstance(hidden, (list, tuple, np.ndarray)):
-            params["hidden"] = [_plain(u) for u in hidden]
-        for spec in PARAMS.estimator_params():  # in the table's order, latent_dim first
-            PARAMS.check(spec.estimator, params[spec.estimator])
-        if isinstance(params["hidden"], int):
-            params["hidden"] = [params["hidden"]]  # one layer, as MLPRegressor(64) allows
-        params["hidden"] = tuple(params["hidden"])
-        return params
+        return fitting.check_params(self.get_params())
 
     def _finite_mode(self) -> bool | str:
         return "allow-nan" if self.impute != "none" else True
@@ -250,7 +240,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         y : None
             Ignored.
         on_epoch : callable, optional
-            Called as ``on_epoch(epoch, max_epochs, logs)`` after every epoch (progress bars).
+            Called as ``on_epoch(step, planned_steps, logs)`` after every validation check
+            (progress bars).
 
         Returns
         -------
@@ -261,7 +252,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         X = validate_data(
             self, X, dtype=[np.float64, np.float32], ensure_all_finite=self._finite_mode()
         )
-        return self._fit_rows([X], p, on_epoch)
+        self._set_fitted(fitting.fit_chunks([X], self._columns(), p, on_epoch=on_epoch))
+        return self
 
     def fit_chunks(
         self,
@@ -274,7 +266,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         """Fit on rows held as a list of 2-D float chunks (as a file reader gives them), with no
         second full copy of them: each chunk is taken out of ``chunks`` once it is scaled into
         the float32 training matrix, so the list is empty afterwards, and a chunk nobody else
-        holds is freed before training starts. ``aefeat train`` fits files in memory this way.
+        holds is freed before training starts.
 
         Parameters
         ----------
@@ -284,8 +276,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         columns : list of str
             The feature names, in order.
         stats : ColumnStats, optional
-            Statistics already gathered over ``chunks`` (``aefeat train`` gathers them to check
-            the file): they save a pass over the data.
+            Statistics already gathered over ``chunks``: they save a pass over the data.
         on_epoch : callable, optional
             As in :meth:`fit`.
 
@@ -295,60 +286,10 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         p = self._check_params()
-        if not chunks or any(np.ndim(c) != 2 or c.shape[1] != len(columns) for c in chunks):
-            raise ValueError(f"chunks must be 2-D arrays of {len(columns)} columns each")
+        fitted = fitting.fit_chunks(chunks, columns, p, stats=stats, on_epoch=on_epoch)
         self.n_features_in_ = len(columns)
         self.feature_names_in_ = np.asarray(columns, dtype=object)
-        return self._fit_rows(chunks, p, on_epoch, stats)
-
-    def _fit_rows(
-        self,
-        chunks: list[np.ndarray],
-        p: dict[str, Any],
-        on_epoch: Any,
-        stats: ColumnStats | None = None,
-    ) -> AutoencoderTransformer:
-        n_rows, n_features = sum(len(c) for c in chunks), chunks[0].shape[1]
-        check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features, n_rows=n_rows)
-        seed = self._seed(p)
-        if stats is None:
-            stats = ColumnStats(n_features)
-            for block in _blocks(chunks):
-                stats.update(np.asarray(block, dtype=np.float64))
-        if p["impute"] == "none" and (stats.nan.any() or stats.inf.any()):
-            raise ValueError(
-                "Input contains missing or infinite values; pass impute='mean', 'median' or "
-                "'zero' to fill them"
-            )
-        # impute="median" needs every row at once: the one case with a full copy.
-        median_rows = chunks[0] if len(chunks) == 1 else None
-        if p["impute"] == "median" and median_rows is None:
-            median_rows = np.concatenate(chunks)
-        self.scaler_ = stats.scaler(p["impute"], median_rows=median_rows)
-        del median_rows
-        rng = np.random.default_rng(seed)
-        rows = np.sort(rng.choice(n_rows, size=min(SAMPLE_ROWS, n_rows), replace=False))
-        sample = _take_rows(chunks, rows)
-        # Scaled block by block into float32 (what Keras trains on), each chunk released once
-        # scaled: no float64 copy of the whole matrix beside the float32 one.
-        X_scaled = np.empty((n_rows, n_features), dtype=np.float32)
-        done = 0
-        while chunks:
-            chunk = chunks.pop(0)
-            for start in range(0, len(chunk), _BLOCK):
-                part = chunk[start : start + _BLOCK]
-                X_scaled[done : done + len(part)] = self.scaler_.prepare(part)
-                done += len(part)
-            chunk = part = None  # the last references: the chunk is freed here
-        from aefeat.keras_backend.fit import train_network
-
-        result = train_network(
-            X_scaled,
-            self._spec(p, n_features, self._latent_size(p, X_scaled)),
-            self._train_options(p, seed),
-            on_epoch=on_epoch,
-        )
-        self._set_fitted(result, seed, n_rows, sample)
+        self._set_fitted(fitted)
         return self
 
     def fit_files(
@@ -381,98 +322,41 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self : AutoencoderTransformer
             The fitted estimator.
         """
-        from aefeat.stream import ChunkedInput, train_streaming
-
         p = self._check_params()
-        n_features = len(columns)
-        check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features)
-        seed = self._seed(p)
-        fraction = None if _is_int(p["latent_dim"]) else p["latent_dim"]
-        # For a fraction, the streamed PCA keeps up to every component and the size is chosen
-        # from its explained variance before training.
-        result, scaler, sample = train_streaming(
-            ChunkedInput(list(paths), list(columns), delimiter, encoding),
-            self._spec(p, n_features, n_features if fraction is not None else p["latent_dim"]),
-            self._train_options(p, seed),
-            impute=p["impute"],
-            sample_size=SAMPLE_ROWS,
-            latent_fraction=fraction,
-            on_epoch=on_epoch,
+        fitted = fitting.fit_files(
+            paths, columns, p, delimiter=delimiter, encoding=encoding, on_epoch=on_epoch
         )
-        self.n_features_in_ = n_features
+        self.n_features_in_ = len(columns)
         self.feature_names_in_ = np.asarray(columns, dtype=object)
-        self.scaler_ = scaler
-        self._set_fitted(result, seed, result.n_train + result.n_val, sample)
+        self._set_fitted(fitted)
         return self
 
-    @staticmethod
-    def _latent_size(p: dict[str, Any], X_scaled: np.ndarray) -> int:
-        """``latent_dim``, or for a fraction the fewest PCA components keeping that share of
-        the scaled variance (as ``PCA(n_components=0.95)``)."""
-        if _is_int(p["latent_dim"]):
-            return p["latent_dim"]
-        from aefeat.keras_backend.fit import choose_latent_dim, pca_variance_ratios
+    def _columns(self) -> list[str]:
+        """The feature names ``fit`` saw, or ``x0``, ``x1``, ... when it saw none."""
+        if hasattr(self, "feature_names_in_"):
+            return [str(c) for c in self.feature_names_in_]
+        return [f"x{i}" for i in range(self.n_features_in_)]
 
-        k = choose_latent_dim(pca_variance_ratios(X_scaled), p["latent_dim"])
-        # The held-out PCA baseline is fitted on the training rows, which must outnumber it.
-        n_train = split_sizes(len(X_scaled), p["validation_split"])[0]
-        return max(1, min(k, n_train - 1))
-
-    @staticmethod
-    def _seed(p: dict[str, Any]) -> int:
-        seed = p["random_state"]
-        # None draws a seed and records it, so that any run can be repeated.
-        return int(np.random.SeedSequence().entropy % (2**32)) if seed is None else int(seed)
-
-    @staticmethod
-    def _train_options(p: dict[str, Any], seed: int) -> TrainOptions:
-        fields = [f.name for f in dataclasses.fields(TrainOptions) if f.name != "seed"]
-        return TrainOptions(**{k: p[k] for k in fields}, seed=seed)
-
-    @staticmethod
-    def _spec(p: dict[str, Any], n_features: int, latent_dim: int) -> NetworkSpec:
-        return NetworkSpec(
-            n_features=n_features,
-            latent_dim=latent_dim,
-            hidden=p["hidden"],
-            activation=p["activation"],
-            latent_activation=p["latent_activation"],
-            output_activation=p["output_activation"],
-            linear_path=p["linear_path"],
-        )
-
-    def _set_fitted(self, result: Any, seed: int, n_rows: int, sample: np.ndarray) -> None:
-        self.network_ = DenseNetwork(result.spec, result.weights)
-        self.n_components_ = self.latent_dim_ = result.spec.latent_dim
-        self.random_state_ = seed
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.n_epochs_ = result.epochs_run
-        self.batch_size_ = result.batch_size
-        self.val_mse_ = result.val_mse
-        self.train_mse_ = result.train_mse
-        self.pca_val_mse_ = result.pca_val_mse
-        self.pca_explained_variance_ = result.pca_explained_variance
-        self.kept_ = result.kept
-        self.autoencoder_val_mse_ = result.autoencoder_val_mse
-        self.ended_by_ = result.ended_by
-        self.training_info_ = {
-            "n_rows": int(n_rows),
-            "n_train": result.n_train,
-            "n_val": result.n_val,
-            "batch_size": result.batch_size,
-            "seed": seed,
-            "best_epoch": result.best_epoch,
-            "epochs_run": result.epochs_run,
-            "duration_s": round(result.duration_s, 3),
-            "steps_run": result.steps_run,
-            "best_step": result.best_step,
-            "planned_steps": result.planned_steps,
-            "ended_by": result.ended_by,
-            "max_time_s": result.max_time,
-            "threads": result.threads,
-        }
-        self.sample_ = sample
+    def _set_fitted(self, fitted: fitting.FittedModel) -> None:
+        training, metrics = dict(fitted.training), fitted.metrics
+        self.network_ = fitted.network
+        self.n_components_ = self.latent_dim_ = fitted.latent_dim
+        self.scaler_ = fitted.scaler
+        self.random_state_ = training.get("seed")
+        self.history_ = fitted.history
+        self.best_epoch_ = metrics.get("best_epoch")
+        self.n_epochs_ = training.get("epochs_run")
+        self.batch_size_ = training.get("batch_size")
+        self.val_mse_ = metrics.get("val_mse")
+        self.train_mse_ = metrics.get("train_mse")
+        self.pca_val_mse_ = metrics.get("pca_val_mse")
+        self.pca_explained_variance_ = metrics.get("pca_explained_variance")
+        self.kept_ = metrics.get("model", "autoencoder")
+        self.autoencoder_val_mse_ = metrics.get("autoencoder_val_mse", self.val_mse_)
+        self.ended_by_ = training.get("ended_by")
+        self.training_info_ = training
+        self.sample_ = fitted.sample
+        self.fitted_ = fitted
 
     def _encode(self, X: Any, with_error: bool = False) -> tuple[np.ndarray, Any, np.dtype]:
         """``X`` checked against what ``fit`` saw and run through the encode kernel that
@@ -573,43 +457,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         extra: dict[str, Any] | None = None,
     ) -> None:
         """Write the model directory that ``aefeat encode`` and ``aefeat inspect`` read."""
-        check_is_fitted(self, "network_")
-        from aefeat.modeldir import save_model_dir
-
-        columns = (
-            [str(c) for c in self.feature_names_in_]
-            if hasattr(self, "feature_names_in_")
-            else [f"x{i}" for i in range(self.n_features_in_)]
-        )
-        metadata: dict[str, Any] = {
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "input_columns": columns,
-            "latent_dim": self.network_.spec.latent_dim,
-            # What was asked for: the same int, or a share of the variance such as 0.95.
-            "latent_dim_requested": _plain(self.latent_dim),
-            "params": _json_params(self.get_params()),
-            "config": config if config is not None else _json_params(self.get_params()),
-            "training": {**self.training_info_, "history": self.history_},
-            "metrics": {
-                "val_mse": self.val_mse_,
-                "train_mse": self.train_mse_,
-                "pca_val_mse": self.pca_val_mse_,
-                "pca_explained_variance": self.pca_explained_variance_,
-                "best_epoch": self.best_epoch_,
-                "model": self.kept_,
-                "autoencoder_val_mse": self.autoencoder_val_mse_,
-            },
-        }
-        if extra:
-            metadata.update(extra)
-        save_model_dir(
-            Path(path),
-            metadata,
-            self.network_.spec,
-            self.scaler_,
-            self.network_.weights,
-            self.sample_,
-        )
+        check_is_fitted(self, "fitted_")
+        self.fitted_.save(path, config=config, extra=extra)
 
     @classmethod
     def load(cls, path: str | Path) -> AutoencoderTransformer:
@@ -622,64 +471,22 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         if isinstance(params.get("hidden"), list):
             params["hidden"] = tuple(params["hidden"])
         est = cls(**{k: v for k, v in params.items() if k in cls._get_param_names()})
-        est.network_ = md.network
-        est.n_components_ = est.latent_dim_ = md.spec.latent_dim
-        est.scaler_ = md.scaler
         est.n_features_in_ = md.spec.n_features
         columns = md.columns
         if not all(c == f"x{i}" for i, c in enumerate(columns)):
             est.feature_names_in_ = np.asarray(columns, dtype=object)
         training = dict(meta.get("training", {}))
-        metrics = meta.get("metrics", {})
-        est.history_ = training.pop("history", {})
-        est.training_info_ = training
-        est.random_state_ = training.get("seed")
-        est.best_epoch_ = metrics.get("best_epoch")
-        est.n_epochs_ = training.get("epochs_run")
-        est.batch_size_ = training.get("batch_size")
-        est.val_mse_ = metrics.get("val_mse")
-        est.train_mse_ = metrics.get("train_mse")
-        est.pca_val_mse_ = metrics.get("pca_val_mse")
-        est.pca_explained_variance_ = metrics.get("pca_explained_variance")
-        est.kept_ = metrics.get("model", "autoencoder")
-        est.autoencoder_val_mse_ = metrics.get("autoencoder_val_mse", est.val_mse_)
-        est.ended_by_ = training.get("ended_by")
-        est.sample_ = md.sample()
+        history = training.pop("history", {})
+        est._set_fitted(
+            fitting.FittedModel(
+                params=params,
+                columns=columns,
+                scaler=md.scaler,
+                network=md.network,
+                history=history,
+                training=training,
+                metrics=meta.get("metrics", {}),
+                sample=md.sample(),
+            )
+        )
         return est
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _blocks(chunks: list[np.ndarray]) -> Iterator[np.ndarray]:
-    """The rows of ``chunks`` in blocks of at most ``_BLOCK`` rows (views, not copies)."""
-    for chunk in chunks:
-        for start in range(0, len(chunk), _BLOCK):
-            yield chunk[start : start + _BLOCK]
-
-
-def _take_rows(chunks: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
-    """Rows ``rows`` (sorted indices over all chunks in order) as one float64 array."""
-    ends = np.cumsum([len(c) for c in chunks])
-    which = np.searchsorted(ends, rows, side="right")
-    starts = ends - np.array([len(c) for c in chunks])
-    parts = [
-        np.asarray(chunks[i][rows[which == i] - starts[i]], dtype=np.float64)
-        for i in np.unique(which)
-    ]
-    return np.concatenate(parts) if parts else np.empty((0, chunks[0].shape[1]))
-
-
-def _plain(value: Any) -> Any:
-    """NumPy scalars as Python values, so that they validate and save as JSON."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _json_params(params: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in params.items():
-        if isinstance(value, (tuple, list, np.ndarray)):
-            value = [_plain(v) for v in value]
-        out[key] = _plain(value)
-    return out

@@ -12,7 +12,7 @@ import pydoc
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FEATURES, run
+from conftest import FEATURES, ok, run
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -318,3 +318,24 @@ def test_fit_chunks_refuses_missing_values_without_impute(frame):
     X[3, 1] = np.nan
     with pytest.raises(ValueError, match="impute"):
         AutoencoderTransformer(latent_dim=2, epochs=1).fit_chunks([X], FEATURES)
+
+
+def test_train_command_and_estimator_fit_the_same_model(frame, csv_path, tmp_path):
+    # aefeat train calls aefeat.fitting directly (no scikit-learn in its process); the
+    # estimator wraps the same functions: one seed, one model, one directory layout.
+    args = ["--epochs", "3", "--hidden", "8", "--seed", "5", "-k", "2"]
+    ok("train", csv_path, "-o", tmp_path / "cli", "--exclude", "id,label", "-q", *args)
+    est = AutoencoderTransformer(latent_dim=2, epochs=3, hidden=(8,), random_state=5)
+    est.fit(frame[FEATURES]).save(tmp_path / "api")
+    with (
+        np.load(tmp_path / "cli" / "weights.npz") as a,
+        np.load(tmp_path / "api" / "weights.npz") as b,
+    ):
+        assert sorted(a.files) == sorted(b.files)
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])
+    meta = [json.loads((tmp_path / m / "metadata.json").read_text()) for m in ("cli", "api")]
+    assert meta[0]["params"] == meta[1]["params"]
+    assert meta[0]["metrics"] == meta[1]["metrics"]
+    loaded = AutoencoderTransformer.load(tmp_path / "cli")
+    np.testing.assert_array_equal(loaded.transform(frame[FEATURES]), est.transform(frame[FEATURES]))

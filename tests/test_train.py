@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -247,3 +249,26 @@ def test_progress_shows_the_budget_and_time_left():
         500, 2000, {"loss": 0.01, "val_loss": 0.02, "elapsed_s": 10.0, "max_time_s": 20.0}
     )
     assert status["budget"] == "budget 0:20" and status["eta"] == "about 0:10 left"
+
+
+def test_train_command_imports_no_scikit_learn(tmp_path):
+    # A second of every run here: aefeat train fits through aefeat.fitting, and Keras is
+    # imported without its scikit-learn wrappers. (Small tables, n <= 4 x columns, use
+    # scikit-learn's PCA; this one has more rows.)
+    path = tmp_path / "t.csv"
+    make_frame(200, seed=1)[FEATURES].to_csv(path, index=False)
+    args = ["train", str(path), "-o", str(tmp_path / "m"), "--epochs", "1", "--hidden", "4", "-q"]
+    script = (
+        "import sys\n"
+        "from aefeat.cli.app import main\n"
+        f"sys.argv = ['aefeat', *{args!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    print(exc.code, 'sklearn' in sys.modules, flush=True)\n"
+        "    raise\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-2:] == ["0", "False"]
+    assert (tmp_path / "m" / "weights.npz").exists()

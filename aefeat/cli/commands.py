@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from aefeat import fitting
 from aefeat.cli import progress
 from aefeat.core.config import TrainConfig, check_sizes
 from aefeat.core.prepare import (
@@ -33,8 +34,8 @@ def run_train(
     stream: bool | None = None,
     dask: str | None = None,
     storage: dict[str, Any] | None = None,
-) -> Any:
-    """``aefeat train``: returns the fitted :class:`AutoencoderTransformer`.
+) -> fitting.FittedModel:
+    """``aefeat train``: returns the fitted model, as saved in ``output``.
 
     DATA is a file, ``-``, a directory or a glob of files with the same columns. ``stream``
     (default: for several files, or data that would not fit in memory) trains without loading
@@ -87,20 +88,19 @@ def run_train(
             "--stream",
             "pass a file, or use --max-rows to train on a sample",
         )
-    from aefeat.estimator import AutoencoderTransformer
-
-    est = AutoencoderTransformer(**config.model_params())
+    params = fitting.check_params(config.model_params())
     data_info: dict[str, Any] = {"source": data, "files": len(paths), "streamed": use_stream}
     if use_stream and config.max_rows is None:
         with progress.training_progress(quiet) as on_epoch:
-            est.fit_files(
+            fitted = fitting.fit_files(
                 paths,
                 features,
+                params,
                 delimiter=config.delimiter,
                 encoding=config.encoding,
                 on_epoch=on_epoch,
             )
-        n_rows = est.training_info_["n_rows"]
+        n_rows = fitted.training["n_rows"]
     else:
         if sampled is not None:
             chunks = sampled.chunks
@@ -120,21 +120,20 @@ def run_train(
         n_rows = stats.n_rows
         _release_reader_memory()
         with progress.training_progress(quiet) as on_epoch:
-            # The chunks go to the estimator, which frees each once scaled: only one full copy
-            # of the data exists at a time.
-            est.fit_chunks(chunks, features, stats=stats, on_epoch=on_epoch)
-    est.save(
+            # fit_chunks frees each chunk once scaled: one full copy of the data at a time.
+            fitted = fitting.fit_chunks(chunks, features, params, stats=stats, on_epoch=on_epoch)
+    fitted.save(
         output,
         config=config.to_dict(),
         extra={"data": {**data_info, "rows": n_rows}},
     )
     if not quiet:
         progress.note(
-            f"trained on {n_rows:,} rows x {len(features)} columns -> {_latent(est)} "
-            f"in {time.perf_counter() - started:.1f} s; {_versus_pca(est)}; "
+            f"trained on {n_rows:,} rows x {len(features)} columns -> {_latent(fitted)} "
+            f"in {time.perf_counter() - started:.1f} s; {_versus_pca(fitted)}; "
             f"saved {output}"
         )
-    return est
+    return fitted
 
 
 def _sample(
@@ -220,27 +219,29 @@ def _check_values(
     return stats
 
 
-def _latent(est: Any) -> str:
-    text = f"{est.n_components_} latent"
-    if isinstance(est.latent_dim, float):  # --latent-dim 0.95: say what was chosen, and why
+def _latent(fitted: fitting.FittedModel) -> str:
+    text = f"{fitted.latent_dim} latent"
+    asked = fitted.params["latent_dim"]
+    if isinstance(asked, float):  # --latent-dim 0.95: say what was chosen, and why
         text += (
-            f" (chosen for --latent-dim {est.latent_dim:g}: PCA keeps "
-            f"{est.pca_explained_variance_:.1%} of the variance)"
+            f" (chosen for --latent-dim {asked:g}: PCA keeps "
+            f"{fitted.metrics['pca_explained_variance']:.1%} of the variance)"
         )
     return text
 
 
-def _versus_pca(est: Any) -> str:
+def _versus_pca(fitted: fitting.FittedModel) -> str:
     """The train summary's verdict: the trained network against PCA fitted on the same
     training rows, on the validation rows, and which of the two was saved."""
-    pca, ae = est.pca_val_mse_, getattr(est, "autoencoder_val_mse_", est.val_mse_)
+    pca, ae = fitted.metrics["pca_val_mse"], fitted.metrics["autoencoder_val_mse"]
+    max_time = fitted.params["max_time"]
     ended = {
-        "max_time": f"; the --max-time budget of {_duration(est.max_time)} ended training",
+        "max_time": f"; the --max-time budget of {_duration(max_time)} ended training",
         "plateau": "; training ended when validation loss stopped improving",
         "no_gain": "; training ended early, as no check came below PCA",
-    }.get(getattr(est, "ended_by_", None) or "", "")
+    }.get(fitted.training["ended_by"], "")
     exact = pca < 1e-12  # full width (or constant data): a ratio of rounding errors means nothing
-    if getattr(est, "kept_", "autoencoder") == "pca":
+    if fitted.metrics["model"] == "pca":
         if exact:
             return f"the saved model is PCA (fitted on all rows): PCA reconstructs these rows exactly{ended}"
         return (
