@@ -51,8 +51,11 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     latent_activation : str, default="linear"
         Activation of the latent layer (same choices).
 
-    output_activation : str, default="linear"
-        Activation of the reconstruction, in MinMax-scaled units (same choices).
+    output_activation : str, default="sigmoid_mix"
+        Activation of the reconstruction, in MinMax-scaled units: "sigmoid_mix" learns per
+        column a mix of the identity and a sigmoid bounded by the column's training range,
+        starting at the identity (so the untrained model is the PCA start), which lets
+        reconstructions bend towards columns' bounds; or one of the hidden activations.
 
     linear_path : bool, default=True
         Add a linear path initialised from PCA next to the nonlinear path (which starts small

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from aefeat.core.config import ACTIVATIONS
+from aefeat.core.config import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from aefeat.core.kernel import EncodeKernel
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.prepare import Scaler
@@ -364,8 +364,12 @@ def _check_structure(meta: dict[str, Any]) -> None:
     hidden = net.get("hidden")
     if not (isinstance(hidden, list) and all(_is_count(h, 1) for h in hidden)):
         raise ValueError("network hidden must be a list of positive integers")
-    for key in ("activation", "latent_activation", "output_activation"):
-        if net.get(key) not in ACTIVATIONS:
+    for key, known in (
+        ("activation", ACTIVATIONS),
+        ("latent_activation", ACTIVATIONS),
+        ("output_activation", OUTPUT_ACTIVATIONS),
+    ):
+        if net.get(key) not in known:
             raise ValueError(f"network {key} {net.get(key)!r} is not a known activation")
     if not isinstance(net.get("linear_path"), bool):
         raise ValueError("network linear_path must be true or false")

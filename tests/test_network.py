@@ -119,3 +119,68 @@ def test_jacobian_of_linear_model_is_the_kernel():
     net = DenseNetwork(spec, weights)
     jac = net.jacobian("encoder", np.random.default_rng(0).normal(size=(4, 5)))
     np.testing.assert_allclose(jac, np.broadcast_to(weights["encoder_linear/kernel"].T, jac.shape))
+
+
+def _mix_spec(linear_path: bool, hidden: tuple[int, ...]) -> NetworkSpec:
+    return NetworkSpec(N_FEATURES, LATENT, hidden, "tanh", "linear", "sigmoid_mix", linear_path)
+
+
+def _mix_weights(spec: NetworkSpec) -> dict[str, np.ndarray]:
+    weights = _random_weights(spec, seed=4)
+    # Mix weights on both sides of 0 and 1: the identity, the sigmoid and beyond either.
+    weights["decoder_output/alpha"] = np.linspace(-0.5, 1.5, N_FEATURES).astype(np.float32)
+    return weights
+
+
+@pytest.mark.parametrize(("linear_path", "hidden"), SHAPES)
+def test_sigmoid_mix_output_equals_keras_training_and_exported_models(linear_path, hidden):
+    from aefeat.keras_backend import build
+
+    spec = _mix_spec(linear_path, hidden)
+    weights = _mix_weights(spec)
+    assert spec.weight_shapes()["decoder_output/alpha"] == (N_FEATURES,)
+    rng = np.random.default_rng(5)
+    scaler = Scaler(np.zeros(N_FEATURES), np.full(N_FEATURES, 2.0))
+    net = DenseNetwork(spec, weights)
+    X = rng.uniform(-0.5, 1.5, (64, N_FEATURES)).astype(np.float32)
+    expected = net.decode(net.encode(X))
+    # The model training runs (a layer with trainable mix weights) ...
+    layers = build.build_layers(spec)
+    model = build.build_autoencoder(spec, layers)
+    build.set_weights(layers, weights)
+    np.testing.assert_allclose(np.asarray(model(X)), expected, rtol=1e-5, atol=1e-5)
+    assert build.get_weights(layers).keys() == weights.keys()
+    # ... and the exported decoder (Keras' own layers, the mix weights built in).
+    encoder, decoder = build.export_models(spec, weights, scaler)
+    raw = scaler.inverse_transform(X)
+    np.testing.assert_allclose(
+        np.asarray(decoder(encoder(raw))), scaler.inverse_transform(expected), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_sigmoid_mix_is_the_identity_at_zero_and_bounded_at_one():
+    from aefeat.core.network import sigmoid_mix
+
+    u = np.linspace(-3, 4, 50)
+    np.testing.assert_array_equal(sigmoid_mix(u, np.zeros_like(u)), u)
+    s = sigmoid_mix(u, np.ones_like(u))
+    assert np.all((s > 0) & (s < 1))
+    # At the middle of the MinMax range the sigmoid meets the identity, with the same slope.
+    assert sigmoid_mix(np.array([0.5]), np.ones(1))[0] == pytest.approx(0.5)
+    slope = sigmoid_mix(np.array([0.501]), np.ones(1)) - sigmoid_mix(np.array([0.499]), np.ones(1))
+    assert slope[0] / 0.002 == pytest.approx(1.0, rel=1e-4)
+
+
+@pytest.mark.parametrize(("linear_path", "hidden"), SHAPES)
+def test_sigmoid_mix_jacobian_equals_central_finite_differences(linear_path, hidden):
+    spec = _mix_spec(linear_path, hidden)
+    net = DenseNetwork(spec, _mix_weights(spec), dtype=np.float64)
+    z = np.random.default_rng(6).normal(size=(20, LATENT))
+    jac = net.jacobian("decoder", z)
+    eps = 1e-6
+    numeric = np.empty_like(jac)
+    for j in range(LATENT):
+        step = np.zeros(LATENT)
+        step[j] = eps
+        numeric[:, :, j] = (net.decode(z + step) - net.decode(z - step)) / (2 * eps)
+    np.testing.assert_allclose(jac, numeric, rtol=1e-5, atol=1e-6)

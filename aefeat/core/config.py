@@ -11,6 +11,7 @@ from aefeat.errors import AefeatError
 
 # The table in aefeat.core.params is the one declaration; these names are kept for importers.
 ACTIVATIONS = _params.ACTIVATIONS
+OUTPUT_ACTIVATIONS = _params.OUTPUT_ACTIVATIONS
 IMPUTE_STRATEGIES = _params.IMPUTE_STRATEGIES
 PARAMS = _params.PARAMS
 

@@ -28,6 +28,9 @@ ACTIVATIONS = (
     "gelu",
     "softplus",
 )
+# The output layer may also mix, per column, the identity with a sigmoid (see
+# aefeat.core.network.sigmoid_mix): bounded MinMax-scaled columns that pile up at their bounds.
+OUTPUT_ACTIVATIONS = ("sigmoid_mix", *ACTIVATIONS)
 IMPUTE_STRATEGIES = ("none", "mean", "median", "zero")
 
 
@@ -319,9 +322,11 @@ PARAMS = ParamTable(
         ),
         Param(
             "output_activation",
-            "linear",
-            (Options(ACTIVATIONS),),
-            "Output activation (the reconstruction, in MinMax-scaled units).",
+            "sigmoid_mix",
+            (Options(OUTPUT_ACTIVATIONS),),
+            "Output activation (the reconstruction, in MinMax-scaled units): sigmoid_mix learns "
+            "per column a mix of the identity and a sigmoid, starting at the identity (PCA), so "
+            "that reconstructions can bend towards a column's bounds; or an activation as above.",
             "str",
             estimator="output_activation",
         ),

@@ -77,10 +77,23 @@ with _stderr_silenced(), _lean_import():
 
 import numpy as np  # noqa: E402
 
-from aefeat.core.network import NetworkSpec  # noqa: E402
+from aefeat.core.network import MIX_SLOPE, MIX_WEIGHT, NetworkSpec  # noqa: E402
 from aefeat.core.prepare import Scaler  # noqa: E402
 
 NONLINEAR_INIT_STD = 0.05
+
+
+class SigmoidMix(keras.layers.Layer):
+    """The ``sigmoid_mix`` output of training (see :func:`aefeat.core.network.sigmoid_mix`):
+    one weight per column, starting at 0 (the identity). The exported decoder computes the same
+    with Keras' own layers, so that ``decoder.keras`` loads without aefeat."""
+
+    def build(self, input_shape):
+        self.alpha = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="alpha")
+
+    def call(self, u):
+        s = keras.ops.sigmoid(MIX_SLOPE * u - MIX_SLOPE / 2)
+        return u + self.alpha * (s - u)
 
 
 def build_layers(spec: NetworkSpec) -> dict[str, keras.layers.Layer]:
@@ -104,10 +117,19 @@ def build_layers(spec: NetworkSpec) -> dict[str, keras.layers.Layer]:
             layers[f"{half}_nonlinear"] = keras.layers.Dense(
                 h["n_out"], kernel_initializer=init, name=f"{half}_nonlinear"
             )
+    if spec.output_activation == "sigmoid_mix":
+        layers["decoder_output"] = SigmoidMix(name="decoder_output")
     return layers
 
 
-def _apply_half(spec: NetworkSpec, layers: dict, half: str, x, centering: dict | None = None):
+def _apply_half(
+    spec: NetworkSpec,
+    layers: dict,
+    half: str,
+    x,
+    centering: dict | None = None,
+    mix: np.ndarray | None = None,
+):
     h = spec.halves()[half]
     paths = []
     if spec.linear_path:
@@ -124,7 +146,20 @@ def _apply_half(spec: NetworkSpec, layers: dict, half: str, x, centering: dict |
         paths.append(layers[f"{half}_nonlinear"](a))
     out = paths[0] if len(paths) == 1 else keras.layers.Add(name=f"{half}_sum")(paths)
     name = "latent" if half == "encoder" else "reconstruction_scaled"
-    return keras.layers.Activation(h["out_activation"], name=name)(out)
+    if h["out_activation"] != "sigmoid_mix":
+        return keras.layers.Activation(h["out_activation"], name=name)(out)
+    if mix is None:  # training: the mix weights are trained
+        return layers["decoder_output"](out)
+    # Exported: (1 - alpha) * u + alpha * sigmoid(MIX_SLOPE * u - MIX_SLOPE / 2), fixed alpha.
+    s = keras.layers.Rescaling(MIX_SLOPE, -MIX_SLOPE / 2, name="mix_logit")(out)
+    s = keras.layers.Activation("sigmoid", name="mix_sigmoid")(s)
+    alpha = np.asarray(mix, dtype=np.float32)
+    return keras.layers.Add(name=name)(
+        [
+            keras.layers.Rescaling(1.0 - alpha, name="mix_identity_part")(out),
+            keras.layers.Rescaling(alpha, name="mix_sigmoid_part")(s),
+        ]
+    )
 
 
 def build_autoencoder(
@@ -158,10 +193,13 @@ def build_encoder(spec: NetworkSpec, layers: dict, scaler: Scaler) -> keras.Mode
     return keras.Model(x, z, name="encoder")
 
 
-def build_decoder(spec: NetworkSpec, layers: dict, scaler: Scaler) -> keras.Model:
-    """Latent values in, reconstructed features in raw units out."""
+def build_decoder(
+    spec: NetworkSpec, layers: dict, scaler: Scaler, mix: np.ndarray | None = None
+) -> keras.Model:
+    """Latent values in, reconstructed features in raw units out (``mix``: the ``sigmoid_mix``
+    weights, built in as constants)."""
     z = keras.Input((spec.latent_dim,), name="latent_in")
-    x = _apply_half(spec, layers, "decoder", z)
+    x = _apply_half(spec, layers, "decoder", z, mix=mix)
     return keras.Model(z, _scaling_layer(scaler, True, "minmax_unscale")(x), name="decoder")
 
 
@@ -170,6 +208,9 @@ def get_weights(layers: dict, centering: dict | None = None) -> dict[str, np.nda
     (see :func:`build_autoencoder`) folded into the first layer of each nonlinear path."""
     out = {}
     for name, layer in layers.items():
+        if isinstance(layer, SigmoidMix):
+            out[MIX_WEIGHT] = np.asarray(layer.get_weights()[0])
+            continue
         kernel, bias = layer.get_weights()
         out[f"{name}/kernel"] = np.asarray(kernel)
         out[f"{name}/bias"] = np.asarray(bias)
@@ -184,7 +225,10 @@ def get_weights(layers: dict, centering: dict | None = None) -> dict[str, np.nda
 
 def set_weights(layers: dict, weights: dict[str, np.ndarray]) -> None:
     for name, layer in layers.items():
-        layer.set_weights([weights[f"{name}/kernel"], weights[f"{name}/bias"]])
+        if isinstance(layer, SigmoidMix):
+            layer.set_weights([weights[MIX_WEIGHT]])
+        else:
+            layer.set_weights([weights[f"{name}/kernel"], weights[f"{name}/bias"]])
 
 
 def export_models(
@@ -193,6 +237,7 @@ def export_models(
     """Fresh encoder and decoder Keras models carrying ``weights``."""
     layers = build_layers(spec)
     encoder = build_encoder(spec, layers, scaler)
-    decoder = build_decoder(spec, layers, scaler)
+    decoder = build_decoder(spec, layers, scaler, mix=weights.get(MIX_WEIGHT))
+    layers.pop("decoder_output", None)  # built in as constants: not a layer of either model
     set_weights(layers, weights)
     return encoder, decoder

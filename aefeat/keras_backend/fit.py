@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from aefeat.core.config import TrainOptions, check_sizes, split_sizes
-from aefeat.core.network import DenseNetwork, NetworkSpec
+from aefeat.core.network import MIX_WEIGHT, DenseNetwork, NetworkSpec
 from aefeat.keras_backend import (
     build as model_mod,  # first: it quiets TensorFlow's start-up logging
 )
@@ -521,7 +521,11 @@ def _row_errors(net: DenseNetwork, X: np.ndarray) -> np.ndarray:
 
 
 def _pca_expressible(spec: NetworkSpec) -> bool:
-    return spec.latent_activation == "linear" and spec.output_activation == "linear"
+    # sigmoid_mix is the identity with its mix weights at 0 (see _pca_weights).
+    return spec.latent_activation == "linear" and spec.output_activation in (
+        "linear",
+        "sigmoid_mix",
+    )
 
 
 def _reliably_better(model_rows: np.ndarray, pca_rows: np.ndarray) -> bool:
@@ -547,6 +551,8 @@ def _pca_weights(
             key = f"{half}_nonlinear/{part}"
             if key in out:
                 out[key] = np.zeros_like(out[key])
+    if MIX_WEIGHT in out:
+        out[MIX_WEIGHT] = np.zeros_like(out[MIX_WEIGHT])
     return out
 
 
