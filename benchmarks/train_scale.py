@@ -60,9 +60,10 @@ def held_out_mse(model: Path, test: Path, train_min, train_max) -> float:
     from aefeat import AutoencoderTransformer
 
     est = AutoencoderTransformer.load(model)
-    X = pd.read_csv(test).to_numpy(np.float64)
+    frame = pd.read_csv(test)
+    X = frame.to_numpy(np.float64)
     span = np.where(train_max > train_min, train_max - train_min, 1.0)
-    rec = est.inverse_transform(est.transform(X))
+    rec = est.inverse_transform(est.transform(frame))  # by name, as the model was fitted
     return float(np.mean(((rec - X) / span) ** 2))
 
 

@@ -85,7 +85,8 @@ def main() -> None:
                 cmd += ["--seed", str(rep), *args.aefeat_args.split()]
                 t_ae, text = _run(cmd)
                 est = AutoencoderTransformer.load(model)
-                mse_ae = scaled_mse(S_test, scale(est.inverse_transform(est.transform(X_test))))
+                Z = est.transform(pd.DataFrame(X_test, columns=cols))  # fitted with names
+                mse_ae = scaled_mse(S_test, scale(est.inverse_transform(Z)))
                 t_tut = mse_tut = float("nan")
                 if not args.no_tutorial:
                     _, out = _run(
