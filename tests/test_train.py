@@ -131,12 +131,19 @@ def test_a_file_of_more_rows_than_training_uses_is_read_as_a_sample_of_blocks(tm
     assert json.loads((tmp_path / "m2" / "metadata.json").read_text())["data"]["rows"] == 2000
 
 
+def _two_directions_csv(path, n_rows: int, n_cols: int, noise: float, seed: int):
+    """Rows on a 2-D plane through ``n_cols`` columns, plus Gaussian noise: PCA's kind of data."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, 2)) @ rng.normal(size=(2, n_cols))
+    X += noise * rng.normal(size=X.shape)
+    header = ",".join(f"c{i}" for i in range(n_cols))
+    np.savetxt(path, X, delimiter=",", header=header, comments="")
+    return path
+
+
 def test_summary_says_plainly_when_the_model_is_pca(tmp_path):
     # Two directions plus noise: nothing for a network to find beyond PCA.
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(120, 2)) @ rng.normal(size=(2, 5)) + 0.3 * rng.normal(size=(120, 5))
-    path = tmp_path / "linear.csv"
-    np.savetxt(path, X, delimiter=",", header="a,b,c,d,e", comments="")
+    path = _two_directions_csv(tmp_path / "linear.csv", 120, 5, 0.3, seed=0)
     model = tmp_path / "m"
     result = run("train", path, "-o", model, "--seed", "0", "--epochs", "5")
     assert result.exit_code == 0, result.stderr
@@ -150,10 +157,7 @@ def test_summary_says_plainly_when_the_model_is_pca(tmp_path):
 
 def test_training_ends_early_when_no_check_comes_below_pca(tmp_path):
     # Two directions plus faint noise: PCA leaves only the noise, which no network can beat.
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(2000, 2)) @ rng.normal(size=(2, 6)) + 1e-3 * rng.normal(size=(2000, 6))
-    path = tmp_path / "flat.csv"
-    np.savetxt(path, X, delimiter=",", header="a,b,c,d,e,f", comments="")
+    path = _two_directions_csv(tmp_path / "flat.csv", 2000, 6, 1e-3, seed=1)
     model = tmp_path / "m"
     result = run("train", path, "-o", model, "-k", "2", "--seed", "0")
     assert result.exit_code == 0, result.stderr
