@@ -289,10 +289,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         p = self._check_params()
-        fitted = fitting.fit_chunks(chunks, columns, p, stats=stats, on_epoch=on_epoch)
-        self.n_features_in_ = len(columns)
-        self.feature_names_in_ = np.asarray(columns, dtype=object)
-        self._set_fitted(fitted)
+        self._set_fitted_on(
+            columns, fitting.fit_chunks(chunks, columns, p, stats=stats, on_epoch=on_epoch)
+        )
         return self
 
     def fit_files(
@@ -329,9 +328,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         fitted = fitting.fit_files(
             paths, columns, p, delimiter=delimiter, encoding=encoding, on_epoch=on_epoch
         )
-        self.n_features_in_ = len(columns)
-        self.feature_names_in_ = np.asarray(columns, dtype=object)
-        self._set_fitted(fitted)
+        self._set_fitted_on(columns, fitted)
         return self
 
     def _columns(self) -> list[str]:
@@ -339,6 +336,13 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         if hasattr(self, "feature_names_in_"):
             return [str(c) for c in self.feature_names_in_]
         return [f"x{i}" for i in range(self.n_features_in_)]
+
+    def _set_fitted_on(self, columns: list[str], fitted: fitting.FittedModel) -> None:
+        """:meth:`_set_fitted` for a fit on named columns (``fit_chunks``, ``fit_files``),
+        where no ``validate_data`` set the input attributes."""
+        self.n_features_in_ = len(columns)
+        self.feature_names_in_ = np.asarray(columns, dtype=object)
+        self._set_fitted(fitted)
 
     def _set_fitted(self, fitted: fitting.FittedModel) -> None:
         training, metrics = dict(fitted.training), fitted.metrics

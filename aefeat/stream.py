@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from aefeat.core.config import TrainOptions, check_sizes
+from aefeat.core.network import NetworkSpec
 from aefeat.core.prepare import (
     ColumnStats,
     Scaler,
@@ -210,8 +212,8 @@ def batch_generator(
 
 def train_streaming(
     inp: ChunkedInput,
-    spec: Any,
-    options: Any,
+    spec: NetworkSpec,
+    options: TrainOptions,
     *,
     impute: str,
     sample_size: int,
@@ -225,7 +227,6 @@ def train_streaming(
     import dataclasses
     import time
 
-    from aefeat.core.config import check_sizes
     from aefeat.keras_backend.fit import choose_latent_dim, fit_from_start, resolve_batch_size
 
     o = options
