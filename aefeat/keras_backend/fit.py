@@ -461,7 +461,7 @@ def fit_from_start(
 
     weights = keeper.best_weights
     net = DenseNetwork(spec, weights, dtype=np.float64)
-    ae_rows = _row_errors(net, X_val)
+    ae_rows = val_rows = _row_errors(net, X_val)
     kept = "autoencoder"
     untrained = keeper.step == 0
     if (
@@ -475,6 +475,7 @@ def fit_from_start(
         all_components, all_mean = pca_of_all_rows()
         weights = _pca_weights(spec, weights, all_components, all_mean)
         net = DenseNetwork(spec, weights, dtype=np.float64)
+        val_rows = _row_errors(net, X_val)
     return TrainResult(
         spec=spec,
         weights=weights,
@@ -484,7 +485,7 @@ def fit_from_start(
         batch_size=batch_size,
         n_train=n_train,
         n_val=len(X_val),
-        val_mse=float(np.mean(_row_errors(net, X_val))),
+        val_mse=float(np.mean(val_rows)),
         train_mse=_mse(train_sample, net.decode(net.encode(train_sample))),
         pca_val_mse=float(np.mean(pca_rows)),
         pca_explained_variance=pca_explained_variance,
