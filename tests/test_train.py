@@ -51,6 +51,20 @@ def test_zero_epochs_is_exactly_pca():
     assert est.best_epoch_ == 0 and est.kept_ == "pca"
 
 
+@pytest.mark.parametrize(("n_rows", "batch_size"), [(200, 32), (206, 33)])
+def test_training_loss_is_the_mse_over_every_row_of_each_batch(n_rows, batch_size):
+    # With a rate too small to move the weights, the mean step loss over the first pass (whole
+    # batches only) is the start's MSE on the training rows. Each batch goes through the model in
+    # two halves: a loss over one half, or a mean of the halves' means (an odd batch), is not.
+    X = make_frame(n_rows, seed=5)[FEATURES].to_numpy()
+    est = AutoencoderTransformer(
+        latent_dim=2, epochs=1, batch_size=batch_size, learning_rate=1e-12, random_state=0
+    ).fit(X)
+    start, first_pass = est.history_["loss"][:2]
+    assert est.training_info_["n_train"] == 5 * batch_size
+    assert first_pass == pytest.approx(start, rel=1e-4)
+
+
 def _discrete_table(n: int, seed: int = 0) -> np.ndarray:
     """Counts, zero-inflated amounts, 0/1 flags and 1..5 ratings driven by two hidden traits:
     the kind of table on which a PCA start can be a basin."""
