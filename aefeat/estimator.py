@@ -146,7 +146,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     kept_ : {"autoencoder", "pca"}
         Which model was saved: the trained network, or PCA fitted on every training row when
-        the network was not reliably better on the validation rows.
+        the network was not reliably better on the validation rows (never on fewer than 20
+        validation rows).
 
     autoencoder_val_mse_ : float
         The trained network's validation MSE, whichever model was kept.

@@ -157,16 +157,49 @@ def _two_directions_csv(path, n_rows: int, n_cols: int, noise: float, seed: int)
 
 def test_summary_says_plainly_when_the_model_is_pca(tmp_path):
     # Two directions plus noise: nothing for a network to find beyond PCA.
-    path = _two_directions_csv(tmp_path / "linear.csv", 120, 5, 0.3, seed=0)
+    path = _two_directions_csv(tmp_path / "linear.csv", 300, 5, 0.3, seed=0)
     model = tmp_path / "m"
     result = run("train", path, "-o", model, "--seed", "0", "--epochs", "5")
     assert result.exit_code == 0, result.stderr
     assert "the saved model is PCA (fitted on all rows)" in result.stderr
+    assert "was not reliably below PCA's" in result.stderr
     assert "no epoch improved" not in result.stderr
     assert json.loads((model / "metadata.json").read_text())["metrics"]["model"] == "pca"
     shown = run("inspect", model)
     assert shown.exit_code == 0, shown.stderr
     assert "model: PCA, fitted on all training rows" in shown.stdout
+
+
+def _curve_csv(path, n_rows: int):
+    """A 1-D curve through 5 columns, faint noise: a network at 1 latent column beats PCA."""
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-1, 1, n_rows)
+    X = np.c_[t, t**2, np.sin(3 * t), np.cos(3 * t), t**3] + 0.01 * rng.normal(size=(n_rows, 5))
+    np.savetxt(path, X, delimiter=",", header="a,b,c,d,e", comments="")
+    return path
+
+
+def test_too_few_validation_rows_keep_pca_and_the_summary_says_why(tmp_path):
+    # 90 rows hold out 18 for validation. On them the network is half PCA's error here, but 18
+    # rows cannot show it: on such splits networks were kept that lost to PCA on other rows.
+    path = _curve_csv(tmp_path / "curve.csv", 90)
+    args = ("-k", "1", "--seed", "0", "--epochs", "40")
+    result = run("train", path, "-o", tmp_path / "m", *args)
+    assert result.exit_code == 0, result.stderr
+    assert "18 validation rows are too few to show that the trained network" in result.stderr
+    assert "at least 20 are needed" in result.stderr
+    metrics = json.loads((tmp_path / "m" / "metadata.json").read_text())["metrics"]
+    assert metrics["model"] == "pca"
+    assert metrics["autoencoder_val_mse"] < 0.6 * metrics["pca_val_mse"]
+    shown = run("inspect", tmp_path / "m")
+    assert "(18 validation rows are too few" in shown.stdout
+    # With 150 rows of the same curve (30 validation rows) the network is kept.
+    path = _curve_csv(tmp_path / "curve150.csv", 150)
+    result = run("train", path, "-o", tmp_path / "m150", *args)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "m150" / "metadata.json").read_text())["metrics"]["model"] == (
+        "autoencoder"
+    )
 
 
 def test_training_ends_early_when_no_check_comes_below_pca(tmp_path):

@@ -13,6 +13,7 @@ import numpy as np
 
 from aefeat import fitting
 from aefeat.cli import progress
+from aefeat.cli.report import why_pca
 from aefeat.core.config import TrainConfig, check_sizes
 from aefeat.core.prepare import (
     ColumnStats,
@@ -244,10 +245,8 @@ def _versus_pca(fitted: fitting.FittedModel) -> str:
     if fitted.metrics["model"] == "pca":
         if exact:
             return f"the saved model is PCA (fitted on all rows): PCA reconstructs these rows exactly{ended}"
-        return (
-            f"the saved model is PCA (fitted on all rows): the trained network's validation MSE "
-            f"{ae:.4g} was not reliably below PCA's {pca:.4g}{ended}"
-        )
+        why = why_pca(ae, pca, fitted.training["n_val"])
+        return f"the saved model is PCA (fitted on all rows): {why}{ended}"
     if exact:
         return f"validation MSE {ae:.4g} (PCA reconstructs these rows exactly){ended}"
     change = 1 - ae / pca

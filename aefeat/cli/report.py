@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from aefeat.core.config import MIN_SELECTION_ROWS
+
 MAX_COLUMN_ROWS = 20  # input columns listed with their ranges; more are summarised
 MAX_R2_ROWS = 15  # features listed with their R²; more: the worst 10 and a summary
 
@@ -22,6 +24,20 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)
+
+
+def why_pca(autoencoder_val_mse: Any, pca_val_mse: Any, n_val: Any) -> str:
+    """Why the saved model is PCA, from a model's metrics, for the train summary and inspect."""
+    ae, pca = (
+        f"{v:.4g}" if isinstance(v, float) else "-" for v in (autoencoder_val_mse, pca_val_mse)
+    )
+    if isinstance(n_val, int) and n_val < MIN_SELECTION_ROWS:
+        return (
+            f"{n_val} validation rows are too few to show that the trained network (validation "
+            f"MSE {ae}) beats PCA ({pca}): at least {MIN_SELECTION_ROWS} are needed (more rows, "
+            "or a larger --validation-split)"
+        )
+    return f"the trained network's validation MSE {ae} was not reliably below PCA's {pca}"
 
 
 def _pct(v: float | None) -> str:
@@ -96,11 +112,8 @@ def _print_model(con: Console, report: dict[str, Any]) -> None:
     )
     m = report.get("metrics", {})
     if m.get("model") == "pca":
-        con.print(
-            "model: PCA, fitted on all training rows (the trained network's validation MSE "
-            f"{_e(m.get('autoencoder_val_mse'))} was not reliably below PCA's "
-            f"{_e(m.get('pca_val_mse'))}, so PCA was saved)"
-        )
+        why = why_pca(m.get("autoencoder_val_mse"), m.get("pca_val_mse"), tr.get("n_val"))
+        con.print(f"model: PCA, fitted on all training rows ({escape(why)}, so PCA was saved)")
     else:
         con.print(
             f"metrics: validation MSE {_e(m.get('val_mse'))} vs PCA {_e(m.get('pca_val_mse'))} "

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from aefeat.core.config import TrainOptions, check_sizes, split_sizes
+from aefeat.core.config import MIN_SELECTION_ROWS, TrainOptions, check_sizes, split_sizes
 from aefeat.core.network import MIX_WEIGHT, DenseNetwork, NetworkSpec
 from aefeat.keras_backend import (
     build as model_mod,  # first: it quiets TensorFlow's start-up logging
@@ -43,10 +43,10 @@ ANNEAL_SHARE = 0.2
 # `patience` checks), the network is not going to be kept: end there and keep PCA. Where PCA
 # already leaves only noise (traffic at 16 latent columns), this saved 70% of the training.
 NO_GAIN_SHARE = 0.3
-# Declaring the network better than PCA: its mean per-row gain on the validation rows must exceed
-# this many standard errors (one-sided 5% level): strict on small validation sets, where the
-# best of many checks can look better than PCA by chance.
-SELECTION_Z = 1.645
+# Declaring the network better than PCA: a paired one-sided t-test at this level on the per-row
+# gains over the validation rows: strict on small validation sets, where the best of many checks
+# can look better than PCA by chance.
+SELECTION_LEVEL = 0.95
 # Validation rows at most (as when streaming): checks cost time in proportion.
 MAX_VALIDATION_ROWS = 50_000
 
@@ -541,12 +541,16 @@ def _pca_expressible(spec: NetworkSpec) -> bool:
 
 def _reliably_better(model_rows: np.ndarray, pca_rows: np.ndarray) -> bool:
     """Whether the network's per-row errors are below PCA's by more than chance explains: a
-    paired one-sided test, so that a small validation set needs a clear gain."""
+    paired one-sided t-test, so that a small validation set needs a clear gain, and never on
+    fewer than MIN_SELECTION_ROWS rows."""
+    from scipy.special import stdtrit  # Student's t quantile; scipy comes with scikit-learn
+
     gain = pca_rows - model_rows
     n = len(gain)
-    if n < 2 or not np.mean(gain) > 0:
+    if n < MIN_SELECTION_ROWS or not np.mean(gain) > 0:
         return False
-    return bool(np.mean(gain) > SELECTION_Z * np.std(gain, ddof=1) / np.sqrt(n))
+    critical = float(stdtrit(n - 1, SELECTION_LEVEL))
+    return bool(np.mean(gain) > critical * np.std(gain, ddof=1) / np.sqrt(n))
 
 
 def _pca_weights(
