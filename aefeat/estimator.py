@@ -165,7 +165,6 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     See Also
     --------
     sklearn.decomposition.PCA : The linear projection this model starts from.
-    sklearn.decomposition.IncrementalPCA : PCA fitted batch by batch, used by ``fit_files``.
     sklearn.neural_network.MLPRegressor : A dense network trained for a target rather than for
         reconstruction.
 
@@ -306,8 +305,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     ) -> AutoencoderTransformer:
         """Fit on CSV or Parquet files too large for memory, streaming them chunk by chunk.
 
-        One pass for the scaling statistics, one for the ``IncrementalPCA`` start and the
-        validation rows, then one per epoch.
+        One pass for the scaling statistics, one for the PCA start (exact: from the rows'
+        covariance, accumulated chunk by chunk) and the validation rows, then one per epoch.
 
         Parameters
         ----------

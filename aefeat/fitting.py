@@ -156,7 +156,8 @@ def fit_files(
 ) -> FittedModel:
     """Fit on CSV or Parquet files too large for memory, streaming them chunk by chunk, with
     the checked ``params``: one pass for the scaling statistics, one for the
-    ``IncrementalPCA`` start and the validation rows, then one per epoch."""
+    PCA start (exact, from the rows' covariance) and the validation rows, then one per
+    epoch."""
     from aefeat.stream import ChunkedInput, train_streaming
 
     p = params

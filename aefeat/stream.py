@@ -1,5 +1,5 @@
 """Training on inputs larger than memory: one pass for scaling statistics, a reservoir sample and
-the row count; one for scikit-learn's ``IncrementalPCA`` start and the validation rows; then each
+the row count; one for the PCA start (exact, from the rows' covariance) and the validation rows; then each
 pass streams shuffled batches from disk, for as many steps as the training budget allows. Memory stays at a few chunks plus the samples."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import numpy as np
 
 from aefeat.core.config import TrainOptions, check_sizes
 from aefeat.core.network import NetworkSpec
+from aefeat.core.pca import MAX_COLUMNS, BlockPCA
 from aefeat.core.prepare import (
     ColumnStats,
     Scaler,
@@ -143,37 +144,58 @@ def _validation_mask(n: int, share: float, seed: int, chunk: int) -> np.ndarray:
 def pca_pass(
     inp: ChunkedInput, scaler: Scaler, latent_dim: int | None, share: float, seed: int
 ) -> tuple[Any, Any, np.ndarray]:
-    """IncrementalPCA of the scaled training rows (the start and baseline), IncrementalPCA of all
-    rows (the model kept if training does not beat PCA), and the (scaled) validation rows.
-
-    ``latent_dim=None`` keeps min(n_features, rows of the first batch) components, from which
-    a latent size given as a share of the variance is chosen."""
-    from sklearn.decomposition import IncrementalPCA
-
-    need = len(inp.features) if latent_dim is None else latent_dim
-    ipca = IncrementalPCA(n_components=latent_dim)
-    ipca_all = IncrementalPCA(n_components=latent_dim)
+    """PCA of the scaled training rows (the start and baseline), PCA of all rows (the model kept
+    if training does not beat PCA), each with a ``components(k)`` method (see
+    :class:`aefeat.core.pca.BlockPCA`), and the (scaled) validation rows."""
+    d = len(inp.features)
+    if d <= MAX_COLUMNS:
+        train, every = BlockPCA(d), BlockPCA(d)
+    else:
+        train, every = _WidePCA(d, latent_dim), _WidePCA(d, latent_dim)
     val_parts: list[np.ndarray] = []
-    carry = np.empty((0, len(inp.features)))
-    carry_all = carry
     for i, X in enumerate(inp.chunks()):
         S = scaler.prepare(X)
         mask = _validation_mask(len(S), share, seed, i)
         val_parts.append(S[mask])
-        carry = np.concatenate([carry, S[~mask]]) if len(carry) else S[~mask]
-        carry_all = np.concatenate([carry_all, S]) if len(carry_all) else S
-        # partial_fit needs at least n_components rows
-        if len(carry) >= max(need, 256):
-            ipca.partial_fit(carry)
-            carry = carry[:0]
-        if len(carry_all) >= max(need, 256):
-            ipca_all.partial_fit(carry_all)
-            carry_all = carry_all[:0]
-    for model, rest in ((ipca, carry), (ipca_all, carry_all)):
-        if len(rest) and (not hasattr(model, "components_") or len(rest) >= model.n_components_):
-            model.partial_fit(rest)
-    val = np.concatenate(val_parts) if val_parts else np.empty((0, len(inp.features)))
-    return ipca, ipca_all, val
+        train.add(S[~mask])
+        every.add(S)
+    val = np.concatenate(val_parts) if val_parts else np.empty((0, d))
+    return train, every, val
+
+
+class _WidePCA:
+    """scikit-learn's IncrementalPCA, for more columns than a covariance matrix is kept for:
+    the same ``add`` and ``components`` as :class:`BlockPCA`, approximate where it is exact."""
+
+    def __init__(self, n_features: int, n_components: int | None) -> None:
+        self.n_components = n_components
+        # partial_fit needs at least as many rows as components (None: all of them)
+        self._need = max(n_features if n_components is None else n_components, 256)
+        self._carry = np.empty((0, n_features))
+        self._model: Any = None
+
+    def add(self, block: np.ndarray) -> None:
+        self._carry = np.concatenate([self._carry, block]) if len(self._carry) else block
+        if len(self._carry) >= self._need:
+            self._fit(self._carry)
+            self._carry = self._carry[:0]
+
+    def _fit(self, rows: np.ndarray) -> None:
+        from sklearn.decomposition import IncrementalPCA
+
+        if self._model is None:
+            self._model = IncrementalPCA(n_components=self.n_components)
+        self._model.partial_fit(rows)
+
+    def components(self, n_components: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if len(self._carry) and (
+            self._model is None or len(self._carry) >= self._model.n_components_
+        ):
+            self._fit(self._carry)
+            self._carry = self._carry[:0]
+        m = self._model
+        k = len(m.components_) if n_components is None else n_components
+        return m.components_[:k], m.mean_, m.explained_variance_ratio_[:k]
 
 
 def batch_generator(
@@ -223,7 +245,7 @@ def train_streaming(
     """Train on ``inp`` without loading it: returns (TrainResult, Scaler, raw sample rows).
 
     With ``latent_fraction`` (``latent_dim=0.95``), ``spec.latent_dim`` is replaced by the
-    smallest size whose IncrementalPCA start keeps that share of the variance."""
+    smallest size whose PCA start keeps that share of the variance."""
     import dataclasses
     import time
 
@@ -237,13 +259,12 @@ def train_streaming(
     check_sizes(requested, o.validation_split, n_rows=stats.n_rows, source=", ".join(inp.paths[:3]))
     share = min(o.validation_split, MAX_VALIDATION_ROWS / stats.n_rows)
     n_components = spec.latent_dim if latent_fraction is None else None
-    ipca, ipca_all, S_val = pca_pass(inp, stats.scaler, n_components, share, seed)
+    pca_train, pca_all, S_val = pca_pass(inp, stats.scaler, n_components, share, seed)
     if len(S_val) == 0:
         raise AefeatError(
             "no validation rows were drawn", "--validation-split", "use a larger split"
         )
-    components, mean = ipca.components_, ipca.mean_
-    ratios = ipca.explained_variance_ratio_
+    components, mean, ratios = pca_train.components(n_components)
     if latent_fraction is not None:
         k = choose_latent_dim(ratios, latent_fraction)
         spec = dataclasses.replace(spec, latent_dim=k)
@@ -267,7 +288,7 @@ def train_streaming(
         batch_size=bs,
         on_epoch=on_epoch,
         pca_explained_variance=float(ratios.sum()),
-        pca_of_all_rows=lambda: (ipca_all.components_[:k], ipca_all.mean_),
+        pca_of_all_rows=lambda: pca_all.components(k)[:2],
         started=started,
     )
     # A random subset of the reservoir: its first slots are the file's first rows.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -37,7 +38,7 @@ def test_glob_of_files_is_streamed_and_encodes(parts, tmp_path):
     assert meta["data"]["streamed"] is True and meta["data"]["files"] == 3
     assert meta["training"]["n_rows"] == 900
     assert meta["training"]["n_train"] + meta["training"]["n_val"] == 900
-    # Started from IncrementalPCA and kept only improvements on the validation rows.
+    # Started from PCA and kept only improvements on the validation rows.
     assert meta["metrics"]["val_mse"] <= meta["metrics"]["pca_val_mse"] * (1 + 1e-4)
     out = run("encode", model, parts / "all.csv", "--keep", "id")
     assert out.exit_code == 0, out.stderr
@@ -62,6 +63,23 @@ def test_streamed_and_in_memory_scaling_agree(parts, tmp_path):
     assert _meta(a)["scaling"]["min"] == _meta(b)["scaling"]["min"]
     assert _meta(a)["scaling"]["max"] == _meta(b)["scaling"]["max"]
     assert _meta(a)["input_columns"] == _meta(b)["input_columns"] == FEATURES
+
+
+def test_streamed_pca_is_pca_of_every_row(parts, tmp_path):
+    # With --epochs 0 the model is PCA of every row: streamed from three files, the same PCA as
+    # in memory from one, not an incremental approximation of it.
+    args = ["--exclude", "id,label", "--epochs", "0", "-k", "2", "--seed", "3", "-q"]
+    latents = []
+    for name, data in (("a", str(parts / "part*.csv")), ("b", parts / "all.csv")):
+        model = tmp_path / name
+        assert run("train", data, "-o", model, *args).exit_code == 0
+        assert _meta(model)["data"]["streamed"] is (name == "a")
+        assert _meta(model)["metrics"]["model"] == "pca"
+        out = run("encode", model, parts / "all.csv")
+        assert out.exit_code == 0, out.stderr
+        latents.append(np.loadtxt(io.StringIO(out.stdout), delimiter=",", skiprows=1))
+    assert latents[0].shape == (900, 2)
+    np.testing.assert_allclose(latents[0], latents[1], atol=1e-5)
 
 
 def test_max_rows_trains_on_a_sample(parts, tmp_path):

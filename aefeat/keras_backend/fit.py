@@ -15,6 +15,7 @@ import numpy as np
 
 from aefeat.core.config import MIN_SELECTION_ROWS, TrainOptions, check_sizes, split_sizes
 from aefeat.core.network import MIX_WEIGHT, DenseNetwork, NetworkSpec
+from aefeat.core.pca import MAX_COLUMNS, BlockPCA
 from aefeat.keras_backend import (
     build as model_mod,  # first: it quiets TensorFlow's start-up logging
 )
@@ -131,30 +132,19 @@ def check_interval(n_train: int, batch_size: int, planned: int, epochs: int | No
 def pca_start(X: np.ndarray, latent_dim: int) -> tuple[np.ndarray, np.ndarray, float]:
     """PCA of scaled rows: components (K x D), mean (D,), explained variance ratio.
 
-    From the covariance matrix accumulated over row blocks in float64, when there are many more
-    rows than columns: no float64 copy of the whole matrix."""
+    From the covariance matrix accumulated over row blocks (:class:`BlockPCA`), when there are
+    many more rows than columns: no float64 copy of the whole matrix."""
     n, d = X.shape
-    if n <= 4 * d or d > 4096:
+    if n <= 4 * d or d > MAX_COLUMNS:
         from sklearn.decomposition import PCA
 
         pca = PCA(n_components=latent_dim, svd_solver="full").fit(X.astype(np.float64))
         return pca.components_, pca.mean_, float(pca.explained_variance_ratio_.sum())
-    total = np.zeros(d)
-    gram = np.zeros((d, d))
+    acc = BlockPCA(d)
     for start in range(0, n, 65_536):
-        block = np.asarray(X[start : start + 65_536], dtype=np.float64)
-        total += block.sum(axis=0)
-        gram += block.T @ block
-    mean = total / n
-    cov = (gram - n * np.outer(mean, mean)) / max(n - 1, 1)
-    values, vectors = np.linalg.eigh(cov)
-    order = np.argsort(values)[::-1][:latent_dim]
-    components = vectors[:, order].T
-    # scikit-learn's sign convention (largest |loading| positive), for stable output signs.
-    signs = np.sign(components[np.arange(latent_dim), np.abs(components).argmax(axis=1)])
-    components *= np.where(signs == 0, 1, signs)[:, None]
-    evr = float(np.clip(values[order], 0, None).sum() / max(np.clip(values, 0, None).sum(), 1e-300))
-    return components, mean, evr
+        acc.add(X[start : start + 65_536])
+    components, mean, ratios = acc.components(latent_dim)
+    return components, mean, float(ratios.sum())
 
 
 def pca_variance_ratios(X: np.ndarray) -> np.ndarray:

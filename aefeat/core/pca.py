@@ -1,0 +1,53 @@
+"""PCA of rows given in blocks: the rows' mean and covariance accumulated in float64, then one
+eigendecomposition. The result is PCA of all the rows at once (not an approximation, as
+scikit-learn's ``IncrementalPCA`` is), without a float64 copy of the whole matrix. In-memory and
+streamed training take their PCA start, and the PCA kept when the network does not beat it,
+from here."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# A d x d float64 covariance is 128 MiB at this width; wider data use other means.
+MAX_COLUMNS = 4096
+
+
+class BlockPCA:
+    """Add row blocks with :meth:`add`, then :meth:`components` gives PCA of every row added."""
+
+    def __init__(self, n_features: int) -> None:
+        self.n_rows = 0
+        self._shift: np.ndarray | None = None
+        self._total = np.zeros(n_features)
+        self._gram = np.zeros((n_features, n_features))
+
+    def add(self, block: np.ndarray) -> None:
+        block = np.asarray(block, dtype=np.float64)
+        if len(block) == 0:
+            return
+        if self._shift is None:
+            # Sums of rows moved by a rough mean: E[x x'] - m m' then loses far fewer digits.
+            self._shift = block.mean(axis=0)
+        block = block - self._shift
+        self.n_rows += len(block)
+        self._total += block.sum(axis=0)
+        self._gram += block.T @ block
+
+    def components(self, n_components: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(components (K x D), mean (D,), explained variance ratio of each of the K), for the
+        ``n_components`` largest components, or all of them for None."""
+        d = len(self._total)
+        n = max(self.n_rows, 1)
+        shift = self._shift if self._shift is not None else np.zeros(d)
+        centre = self._total / n
+        cov = (self._gram - n * np.outer(centre, centre)) / max(n - 1, 1)
+        values, vectors = np.linalg.eigh(cov)
+        k = d if n_components is None else n_components
+        order = np.argsort(values)[::-1][:k]
+        components = vectors[:, order].T
+        # scikit-learn's sign convention (largest |loading| positive), for stable output signs.
+        signs = np.sign(components[np.arange(len(order)), np.abs(components).argmax(axis=1)])
+        components *= np.where(signs == 0, 1, signs)[:, None]
+        values = np.clip(values, 0, None)
+        ratios = values[order] / max(values.sum(), 1e-300)
+        return components, centre + shift, ratios
