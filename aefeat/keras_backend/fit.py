@@ -140,19 +140,25 @@ def pca_start(X: np.ndarray, latent_dim: int) -> tuple[np.ndarray, np.ndarray, f
 
         pca = PCA(n_components=latent_dim, svd_solver="full").fit(X.astype(np.float64))
         return pca.components_, pca.mean_, float(pca.explained_variance_ratio_.sum())
-    acc = BlockPCA(d)
-    for start in range(0, n, 65_536):
-        acc.add(X[start : start + 65_536])
-    components, mean, ratios = acc.components(latent_dim)
+    components, mean, ratios = _block_pca(X).components(latent_dim)
     return components, mean, float(ratios.sum())
 
 
 def pca_variance_ratios(X: np.ndarray) -> np.ndarray:
     """Explained variance ratio of every principal component of the scaled rows ``X``."""
-    from sklearn.decomposition import PCA
+    n, d = X.shape
+    if n <= 4 * d or d > MAX_COLUMNS:
+        from sklearn.decomposition import PCA
 
-    solver = "covariance_eigh" if X.shape[0] > 4 * X.shape[1] else "full"
-    return PCA(svd_solver=solver).fit(np.asarray(X, dtype=np.float64)).explained_variance_ratio_
+        return PCA(svd_solver="full").fit(np.asarray(X, dtype=np.float64)).explained_variance_ratio_
+    return _block_pca(X).components(None)[2]
+
+
+def _block_pca(X: Any) -> BlockPCA:
+    acc = BlockPCA(X.shape[1])
+    for start in range(0, X.shape[0], 65_536):
+        acc.add(X[start : start + 65_536])
+    return acc
 
 
 def choose_latent_dim(explained_variance_ratio: np.ndarray, fraction: float) -> int:
