@@ -192,6 +192,7 @@ def test_too_few_validation_rows_keep_pca_and_the_summary_says_why(tmp_path):
     assert metrics["model"] == "pca"
     assert metrics["autoencoder_val_mse"] < 0.6 * metrics["pca_val_mse"]
     shown = run("inspect", tmp_path / "m")
+    assert shown.exit_code == 0, shown.stderr
     assert "(18 validation rows are too few" in shown.stdout
     # With 150 rows of the same curve (30 validation rows) the network is kept.
     path = _curve_csv(tmp_path / "curve150.csv", 150)

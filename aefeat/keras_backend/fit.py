@@ -130,35 +130,30 @@ def check_interval(n_train: int, batch_size: int, planned: int, epochs: int | No
 
 
 def pca_start(X: np.ndarray, latent_dim: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """PCA of scaled rows: components (K x D), mean (D,), explained variance ratio.
-
-    From the covariance matrix accumulated over row blocks (:class:`BlockPCA`), when there are
-    many more rows than columns: no float64 copy of the whole matrix."""
-    n, d = X.shape
-    if n <= 4 * d or d > MAX_COLUMNS:
-        from sklearn.decomposition import PCA
-
-        pca = PCA(n_components=latent_dim, svd_solver="full").fit(X.astype(np.float64))
-        return pca.components_, pca.mean_, float(pca.explained_variance_ratio_.sum())
-    components, mean, ratios = _block_pca(X).components(latent_dim)
+    """PCA of scaled rows: components (K x D), mean (D,), explained variance ratio."""
+    components, mean, ratios = _pca(X, latent_dim)
     return components, mean, float(ratios.sum())
 
 
 def pca_variance_ratios(X: np.ndarray) -> np.ndarray:
     """Explained variance ratio of every principal component of the scaled rows ``X``."""
+    return _pca(X, None)[2]
+
+
+def _pca(X: Any, n_components: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(components, mean, explained variance ratio of each) of the ``n_components`` largest
+    components (None: all). From the covariance accumulated over row blocks (:class:`BlockPCA`)
+    when there are many more rows than columns: no float64 copy of the whole matrix."""
     n, d = X.shape
     if n <= 4 * d or d > MAX_COLUMNS:
         from sklearn.decomposition import PCA
 
-        return PCA(svd_solver="full").fit(np.asarray(X, dtype=np.float64)).explained_variance_ratio_
-    return _block_pca(X).components(None)[2]
-
-
-def _block_pca(X: Any) -> BlockPCA:
-    acc = BlockPCA(X.shape[1])
-    for start in range(0, X.shape[0], 65_536):
+        pca = PCA(n_components=n_components, svd_solver="full").fit(X.astype(np.float64))
+        return pca.components_, pca.mean_, pca.explained_variance_ratio_
+    acc = BlockPCA(d)
+    for start in range(0, n, 65_536):
         acc.add(X[start : start + 65_536])
-    return acc
+    return acc.components(n_components)
 
 
 def choose_latent_dim(explained_variance_ratio: np.ndarray, fraction: float) -> int:
