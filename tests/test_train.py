@@ -15,6 +15,7 @@ from sklearn.decomposition import PCA
 from aefeat import AutoencoderTransformer
 from aefeat.core.config import min_rows, parse_duration, split_sizes
 from aefeat.errors import AefeatError
+from aefeat.keras_backend import fit as fit_mod
 from aefeat.keras_backend.fit import auto_batch_size, plan_steps, split_rows
 
 
@@ -63,6 +64,23 @@ def test_training_loss_is_the_mse_over_every_row_of_each_batch(n_rows, batch_siz
     start, first_pass = est.history_["loss"][:2]
     assert est.training_info_["n_train"] == 5 * batch_size
     assert first_pass == pytest.approx(start, rel=1e-4)
+
+
+def test_passes_of_whole_batches_sharing_a_call_train_as_one_pass_a_call(monkeypatch):
+    # 16 training rows: a pass is one batch, and many passes go to TensorFlow in one call.
+    # The batches, their order and so the weights must be those of one call per pass.
+    X = make_frame(20, seed=4)[FEATURES].to_numpy()
+
+    def fit():
+        return AutoencoderTransformer(latent_dim=2, epochs=40, random_state=1).fit(X)
+
+    shared = fit()
+    monkeypatch.setattr(fit_mod._ArrayBatches, "BLOCK", 1)  # one pass per call
+    alone = fit()
+    assert shared.training_info_["steps_run"] == alone.training_info_["steps_run"] == 40
+    assert shared.history_ == alone.history_
+    for name, w in alone.network_.weights.items():
+        np.testing.assert_array_equal(shared.network_.weights[name], w, err_msg=name)
 
 
 def _discrete_table(n: int, seed: int = 0) -> np.ndarray:
