@@ -32,6 +32,17 @@ def _curve(values: list[float]) -> dict[str, Any]:
     }
 
 
+def start_description(architecture: dict[str, Any]) -> str:
+    """What training started from, for reports, given ``describe()["architecture"]``: PCA
+    when the linear path is on, with the nonlinear path's small random start beside it when
+    there are hidden layers (so the first losses are not PCA's own), or random weights."""
+    if not architecture.get("linear_path", True):
+        return "random initial weights"
+    if architecture.get("hidden"):
+        return "PCA plus a small random nonlinear path"
+    return "PCA"
+
+
 def describe(model: ModelDir) -> dict[str, Any]:
     """Everything ``inspect`` shows without data, as one JSON-ready dict."""
     meta = model.metadata

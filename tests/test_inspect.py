@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FEATURES, run
+from conftest import FEATURES, ok, run
 
 from aefeat.cli.commands import run_inspect
 from aefeat.inspection import analyse
@@ -212,6 +212,25 @@ def test_attribution_does_not_depend_on_chunking_or_sampling(model_dir, frame, m
 
 
 # --- text report ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hidden", "start"), [("16,8", "PCA plus a small random nonlinear path"), ("none", "PCA")]
+)
+def test_text_report_says_what_training_started_from(hidden, start, csv_path, tmp_path):
+    # With hidden layers, check 0 is PCA plus the nonlinear path's random start, whose loss is
+    # not PCA's own; without them it is PCA itself.
+    out = tmp_path / "m"
+    ok(
+        "train", csv_path, "-o", out, "--exclude", "id,label", "--epochs", "1",
+        "--hidden", hidden, "--seed", "0", "--quiet",
+    )  # fmt: skip
+    assert f"at start ({start}) ->" in ok("inspect", out)
+    report = _inspect_json(out)
+    at_pca = report["training"]["val_loss"]["start"] == pytest.approx(
+        report["metrics"]["pca_val_mse"], rel=1e-4
+    )
+    assert at_pca == (hidden == "none")
 
 
 def test_text_report_prints_names_literally(tmp_path, frame):

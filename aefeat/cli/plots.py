@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from aefeat.errors import AefeatError
+from aefeat.inspection import start_description
 from aefeat.io.sinks import atomic_file, check_file_target
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
@@ -250,18 +251,20 @@ def _loss_panel(ax, history: dict[str, list[float]], report: dict[str, Any]) -> 
         ax.plot(
             range(len(values)), values, label=names[key], marker="." if len(values) < 30 else None
         )
+    # The bar the network had to clear: with the linear path on, check 0 is PCA plus the
+    # nonlinear path's random start, not PCA itself.
     pca = metrics.get("pca_val_mse")
-    if pca is not None and not arch.get("linear_path", True):
+    if pca is not None:
         ax.axhline(pca, color="grey", ls=":", label="PCA, validation")
     best = metrics.get("best_epoch")
     if best is not None:
-        ax.axvline(best, color="black", ls="--", lw=0.8, label=f"weights kept (epoch {best})")
+        kept = "best check (PCA was kept)" if metrics.get("model") == "pca" else "weights kept"
+        ax.axvline(best, color="black", ls="--", lw=0.8, label=f"{kept}: check {best}")
     values = np.concatenate([np.asarray(v, dtype=np.float64) for v in curves.values()])
     values = values[np.isfinite(values) & (values > 0)]
     if len(values) and values.max() / values.min() > 20:
         ax.set_yscale("log")
-    start = "PCA start" if arch.get("linear_path", True) else "initial weights"
-    ax.set_xlabel(f"epoch (0 = {start})")
+    ax.set_xlabel(f"validation check (0 = {start_description(arch)})")
     ax.set_ylabel("MSE (scaled units)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

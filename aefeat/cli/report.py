@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aefeat.core.config import MIN_SELECTION_ROWS
+from aefeat.inspection import start_description
 
 MAX_COLUMN_ROWS = 20  # input columns listed with their ranges; more are summarised
 MAX_R2_ROWS = 15  # features listed with their R²; more: the worst 10 and a summary
@@ -95,7 +96,7 @@ def _print_model(con: Console, report: dict[str, Any]) -> None:
     con.print("config: " + escape(shown))
     tr = report["training"]
     loss, val = tr.get("loss", {}), tr.get("val_loss", {})
-    start = "PCA" if arch["linear_path"] else "initial weights"
+    start = start_description(arch)
     con.print(
         f"training: {_e(tr.get('n_train'))} rows, {_e(tr.get('n_val'))} validation rows, "
         f"batch {_e(tr.get('batch_size'))}, seed {_e(tr.get('seed'))}, "
