@@ -38,7 +38,17 @@ def why_pca(autoencoder_val_mse: Any, pca_val_mse: Any, n_val: Any) -> str:
             f"MSE {ae}) beats PCA ({pca}): at least {MIN_SELECTION_ROWS} are needed (more rows, "
             "or a larger --validation-split)"
         )
-    return f"the trained network's validation MSE {ae} was not reliably below PCA's {pca}"
+    if (
+        isinstance(autoencoder_val_mse, float)
+        and isinstance(pca_val_mse, float)
+        and autoencoder_val_mse >= pca_val_mse
+    ):
+        return f"the trained network's validation MSE {ae} was not below PCA's {pca}"
+    rows = f"{n_val} validation rows" if isinstance(n_val, int) else "the validation rows"
+    return (
+        f"the trained network's validation MSE {ae} was below PCA's {pca}, but not reliably: "
+        f"over {rows} the difference is within chance (a paired t-test at 5%)"
+    )
 
 
 def _pct(v: float | None) -> str:
