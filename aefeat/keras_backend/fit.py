@@ -262,26 +262,23 @@ class _ArrayBatches:
     def __call__(self) -> Iterator[np.ndarray]:
         rng = np.random.default_rng([self.seed, 1_000_003])
         n, bs, d = len(self.rows), self.batch_size, self.X.shape[1]
-        full = n // bs * bs
-        if full == n and n // bs < self.BLOCK:
-            # Passes of whole batches only (always so under 32 rows, where a pass is one
-            # batch): several passes to a block, the same batches in the same order, but one
-            # TensorFlow call for many steps instead of one per pass (2 ms each here).
-            passes = self.BLOCK // (n // bs)
-            while True:
-                orders = [
+        # Passes of whole batches only (always so under 32 rows, where a pass is one batch) go
+        # several to a block: the same batches in the same order, but one TensorFlow call for
+        # many steps instead of one per pass (2 ms each here).
+        passes = max(1, self.BLOCK // (n // bs)) if n % bs == 0 else 1
+        while True:
+            order = np.concatenate(
+                [
                     self.rows[rng.permutation(n)] if self.shuffle else self.rows
                     for _ in range(passes)
                 ]
-                block = np.asarray(self.X[np.concatenate(orders)], dtype=np.float32)
-                yield block.reshape(-1, bs, d)
-        while True:
-            order = self.rows[rng.permutation(n)] if self.shuffle else self.rows
+            )
+            full = len(order) // bs * bs
             for start in range(0, full, bs * self.BLOCK):
                 stop = min(full, start + bs * self.BLOCK)
                 block = np.asarray(self.X[order[start:stop]], dtype=np.float32)
                 yield block.reshape(-1, bs, d)
-            if full < n:
+            if full < len(order):
                 yield np.asarray(self.X[order[full:]], dtype=np.float32)[None]
 
 
