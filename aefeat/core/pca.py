@@ -6,10 +6,14 @@ from here."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 # A d x d float64 covariance is 128 MiB at this width; wider data use other means.
 MAX_COLUMNS = 4096
+# Rows converted to float64 at a time: a whole matrix given to ``add`` is never copied at once.
+BLOCK_ROWS = 65_536
 
 
 class BlockPCA:
@@ -21,17 +25,17 @@ class BlockPCA:
         self._total = np.zeros(n_features)
         self._gram = np.zeros((n_features, n_features))
 
-    def add(self, block: np.ndarray) -> None:
-        block = np.asarray(block, dtype=np.float64)
-        if len(block) == 0:
-            return
-        if self._shift is None:
-            # Sums of rows moved by a rough mean: E[x x'] - m m' then loses far fewer digits.
-            self._shift = block.mean(axis=0)
-        block = block - self._shift
-        self.n_rows += len(block)
-        self._total += block.sum(axis=0)
-        self._gram += block.T @ block
+    def add(self, rows: Any) -> None:
+        """Add ``rows``: an array, or anything with ``len`` and row slices giving arrays."""
+        for start in range(0, len(rows), BLOCK_ROWS):
+            block = np.asarray(rows[start : start + BLOCK_ROWS], dtype=np.float64)
+            if self._shift is None:
+                # Sums of rows moved by a rough mean: E[x x'] - m m' then loses far fewer digits.
+                self._shift = block.mean(axis=0)
+            block = block - self._shift
+            self.n_rows += len(block)
+            self._total += block.sum(axis=0)
+            self._gram += block.T @ block
 
     def components(self, n_components: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(components (K x D), mean (D,), explained variance ratio of each of the K), for the

@@ -151,8 +151,7 @@ def _pca(X: Any, n_components: int | None) -> tuple[np.ndarray, np.ndarray, np.n
         pca = PCA(n_components=n_components, svd_solver="full").fit(X.astype(np.float64))
         return pca.components_, pca.mean_, pca.explained_variance_ratio_
     acc = BlockPCA(d)
-    for start in range(0, n, 65_536):
-        acc.add(X[start : start + 65_536])
+    acc.add(X)
     return acc.components(n_components)
 
 
