@@ -4,7 +4,7 @@ pass streams shuffled batches from disk, for as many steps as the training budge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,34 +202,37 @@ def batch_generator(
     inp: ChunkedInput, scaler: Scaler, share: float, seed: int, batch_size: int, shuffle: bool
 ) -> Callable[[], Iterator[np.ndarray]]:
     """A callable giving endless shuffled float32 training rows, pass after pass over the files,
-    as blocks of shape (batches, batch_size, columns) (the form ``fit_from_start`` trains on)."""
+    as blocks of shape (batches, batch_size, columns) (the form ``fit_from_start`` trains on).
+    The rows left over at the end of a pass start the next pass's first batch, as in memory: no
+    step trains on a short batch."""
 
     def generate() -> Iterator[np.ndarray]:
         d = len(inp.features)
+        buffer = np.empty((0, d), dtype=np.float32)
         for epoch in range(2**62):
             rng = np.random.default_rng([seed, 1_000_003, epoch])
-            buffer = np.empty((0, d), dtype=np.float32)
             for i, X in enumerate(inp.chunks()):
                 S = scaler.prepare(X)
                 rows = S[~_validation_mask(len(S), share, seed, i)].astype(np.float32)
                 buffer = np.concatenate([buffer, rows]) if len(buffer) else rows
                 if len(buffer) >= SHUFFLE_ROWS:
-                    if shuffle:
-                        buffer = buffer[rng.permutation(len(buffer))]
-                    usable = len(buffer) // batch_size * batch_size
-                    if usable:
-                        yield buffer[:usable].reshape(-1, batch_size, d)
-                    buffer = buffer[usable:]
-            if len(buffer):
-                if shuffle:
-                    buffer = buffer[rng.permutation(len(buffer))]
-                usable = len(buffer) // batch_size * batch_size
-                if usable:
-                    yield buffer[:usable].reshape(-1, batch_size, d)
-                if usable < len(buffer):
-                    yield buffer[usable:][None]
+                    buffer = yield from _whole_batches(buffer, batch_size, rng if shuffle else None)
+            buffer = yield from _whole_batches(buffer, batch_size, rng if shuffle else None)
 
     return generate
+
+
+def _whole_batches(
+    buffer: np.ndarray, batch_size: int, rng: np.random.Generator | None
+) -> Generator[np.ndarray, None, np.ndarray]:
+    """Yield the whole batches of ``buffer`` (shuffled first, given ``rng``) as one block; return
+    the rows left over."""
+    if rng is not None:
+        buffer = buffer[rng.permutation(len(buffer))]
+    usable = len(buffer) // batch_size * batch_size
+    if usable:
+        yield buffer[:usable].reshape(-1, batch_size, buffer.shape[1])
+    return buffer[usable:]
 
 
 def train_streaming(

@@ -10,7 +10,7 @@ import pytest
 from conftest import FEATURES, make_frame, run
 
 from aefeat.io.sources import expand_inputs
-from aefeat.stream import Reservoir
+from aefeat.stream import ChunkedInput, Reservoir, batch_generator, first_pass
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +177,18 @@ def test_input_too_large_for_memory_is_streamed_and_says_so(parts, tmp_path, mon
     assert "training streamed from disk" in result.stderr
     assert "would not fit in the memory available" in result.stderr
     assert _meta(model)["data"]["streamed"] is True
+
+
+def test_streamed_batches_are_whole_across_passes(parts):
+    # 900 rows in batches of 7 leave 4 over each pass: they start the next pass's first batch
+    # instead of training as a short batch of their own, and no row is dropped.
+    inp = ChunkedInput([str(parts / f"part{i}.csv") for i in range(3)], FEATURES)
+    stats = first_pass(inp, "mean", 0, 100)
+    blocks = batch_generator(inp, stats.scaler, 0.0, 0, 7, True)()
+    seen = []
+    while sum(len(b) for b in seen) * 7 < 3 * 900:
+        seen.append(next(blocks))
+    assert {b.shape[1:] for b in seen} == {(7, len(FEATURES))}
+    rows = np.concatenate(seen).reshape(-1, len(FEATURES))[: 3 * 900 - 6]
+    _, counts = np.unique(rows, axis=0, return_counts=True)
+    assert len(counts) == 900 and counts.min() >= 2

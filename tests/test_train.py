@@ -17,7 +17,7 @@ from aefeat.cli.report import why_pca
 from aefeat.core.config import min_rows, parse_duration, split_sizes
 from aefeat.errors import AefeatError
 from aefeat.keras_backend import fit as fit_mod
-from aefeat.keras_backend.fit import auto_batch_size, plan_steps, split_rows
+from aefeat.keras_backend.fit import auto_batch_size, plan_steps, resolve_batch_size, split_rows
 
 
 def _scaler(X_train):
@@ -67,19 +67,21 @@ def test_training_loss_is_the_mse_over_every_row_of_each_batch(n_rows, batch_siz
     assert first_pass == pytest.approx(start, rel=1e-4)
 
 
-def test_passes_of_whole_batches_sharing_a_call_train_as_one_pass_a_call(monkeypatch):
-    # 16 training rows: a pass is one batch, and many passes go to TensorFlow in one call.
-    # The batches, their order and so the weights must be those of one call per pass.
+def test_batches_sharing_a_call_train_as_one_batch_a_call(monkeypatch):
+    # 16 training rows in batches of 6 (batches straddle passes): many batches go to TensorFlow
+    # in one call. The batches, their order and so the weights must be those of one call each.
     X = make_frame(20, seed=4)[FEATURES].to_numpy()
 
     def fit():
-        return AutoencoderTransformer(latent_dim=2, epochs=40, random_state=1).fit(X)
+        return AutoencoderTransformer(latent_dim=2, epochs=10, batch_size=6, random_state=1).fit(X)
 
     shared = fit()
-    monkeypatch.setattr(fit_mod._ArrayBatches, "BLOCK", 1)  # one pass per call
+    monkeypatch.setattr(fit_mod._ArrayBatches, "BLOCK", 1)  # one batch per call
     alone = fit()
-    assert shared.training_info_["steps_run"] == alone.training_info_["steps_run"] == 40
-    assert shared.history_ == alone.history_
+    assert shared.training_info_["steps_run"] == alone.training_info_["steps_run"] == 30
+    assert shared.history_["val_loss"] == alone.history_["val_loss"]
+    # The training loss is summed in float32 per call: the same up to the order of the sum.
+    np.testing.assert_allclose(shared.history_["loss"], alone.history_["loss"], rtol=1e-6)
     for name, w in alone.network_.weights.items():
         np.testing.assert_array_equal(shared.network_.weights[name], w, err_msg=name)
 
@@ -295,11 +297,25 @@ def test_split_is_shuffled_and_disjoint():
     np.testing.assert_array_equal(val, np.arange(80, 100))  # Keras' way, when asked for
 
 
-@pytest.mark.parametrize(
-    "n, expected", [(10, 32), (2000, 32), (8000, 128), (16000, 256), (10**7, 256)]
-)
-def test_auto_batch_size_scales_with_data(n, expected):
+@pytest.mark.parametrize("n, expected", [(10, 10), (255, 255), (2000, 256), (10**7, 256)])
+def test_auto_batch_is_256_rows_or_every_training_row(n, expected):
     assert auto_batch_size(n) == expected
+    assert resolve_batch_size("auto", n) == expected
+
+
+def test_batches_are_whole_and_passes_are_laid_end_to_end():
+    # 10 rows in batches of 3: no short batch of 1 at the end of a pass; a batch straddles two
+    # passes instead (also from one block of batches to the next), and every 10 rows batched in
+    # a row are one pass (each row once).
+    X = np.arange(30, dtype=float).reshape(10, 3)
+    blocks = fit_mod._ArrayBatches(X, np.arange(10), 3, True, seed=0)()
+    batches = np.concatenate([next(blocks) for _ in range(3)])
+    assert batches.shape[1:] == (3, 3)
+    rows = batches[:, :, 0].ravel() / 3
+    assert len(rows) > 2 * 64 * 3
+    for one_pass in rows[: len(rows) // 10 * 10].reshape(-1, 10):
+        assert sorted(one_pass) == list(range(10))
+    assert not np.array_equal(rows[:10], rows[10:20])  # each pass its own shuffle
 
 
 @pytest.mark.parametrize("split, k", [(0.2, 2), (0.5, 2), (0.25, 16), (0.9, 1)])
