@@ -67,7 +67,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         and ends early when validation loss stops improving.
 
     batch_size : int or "auto", default="auto"
-        Rows per batch; "auto" gives 256, or every training row when there are fewer.
+        Rows per batch; "auto" gives about 8 batches per pass, between 32 and 256 rows.
 
     learning_rate : float, default=0.01
         Adam's peak learning rate (linear warm-up, then cosine decay to zero) for batches of 256

@@ -17,7 +17,7 @@ from aefeat.cli.report import why_pca
 from aefeat.core.config import min_rows, parse_duration, split_sizes
 from aefeat.errors import AefeatError
 from aefeat.keras_backend import fit as fit_mod
-from aefeat.keras_backend.fit import auto_batch_size, plan_steps, resolve_batch_size, split_rows
+from aefeat.keras_backend.fit import plan_steps, resolve_batch_size, split_rows
 
 
 def _scaler(X_train):
@@ -297,9 +297,10 @@ def test_split_is_shuffled_and_disjoint():
     np.testing.assert_array_equal(val, np.arange(80, 100))  # Keras' way, when asked for
 
 
-@pytest.mark.parametrize("n, expected", [(10, 10), (255, 255), (2000, 256), (10**7, 256)])
-def test_auto_batch_is_256_rows_or_every_training_row(n, expected):
-    assert auto_batch_size(n) == expected
+@pytest.mark.parametrize(
+    "n, expected", [(10, 10), (200, 32), (500, 64), (1000, 128), (2000, 256), (10**7, 256)]
+)
+def test_auto_batch_is_about_8_a_pass_from_32_to_256_rows(n, expected):
     assert resolve_batch_size("auto", n) == expected
 
 

@@ -354,7 +354,7 @@ PARAMS = ParamTable(
             "batch_size",
             "auto",
             (Int(1), Options(("auto",))),
-            "Rows per batch, or 'auto' for 256 (every training row when fewer).",
+            "Rows per batch, or 'auto' for about 8 batches per pass (32 to 256 rows).",
             "int | str",
             estimator="batch_size",
             section="Training",

@@ -98,12 +98,15 @@ def resolve_batch_size(batch_size: int | str, n_train: int) -> int:
 
 
 def auto_batch_size(n_train: int) -> int:
-    """256 rows, or every training row when there are fewer. Measured 2026-12-01 on tables of
-    200 to 12,000 training rows (the quality benchmark's and seven statsmodels tables): within
-    the same step budget, batches of 256 rows left a lower held-out error than batches of 32 to
-    128 rows, at about the same cost a step on 2 cores. Above 256 rows, a step costs more than
-    the rows it adds are worth at a fixed step budget."""
-    return max(1, min(256, n_train))
+    """About 8 batches per pass, between 32 and 256 rows (a power of two): 256 from about 1,450
+    training rows up. Measured 2026-12-01 on 17 tables of 150 to 8,000 rows (the quality
+    benchmark's and seven statsmodels tables never tuned on), 3 to 5 seeds each, geometric mean
+    of the held-out error over PCA's: 0.406 with about 64 batches a pass (the rule before, with
+    a floor of 1,000 steps), 0.394 with 256 rows always, 0.393 with this rule. Larger batches
+    learn more within the step budget (digits, fair, the discrete table); on tables of a few
+    hundred rows, smaller ones generalise better (diabetes, macrodata). Above 256 rows, a step
+    costs more than the rows it adds are worth at a fixed step budget."""
+    return int(np.clip(2 ** np.round(np.log2(max(n_train / 8, 1))), 32, 256))
 
 
 def peak_rate(learning_rate: float, batch_size: int) -> float:
