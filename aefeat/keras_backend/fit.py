@@ -460,6 +460,10 @@ def fit_from_start(
                     history["loss"].append(loss_sum / loss_steps)
                     keeper.check(step, history["loss"][-1], float(val))
                     loss_sum, loss_steps = 0.0, 0
+        # Free the batches (a pass's shuffled order and the last block) before the scoring
+        # below, which is the peak of memory at a million rows.
+        blocks.close()
+        del blocks, block
         history["val_loss"] += keeper.val_history
     else:
         keeper.ended_by = "max_time" if planned > 0 else "epochs"
