@@ -284,7 +284,7 @@ class _ArrayBatches:
                 stop = min(full, start + per_block)
                 block = np.asarray(self.X[order[start:stop]], dtype=np.float32)
                 yield block.reshape(-1, bs, d)
-            order = order[full:]  # the start of the next batch
+            order = order[full:].copy()  # the next batch's start; the rest of the order is freed
 
 
 def _train_function(
