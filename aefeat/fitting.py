@@ -134,6 +134,7 @@ def fit_chunks(
             X_scaled[done : done + len(part)] = scaler.prepare(part)
             done += len(part)
         chunk = part = None  # the last references: the chunk is freed here
+    release_freed_memory()
     from aefeat.keras_backend.fit import train_network
 
     result = train_network(
@@ -177,6 +178,24 @@ def fit_files(
         on_epoch=on_epoch,
     )
     return _fitted(p, columns, scaler, result, seed, result.n_train + result.n_val, sample)
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by reading and scaling back to the operating system: pyarrow's pool
+    keeps the parsed table for reuse, and glibc keeps freed chunks on its heap when they were
+    not allocated as their own mappings (which depends on what was freed before). Measured
+    2026-12-01 on 1M x 50 rows: 400 MB of freed float64 chunks stayed resident through training
+    without the ``malloc_trim``."""
+    import sys
+
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass  # not glibc (macOS, musl, Windows): nothing to trim this way
 
 
 def _fitted(

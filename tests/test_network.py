@@ -184,3 +184,17 @@ def test_sigmoid_mix_jacobian_equals_central_finite_differences(linear_path, hid
         step[j] = eps
         numeric[:, :, j] = (net.decode(z + step) - net.decode(z - step)) / (2 * eps)
     np.testing.assert_allclose(jac, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_reconstruction_error_is_per_row_over_blocks_of_rows():
+    # More rows than one block, not a multiple of it: every row scored once, in its place.
+    from aefeat.core.network import ERROR_BLOCK
+
+    spec = _spec("tanh", True, (7, 5))
+    net = DenseNetwork(spec, _random_weights(spec))
+    X = np.random.default_rng(1).uniform(size=(2 * ERROR_BLOCK + 123, N_FEATURES))
+    X[ERROR_BLOCK + 7] = 5.0  # one row far off, found where it is
+    diff = net.decode(net.encode(X)) - X
+    errors = net.reconstruction_error(X.astype(np.float32))
+    np.testing.assert_allclose(errors, np.mean(diff * diff, axis=1), rtol=1e-5)
+    assert int(np.argmax(errors)) == ERROR_BLOCK + 7

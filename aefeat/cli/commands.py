@@ -119,7 +119,8 @@ def run_train(
             chunks = [c for p in paths for c in inp.open(p).numeric_chunks(features)]
         stats = _check_values(chunks, features, source.name, config)
         n_rows = stats.n_rows
-        _release_reader_memory()
+        # The parsed table is freed: hand it back before scaling adds the float32 matrix.
+        fitting.release_freed_memory()
         with progress.training_progress(quiet) as on_epoch:
             # fit_chunks frees each chunk once scaled: one full copy of the data at a time.
             fitted = fitting.fit_chunks(chunks, features, params, stats=stats, on_epoch=on_epoch)
@@ -187,14 +188,6 @@ def _stream_reason(paths: list[str]) -> str:
     else:
         why = f"{len(paths)} files"
     return f"training streamed from disk ({why}); --no-stream loads it, --max-rows samples it"
-
-
-def _release_reader_memory() -> None:
-    # pyarrow's allocator keeps the freed parsed table (about the matrix's size) for reuse;
-    # handing it back before training lowers the peak of in-memory training by that much.
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
 
 
 def _check_values(

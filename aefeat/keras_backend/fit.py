@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from aefeat.core.config import MIN_SELECTION_ROWS, TrainOptions, check_sizes, split_sizes
-from aefeat.core.network import MIX_WEIGHT, DenseNetwork, NetworkSpec
+from aefeat.core.network import ERROR_BLOCK, MIX_WEIGHT, DenseNetwork, NetworkSpec
 from aefeat.core.pca import MAX_COLUMNS, BlockPCA
 from aefeat.keras_backend import (
     build as model_mod,  # first: it quiets TensorFlow's start-up logging
@@ -181,14 +181,12 @@ def pca_mse(X: np.ndarray, components: np.ndarray, mean: np.ndarray) -> float:
 
 
 def _pca_row_errors(X: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    Xc = np.asarray(X, dtype=np.float64) - mean
-    d = Xc @ components.T @ components - Xc
-    return np.mean(d * d, axis=1)
-
-
-def _mse(a: np.ndarray, b: np.ndarray) -> float:
-    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    return float(np.mean(d * d))
+    out = np.empty(len(X))
+    for start in range(0, len(X), ERROR_BLOCK):  # as DenseNetwork.reconstruction_error
+        Xc = np.asarray(X[start : start + ERROR_BLOCK], dtype=np.float64) - mean
+        d = Xc @ components.T @ components - Xc
+        out[start : start + len(Xc)] = np.mean(d * d, axis=1)
+    return out
 
 
 def train_network(
@@ -419,8 +417,8 @@ def fit_from_start(
     schedule = _Schedule(peak, int(WARMUP_SHARE * planned), planned)
     optimizer = keras.optimizers.Adam(schedule)
     net0 = DenseNetwork(spec, model_mod.get_weights(layers, centering), dtype=np.float32)
-    initial = _mse(X_val, net0.decode(net0.encode(X_val)))
-    initial_train = _mse(train_sample, net0.decode(net0.encode(train_sample)))
+    initial = float(np.mean(net0.reconstruction_error(X_val)))
+    initial_train = float(np.mean(net0.reconstruction_error(train_sample)))
     pca_rows = _pca_row_errors(X_val, components, mean)
 
     keeper = _Budget(
@@ -470,7 +468,7 @@ def fit_from_start(
 
     weights = keeper.best_weights
     net = DenseNetwork(spec, weights, dtype=np.float64)
-    ae_rows = val_rows = _row_errors(net, X_val)
+    ae_rows = val_rows = net.reconstruction_error(X_val)
     kept = "autoencoder"
     untrained = keeper.step == 0
     if (
@@ -484,7 +482,7 @@ def fit_from_start(
         all_components, all_mean = pca_of_all_rows()
         weights = _pca_weights(spec, weights, all_components, all_mean)
         net = DenseNetwork(spec, weights, dtype=np.float64)
-        val_rows = _row_errors(net, X_val)
+        val_rows = net.reconstruction_error(X_val)
     return TrainResult(
         spec=spec,
         weights=weights,
@@ -495,7 +493,7 @@ def fit_from_start(
         n_train=n_train,
         n_val=len(X_val),
         val_mse=float(np.mean(val_rows)),
-        train_mse=_mse(train_sample, net.decode(net.encode(train_sample))),
+        train_mse=float(np.mean(net.reconstruction_error(train_sample))),
         pca_val_mse=float(np.mean(pca_rows)),
         pca_explained_variance=pca_explained_variance,
         seed=seed,
@@ -533,11 +531,6 @@ def _centering(
     if spec.linear_path and spec.latent_activation == "linear":
         out["decoder"] = stats((np.asarray(sample, dtype=np.float64) - mean) @ components.T)
     return out
-
-
-def _row_errors(net: DenseNetwork, X: np.ndarray) -> np.ndarray:
-    d = net.decode(net.encode(X)) - np.asarray(X, dtype=np.float64)
-    return np.mean(d * d, axis=1)
 
 
 def _pca_expressible(spec: NetworkSpec) -> bool:
