@@ -13,6 +13,7 @@ own per column, ``decoder_output/alpha``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ _LEAKY_SLOPE = 0.2  # Keras' default negative_slope for "leaky_relu"
 # range, where it meets the identity, and bounded by 0 and 1, the range of the training data.
 MIX_SLOPE = 4.0
 MIX_WEIGHT = "decoder_output/alpha"
-ERROR_BLOCK = 4096  # rows scored at a time by DenseNetwork.reconstruction_error
+ERROR_BLOCK = 4096  # rows scored at a time by row_errors
 
 
 def sigmoid_mix(u: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -261,15 +262,8 @@ class DenseNetwork:
         return self._half("decoder", np.asarray(Z, dtype=self.dtype), self.weights)[0]
 
     def reconstruction_error(self, X_scaled: np.ndarray) -> np.ndarray:
-        """Per-row mean squared error in scaled units (differences in float64), computed
-        ``ERROR_BLOCK`` rows at a time: the hidden layers of 50,000 validation rows at once
-        were 200 MB, the peak of training on a million rows."""
-        out = np.empty(len(X_scaled))
-        for start in range(0, len(X_scaled), ERROR_BLOCK):
-            x = np.asarray(X_scaled[start : start + ERROR_BLOCK], dtype=np.float64)
-            diff = self.decode(self.encode(x)) - x
-            out[start : start + len(x)] = np.mean(diff * diff, axis=1)
-        return out
+        """Per-row mean squared error in scaled units (see :func:`row_errors`)."""
+        return row_errors(lambda x: self.decode(self.encode(x)), X_scaled)
 
     def jacobian(self, half: str, x: np.ndarray) -> np.ndarray:
         """d output / d input for each row: shape (rows, n_out, n_in), by a closed-form backward pass."""
@@ -292,3 +286,15 @@ class DenseNetwork:
                 g = g @ w[f"{half}_hidden_{i}/kernel"].T
             jac += g
         return jac
+
+
+def row_errors(reconstruct: Callable[[np.ndarray], np.ndarray], X: np.ndarray) -> np.ndarray:
+    """Each row's mean squared error of ``reconstruct`` (rows in, their reconstruction out),
+    in float64, ``ERROR_BLOCK`` rows at a time: the hidden layers of 50,000 validation rows at
+    once took 200 MB, the peak of training on a million rows."""
+    out = np.empty(len(X))
+    for start in range(0, len(X), ERROR_BLOCK):
+        x = np.asarray(X[start : start + ERROR_BLOCK], dtype=np.float64)
+        diff = reconstruct(x) - x
+        out[start : start + len(x)] = np.mean(diff * diff, axis=1)
+    return out

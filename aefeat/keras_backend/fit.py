@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from aefeat.core.config import MIN_SELECTION_ROWS, TrainOptions, check_sizes, split_sizes
-from aefeat.core.network import ERROR_BLOCK, MIX_WEIGHT, DenseNetwork, NetworkSpec
+from aefeat.core.network import MIX_WEIGHT, DenseNetwork, NetworkSpec, row_errors
 from aefeat.core.pca import MAX_COLUMNS, BlockPCA
 from aefeat.keras_backend import (
     build as model_mod,  # first: it quiets TensorFlow's start-up logging
@@ -181,12 +181,7 @@ def pca_mse(X: np.ndarray, components: np.ndarray, mean: np.ndarray) -> float:
 
 
 def _pca_row_errors(X: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    out = np.empty(len(X))
-    for start in range(0, len(X), ERROR_BLOCK):  # as DenseNetwork.reconstruction_error
-        Xc = np.asarray(X[start : start + ERROR_BLOCK], dtype=np.float64) - mean
-        d = Xc @ components.T @ components - Xc
-        out[start : start + len(Xc)] = np.mean(d * d, axis=1)
-    return out
+    return row_errors(lambda x: (x - mean) @ components.T @ components + mean, X)
 
 
 def train_network(
