@@ -294,11 +294,24 @@ def _train_function(
     Each batch goes through the model as two halves whose squared errors are summed: the same
     loss and gradient, but two independent branches that TensorFlow runs on two cores at once. A
     step of one batch runs its small matrix products one after another, about one core's worth
-    (two intra-op threads were no faster than one here); split, steps were 15% faster."""
+    (two intra-op threads were no faster than one here); split, steps were 15% faster.
+
+    The optimizer updates one flat variable holding every weight, copied back into the model's
+    variables after each step: Adam's update is elementwise, so the numbers are the same, but its
+    dozen small operations run once a step instead of once per weight matrix and bias (17 of
+    each in the default network). Fitting the nonlinear 100-column set at 4 latent columns took
+    5.4 s instead of 6.9 s (median of 6 fits each, same held-out MSE to the last digit)."""
     import tensorflow as tf
 
     variables = model.trainable_variables
-    optimizer.build(variables)
+    shapes = [tuple(v.shape) for v in variables]
+    sizes = [int(np.prod(s)) for s in shapes]
+    flat = keras.Variable(
+        np.concatenate([np.ravel(keras.ops.convert_to_numpy(v)) for v in variables]),
+        trainable=False,
+        name="flat_weights",
+    )
+    optimizer.build([flat])
 
     # autograph=False with an explicit while_loop: the same graph, traced 15% faster.
     @tf.function(
@@ -319,7 +332,10 @@ def _train_function(
                     for p in (x[:half], x[half:])
                 ]
                 loss = tf.add_n(squares) / tf.cast(tf.size(x), tf.float32)
-            optimizer.apply(tape.gradient(loss, variables), variables)
+            grads = tape.gradient(loss, variables)
+            optimizer.apply([tf.concat([tf.reshape(g, [-1]) for g in grads], 0)], [flat])
+            for v, part, shape in zip(variables, tf.split(flat.value, sizes), shapes, strict=True):
+                v.assign(tf.reshape(part, shape))
             return i + 1, total + loss
 
         n = tf.shape(block)[0]
