@@ -299,8 +299,9 @@ def _train_function(
     The optimizer updates one flat variable holding every weight, copied back into the model's
     variables after each step: Adam's update is elementwise, so the numbers are the same, but its
     dozen small operations run once a step instead of once per weight matrix and bias (17 of
-    each in the default network). Fitting the nonlinear 100-column set at 4 latent columns took
-    5.4 s instead of 6.9 s (median of 6 fits each, same held-out MSE to the last digit)."""
+    each in the default network). Measured here: steps about 12% faster (0.71-0.80 against
+    0.80-0.94 ms at batch 256, interleaved in one process), the same held-out MSE to the last
+    digit."""
     import tensorflow as tf
 
     variables = model.trainable_variables
