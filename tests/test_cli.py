@@ -100,6 +100,25 @@ def test_config_file_and_flag_override(csv_path, tmp_path):
     assert meta["input_columns"] == FEATURES
 
 
+def test_train_prints_nothing_on_stdout_and_json_with_json(csv_path, tmp_path):
+    args = ["--exclude", "id,label", "--epochs", "2", "--hidden", "4", "--seed", "0", "-q"]
+    plain = run("train", csv_path, "-o", tmp_path / "a", *args)
+    assert plain.exit_code == 0, plain.stderr
+    assert plain.stdout == "" and plain.stderr == ""
+    result = run("train", csv_path, "-o", tmp_path / "b", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    summary = json.loads(result.stdout)
+    meta = json.loads((tmp_path / "b" / "metadata.json").read_text())
+    assert summary["output"] == str(tmp_path / "b")
+    assert (summary["rows"], summary["columns"], summary["latent_dim"]) == (240, 6, 2)
+    assert summary["model"] == meta["metrics"]["model"] in ("autoencoder", "pca")
+    assert summary["ended_by"] == meta["training"]["ended_by"] == "epochs"
+    assert summary["metrics"] == meta["metrics"]
+    assert summary["data"] == meta["data"] and summary["data"]["rows"] == 240
+    assert summary["seconds"] > 0
+
+
 def _pca_kept(frame: pd.DataFrame) -> np.ndarray:
     """Cumulative explained variance of PCA on the MinMax-scaled feature columns."""
     from sklearn.decomposition import PCA

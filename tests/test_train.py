@@ -130,12 +130,15 @@ def test_small_batches_leave_the_pca_start_on_nonlinear_data():
 def test_max_time_ends_training_with_a_valid_model(csv_path, tmp_path):
     model = tmp_path / "m"
     args = ["--exclude", "id,label", "--epochs", "100000", "--seed", "0", "--max-time", "3s"]
-    result = run("train", csv_path, "-o", model, *args)
+    result = run("train", csv_path, "-o", model, *args, "--json")
     assert result.exit_code == 0, result.stderr
     assert "--max-time budget of 3s ended training" in result.stderr
     meta = json.loads((model / "metadata.json").read_text())
     assert meta["training"]["ended_by"] == "max_time"
     assert meta["training"]["steps_run"] < meta["training"]["planned_steps"]
+    summary = json.loads(result.stdout)  # --json: the same facts for a script
+    assert summary["ended_by"] == "max_time"
+    assert summary["training"]["steps_run"] == meta["training"]["steps_run"]
     encoded = run("encode", model, csv_path)
     assert encoded.exit_code == 0, encoded.stderr
     assert len(encoded.stdout.splitlines()) == 241

@@ -304,6 +304,14 @@ def train(
         ),
     ] = None,
     storage_option: StorageOptions = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the run's summary as one JSON object on stdout: rows, validation MSE "
+            "of the network and of PCA, which of the two was saved, what ended training.",
+        ),
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Train an autoencoder on DATA and write a model directory."""
@@ -335,7 +343,11 @@ def train(
     )
     storage = parse_storage_options(storage_option)
     with storage_options(storage, [data]):
-        run_train(data, output, resolved, quiet=quiet, stream=stream, dask=dask, storage=storage)
+        summary = run_train(
+            data, output, resolved, quiet=quiet, stream=stream, dask=dask, storage=storage
+        )
+    if as_json:
+        _print_json(summary)
 
 
 def _latent_dim(value: str | None) -> int | float | None:
@@ -487,17 +499,23 @@ def inspect(
             delimiter=_unescape(delimiter) or ",",
             encoding=encoding or "utf-8",
         )
+    if as_json:
+        _print_json(report)
+        return
+    from aefeat.cli.report import print_report
     from aefeat.io.sinks import writing_stdout
 
     with writing_stdout():
-        if as_json:
-            from aefeat.io import strictjson
+        print_report(report, top=max(1, top))
 
-            sys.stdout.write(strictjson.dumps(report) + "\n")
-        else:
-            from aefeat.cli.report import print_report
 
-            print_report(report, top=max(1, top))
+def _print_json(value: dict[str, Any]) -> None:
+    """``--json``: one strict JSON object on stdout."""
+    from aefeat.io import strictjson
+    from aefeat.io.sinks import writing_stdout
+
+    with writing_stdout():
+        sys.stdout.write(strictjson.dumps(value) + "\n")
 
 
 _exit_code: int | None = None

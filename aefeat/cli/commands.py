@@ -35,8 +35,9 @@ def run_train(
     stream: bool | None = None,
     dask: str | None = None,
     storage: dict[str, Any] | None = None,
-) -> fitting.FittedModel:
-    """``aefeat train``: returns the fitted model, as saved in ``output``.
+) -> dict[str, Any]:
+    """``aefeat train``: fits, saves the model directory ``output`` and returns the run's
+    summary (JSON-ready: what ``train --json`` prints; the one-line note on stderr says the same).
 
     DATA is a file, ``-``, a directory or a glob of files with the same columns. ``stream``
     (default: for several files, or data that would not fit in memory) trains without loading
@@ -124,18 +125,27 @@ def run_train(
         with progress.training_progress(quiet) as on_epoch:
             # fit_chunks frees each chunk once scaled: one full copy of the data at a time.
             fitted = fitting.fit_chunks(chunks, features, params, stats=stats, on_epoch=on_epoch)
-    fitted.save(
-        output,
-        config=config.to_dict(),
-        extra={"data": {**data_info, "rows": n_rows}},
-    )
+    data_info["rows"] = n_rows
+    fitted.save(output, config=config.to_dict(), extra={"data": data_info})
+    seconds = time.perf_counter() - started
     if not quiet:
         progress.note(
             f"trained on {n_rows:,} rows x {len(features)} columns -> {_latent(fitted)} "
-            f"in {time.perf_counter() - started:.1f} s; {_versus_pca(fitted)}; "
-            f"saved {output}"
+            f"in {seconds:.1f} s; {_versus_pca(fitted)}; saved {output}"
         )
-    return fitted
+    return {
+        "output": str(output),
+        "seconds": round(seconds, 3),
+        "rows": n_rows,
+        "columns": len(features),
+        "latent_dim": fitted.latent_dim,
+        # "autoencoder", or "pca" when the saved model is PCA (see metrics for both errors)
+        "model": fitted.metrics["model"],
+        "ended_by": fitted.training["ended_by"],
+        "metrics": dict(fitted.metrics),
+        "training": dict(fitted.training),
+        "data": data_info,
+    }
 
 
 def _sample(
