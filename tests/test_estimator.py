@@ -8,6 +8,8 @@ import io
 import json
 import pickle
 import pydoc
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -339,3 +341,19 @@ def test_train_command_and_estimator_fit_the_same_model(frame, csv_path, tmp_pat
     assert meta[0]["metrics"] == meta[1]["metrics"]
     loaded = AutoencoderTransformer.load(tmp_path / "cli")
     np.testing.assert_array_equal(loaded.transform(frame[FEATURES]), est.transform(frame[FEATURES]))
+
+
+def test_fit_leaves_the_callers_garbage_collector_as_it_was():
+    # Keras is imported with the collector paused; a Python caller's process must get it back
+    # enabled, with none of its objects frozen out of collection (only the CLI's own process
+    # freezes what the import built).
+    code = (
+        "import gc, numpy as np\n"
+        "from aefeat import AutoencoderTransformer\n"
+        "X = np.random.default_rng(0).random((60, 4))\n"
+        "AutoencoderTransformer(latent_dim=2, epochs=1, random_state=0).fit(X)\n"
+        "import sys; assert 'keras' in sys.modules\n"
+        "print(gc.isenabled(), gc.get_freeze_count())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["True", "0"]
