@@ -54,10 +54,12 @@ def test_zero_epochs_is_exactly_pca():
 
 
 @pytest.mark.parametrize(("n_rows", "batch_size"), [(200, 32), (206, 33)])
-def test_training_loss_is_the_mse_over_every_row_of_each_batch(n_rows, batch_size):
+def test_training_loss_is_the_mse_over_every_row_of_each_batch(n_rows, batch_size, monkeypatch):
     # With a rate too small to move the weights, the mean step loss over the first pass (whole
     # batches only) is the start's MSE on the training rows. Each batch goes through the model in
     # two halves: a loss over one half, or a mean of the halves' means (an odd batch), is not.
+    # Without the denoising noise, which makes a step's loss that of noisy rows.
+    monkeypatch.setattr(fit_mod, "INPUT_NOISE", 0.0)
     X = make_frame(n_rows, seed=5)[FEATURES].to_numpy()
     est = AutoencoderTransformer(
         latent_dim=2, epochs=1, batch_size=batch_size, learning_rate=1e-12, random_state=0
@@ -65,6 +67,30 @@ def test_training_loss_is_the_mse_over_every_row_of_each_batch(n_rows, batch_siz
     start, first_pass = est.history_["loss"][:2]
     assert est.training_info_["n_train"] == 5 * batch_size
     assert first_pass == pytest.approx(start, rel=1e-4)
+
+
+def test_denoising_noise_reaches_training_but_not_validation_checks():
+    # With a rate too small to move the weights: the training loss is that of noisy rows (above
+    # the start's MSE), while every validation check is the clean start's validation MSE.
+    X = make_frame(300, seed=5)[FEATURES].to_numpy()
+    est = AutoencoderTransformer(
+        latent_dim=2, epochs=3, batch_size=32, learning_rate=1e-12, random_state=0
+    ).fit(X)
+    loss, val = est.history_["loss"], est.history_["val_loss"]
+    assert len(val) >= 4
+    assert min(loss[1:]) > 1.002 * loss[0]  # equal, to 1e-4, without noise
+    np.testing.assert_allclose(val[1:], val[0], rtol=1e-4)
+
+
+def test_noise_bank_holds_two_batches_and_stays_small_for_wide_tables():
+    bank, _ = fit_mod._noise_bank(100, 256, seed=0)
+    assert bank.shape == (fit_mod.NOISE_BANK_ROWS, 100) and bank.dtype == np.float32
+    assert np.std(bank) == pytest.approx(fit_mod.INPUT_NOISE, rel=0.02)
+    wide, _ = fit_mod._noise_bank(20_000, 256, seed=0)
+    assert wide.shape == (512, 20_000)  # two batches: more than the 16 MB cap's 209 rows
+    mid, _ = fit_mod._noise_bank(2_000, 64, seed=0)
+    assert mid.nbytes <= 4 * fit_mod.NOISE_BANK_VALUES and len(mid) >= 128
+    assert np.array_equal(fit_mod._noise_bank(50, 32, 7)[0], fit_mod._noise_bank(50, 32, 7)[0])
 
 
 def test_batches_sharing_a_call_train_as_one_batch_a_call(monkeypatch):

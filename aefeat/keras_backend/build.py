@@ -155,6 +155,7 @@ def _apply_half(
     x,
     centering: dict | None = None,
     mix: np.ndarray | None = None,
+    noise=None,
 ):
     h = spec.halves()[half]
     paths = []
@@ -167,6 +168,8 @@ def _apply_half(
             a = keras.layers.Normalization(
                 mean=mean.tolist(), variance=(scale**2).tolist(), name=f"{half}_centering"
             )(a)
+        if noise is not None:
+            a = keras.layers.Add(name=f"{half}_noisy")([a, noise])
         for i in range(len(h["hidden"])):
             a = layers[f"{half}_hidden_{i}"](a)
         paths.append(layers[f"{half}_nonlinear"](a))
@@ -189,7 +192,7 @@ def _apply_half(
 
 
 def build_autoencoder(
-    spec: NetworkSpec, layers: dict, centering: dict | None = None
+    spec: NetworkSpec, layers: dict, centering: dict | None = None, noise_input: bool = False
 ) -> keras.Model:
     """Scaled features in, scaled reconstruction out: the model that is trained.
 
@@ -197,10 +200,18 @@ def build_autoencoder(
     columns of MinMax-scaled data sit around 0.5 with spreads that differ tenfold, and latent
     columns started from PCA have spreads as unequal as their variances. Standardized inputs
     train faster and stand higher learning rates. It is a fixed affine map, folded into the first
-    nonlinear layer by :func:`get_weights`, so the saved network has no such layer."""
+    nonlinear layer by :func:`get_weights`, so the saved network has no such layer.
+
+    With ``noise_input`` (and a nonlinear path), the model takes ``[rows, noise]``: ``noise`` is
+    added to the standardized rows entering the encoder's nonlinear path (the linear path and the
+    loss see the clean rows), as in a denoising autoencoder. The training loop draws it."""
     x = keras.Input((spec.n_features,), name="features_scaled")
-    z = _apply_half(spec, layers, "encoder", x, centering)
-    return keras.Model(x, _apply_half(spec, layers, "decoder", z, centering), name="autoencoder")
+    noise = None
+    if noise_input and spec.has_nonlinear():
+        noise = keras.Input((spec.n_features,), name="encoder_noise")
+    z = _apply_half(spec, layers, "encoder", x, centering, noise=noise)
+    out = _apply_half(spec, layers, "decoder", z, centering)
+    return keras.Model(x if noise is None else [x, noise], out, name="autoencoder")
 
 
 def _scaling_layer(scaler: Scaler, invert: bool, name: str) -> keras.layers.Layer:

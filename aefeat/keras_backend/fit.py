@@ -50,6 +50,16 @@ NO_GAIN_SHARE = 0.3
 SELECTION_LEVEL = 0.95
 # Validation rows at most (as when streaming): checks cost time in proportion.
 MAX_VALIDATION_ROWS = 50_000
+# Denoising: the standardized rows entering the encoder's nonlinear path get Gaussian noise of
+# this spread in training (the linear path and the loss see the clean rows). Measured 2026-12-02
+# with seeds 0-4: held-out error 1% to 5% lower on both nonlinear 100-column sets at 4 latent
+# columns, 3% to 14% lower on digits and diabetes with every seed, up to 5% higher on the
+# discrete table (4 seeds of 5); the median ratio to PCA over the quality datasets 0.752 to 0.739.
+INPUT_NOISE = 0.2
+# The noise comes from a fixed bank of rows drawn once, each half-batch taking a run of rows at a
+# random offset: drawing fresh normal values in every step cost 0.3 ms of a 0.8 ms step here.
+NOISE_BANK_ROWS = 8192
+NOISE_BANK_VALUES = 1 << 22  # 16 MB at most, for wide tables
 
 
 @dataclass
@@ -280,8 +290,21 @@ class _ArrayBatches:
             order = order[full:].copy()  # the next batch's start; the rest of the order is freed
 
 
+def _noise_bank(n_features: int, batch_size: int, seed: int) -> tuple[np.ndarray, int]:
+    """Rows of ``INPUT_NOISE`` Gaussian noise for :func:`_train_function`, and a seed for the
+    offsets it takes them at. At least two batches' worth, so that every half-batch has a choice
+    of offsets."""
+    rows = max(2 * batch_size, min(NOISE_BANK_ROWS, NOISE_BANK_VALUES // max(1, n_features)))
+    rng = np.random.default_rng([seed, 2_000_003])
+    bank = (INPUT_NOISE * rng.standard_normal((rows, n_features))).astype(np.float32)
+    return bank, int(rng.integers(2**31 - 1))
+
+
 def _train_function(
-    model: Any, optimizer: Any, n_features: int
+    model: Any,
+    optimizer: Any,
+    n_features: int,
+    noise: tuple[np.ndarray, int] | None = None,
 ) -> Callable[[Any, Any, Any], tuple[Any, Any]]:
     """One compiled TensorFlow call ``train_block(block, X_val, check)`` that runs an optimizer
     step for each batch of a block of shape (batches, rows, columns) and returns the sum of
@@ -301,10 +324,26 @@ def _train_function(
     dozen small operations run once a step instead of once per weight matrix and bias (17 of
     each in the default network). Measured here: steps about 12% faster (0.71-0.80 against
     0.80-0.94 ms at batch 256, interleaved in one process), the same held-out MSE to the last
-    digit."""
+    digit.
+
+    With ``noise`` (a bank from :func:`_noise_bank` and a seed), the model takes ``[rows,
+    noise]`` (see ``build.build_autoencoder``): each half-batch in training gets the bank's rows
+    from an offset drawn from the step number and the seed; validation gets none."""
     import tensorflow as tf
 
     variables = model.trainable_variables
+    bank = None if noise is None else tf.constant(noise[0])
+
+    def forward(p, j):
+        if bank is None:
+            return model(p, training=True)
+        n = tf.shape(p)[0]
+        seed = tf.stack([optimizer.iterations * 2 + j, tf.constant(noise[1], tf.int64)])
+        start = tf.random.stateless_uniform(
+            [], seed, maxval=tf.shape(bank)[0] - n + 1, dtype=tf.int32
+        )
+        return model([p, bank[start : start + n]], training=True)
+
     shapes = [tuple(v.shape) for v in variables]
     sizes = [int(np.prod(s)) for s in shapes]
     flat = keras.Variable(
@@ -329,8 +368,8 @@ def _train_function(
             half = tf.shape(x)[0] // 2
             with tf.GradientTape() as tape:
                 squares = [
-                    tf.reduce_sum(tf.square(model(p, training=True) - p))
-                    for p in (x[:half], x[half:])
+                    tf.reduce_sum(tf.square(forward(p, j) - p))
+                    for j, p in enumerate((x[:half], x[half:]))
                 ]
                 loss = tf.add_n(squares) / tf.cast(tf.size(x), tf.float32)
             grads = tape.gradient(loss, variables)
@@ -339,12 +378,17 @@ def _train_function(
                 v.assign(tf.reshape(part, shape))
             return i + 1, total + loss
 
+        def clean(rows):
+            if bank is None:
+                return model(rows, training=False)
+            return model([rows, tf.zeros_like(rows)], training=False)
+
         n = tf.shape(block)[0]
         _, total = tf.while_loop(lambda i, _: i < n, step, (tf.constant(0), tf.constant(0.0)))
         # Ordered after the steps by tf.function's automatic control dependencies.
         val = tf.cond(
             check,
-            lambda: tf.reduce_mean(tf.square(model(X_val, training=False) - X_val)),
+            lambda: tf.reduce_mean(tf.square(clean(X_val) - X_val)),
             lambda: tf.constant(0.0),
         )
         return total, val
@@ -418,7 +462,8 @@ def fit_from_start(
     tf.config.experimental.enable_op_determinism()
     layers = model_mod.build_layers(spec)
     centering = _centering(spec, components, mean, train_sample)
-    autoencoder = model_mod.build_autoencoder(spec, layers, centering)
+    noisy = centering is not None and INPUT_NOISE > 0
+    autoencoder = model_mod.build_autoencoder(spec, layers, centering, noise_input=noisy)
     if spec.linear_path:
         layers["encoder_linear"].set_weights([components.T, -mean @ components.T])
         layers["decoder_linear"].set_weights([components, mean])
@@ -450,7 +495,8 @@ def fit_from_start(
     )
     history: dict[str, list[float]] = {"loss": [initial_train], "val_loss": [initial]}
     if planned > 0 and (max_time is None or time.perf_counter() - started < max_time):
-        train_block = _train_function(autoencoder, optimizer, spec.n_features)
+        noise = _noise_bank(spec.n_features, batch_size, seed) if noisy else None
+        train_block = _train_function(autoencoder, optimizer, spec.n_features, noise)
         val_tensor = tf.constant(X_val)
         keeper.begin()
         step, loss_sum, loss_steps = 0, 0.0, 0
