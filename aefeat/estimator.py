@@ -73,6 +73,11 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         Adam's peak learning rate (linear warm-up, then cosine decay to zero) for batches of 256
         rows or more; smaller batches use it times (batch_size / 256) ** 0.75.
 
+    input_noise : float, default=0.2
+        Standard deviation of the Gaussian noise added in training to the standardized columns
+        entering the encoder's nonlinear path, as in a denoising autoencoder; the linear path,
+        the loss, validation and the fitted model see clean rows. 0 for none.
+
     validation_split : float, default=0.2
         Share of rows (shuffled) held out for early stopping and choosing the weights.
 
@@ -195,6 +200,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         epochs: int | None = PARAMS.default("epochs"),
         batch_size: int | str = PARAMS.default("batch_size"),
         learning_rate: float = PARAMS.default("learning_rate"),
+        input_noise: float = PARAMS.default("input_noise"),
         validation_split: float = PARAMS.default("validation_split"),
         patience: int = PARAMS.default("patience"),
         shuffle: bool = PARAMS.default("shuffle"),
@@ -211,6 +217,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.input_noise = input_noise
         self.validation_split = validation_split
         self.patience = patience
         self.shuffle = shuffle

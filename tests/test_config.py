@@ -112,6 +112,12 @@ def test_yaml_accepts_a_fraction_for_latent_dim(tmp_path):
             "epochs='ten' must be an integer of at least 0",
             id="text-epochs",
         ),
+        pytest.param(
+            "input_noise: -0.5\n",
+            "invalid value -0.5 (key 'input_noise' in",
+            "input_noise=-0.5 must be a number from 0 to 10",
+            id="negative-input-noise",
+        ),
     ],
 )
 def test_bad_yaml_values_are_refused_with_the_key(text, cli_words, python_words, tmp_path):

@@ -54,15 +54,19 @@ def test_zero_epochs_is_exactly_pca():
 
 
 @pytest.mark.parametrize(("n_rows", "batch_size"), [(200, 32), (206, 33)])
-def test_training_loss_is_the_mse_over_every_row_of_each_batch(n_rows, batch_size, monkeypatch):
+def test_training_loss_is_the_mse_over_every_row_of_each_batch(n_rows, batch_size):
     # With a rate too small to move the weights, the mean step loss over the first pass (whole
     # batches only) is the start's MSE on the training rows. Each batch goes through the model in
     # two halves: a loss over one half, or a mean of the halves' means (an odd batch), is not.
     # Without the denoising noise, which makes a step's loss that of noisy rows.
-    monkeypatch.setattr(fit_mod, "INPUT_NOISE", 0.0)
     X = make_frame(n_rows, seed=5)[FEATURES].to_numpy()
     est = AutoencoderTransformer(
-        latent_dim=2, epochs=1, batch_size=batch_size, learning_rate=1e-12, random_state=0
+        latent_dim=2,
+        epochs=1,
+        batch_size=batch_size,
+        learning_rate=1e-12,
+        input_noise=0,
+        random_state=0,
     ).fit(X)
     start, first_pass = est.history_["loss"][:2]
     assert est.training_info_["n_train"] == 5 * batch_size
@@ -82,15 +86,26 @@ def test_denoising_noise_reaches_training_but_not_validation_checks():
     np.testing.assert_allclose(val[1:], val[0], rtol=1e-4)
 
 
+def test_input_noise_0_trains_on_clean_rows_and_the_estimator_checks_it():
+    X = make_frame(200, seed=5)[FEATURES].to_numpy()
+    clean = AutoencoderTransformer(latent_dim=2, epochs=2, input_noise=0, random_state=0).fit(X)
+    noisy = AutoencoderTransformer(latent_dim=2, epochs=2, random_state=0).fit(X)
+    assert clean.history_["val_loss"][0] == noisy.history_["val_loss"][0]  # the same start
+    assert clean.history_["loss"][1:] != noisy.history_["loss"][1:]
+    with pytest.raises(ValueError, match="input_noise=-1 must be a number from 0 to 10"):
+        AutoencoderTransformer(latent_dim=2, input_noise=-1).fit(X)
+
+
 def test_noise_bank_holds_two_batches_and_stays_small_for_wide_tables():
-    bank, _ = fit_mod._noise_bank(100, 256, seed=0)
+    bank, _ = fit_mod._noise_bank(100, 256, seed=0, spread=0.2)
     assert bank.shape == (fit_mod.NOISE_BANK_ROWS, 100) and bank.dtype == np.float32
-    assert np.std(bank) == pytest.approx(fit_mod.INPUT_NOISE, rel=0.02)
-    wide, _ = fit_mod._noise_bank(20_000, 256, seed=0)
+    assert np.std(bank) == pytest.approx(0.2, rel=0.02)
+    wide, _ = fit_mod._noise_bank(20_000, 256, seed=0, spread=0.2)
     assert wide.shape == (512, 20_000)  # two batches: more than the 16 MB cap's 209 rows
-    mid, _ = fit_mod._noise_bank(2_000, 64, seed=0)
+    mid, _ = fit_mod._noise_bank(2_000, 64, seed=0, spread=0.2)
     assert mid.nbytes <= 4 * fit_mod.NOISE_BANK_VALUES and len(mid) >= 128
-    assert np.array_equal(fit_mod._noise_bank(50, 32, 7)[0], fit_mod._noise_bank(50, 32, 7)[0])
+    same = [fit_mod._noise_bank(50, 32, 7, 0.2)[0] for _ in range(2)]
+    assert np.array_equal(*same)
 
 
 def test_batches_sharing_a_call_train_as_one_batch_a_call(monkeypatch):

@@ -98,6 +98,27 @@ class Fraction:
 
 
 @dataclass(frozen=True)
+class Real:
+    """A number (an int or a float) in [low, high]."""
+
+    low: float
+    high: float
+
+    def accepts(self, v: Any) -> bool:
+        return _is_real(v) and self.low <= v <= self.high
+
+    def describe(self) -> str:
+        return f"a number from {self.low:g} to {self.high:g}"
+
+    def sklearn(self) -> Any:
+        from numbers import Real as RealNumber
+
+        from sklearn.utils._param_validation import Interval
+
+        return Interval(RealNumber, self.low, self.high, closed="both")
+
+
+@dataclass(frozen=True)
 class Options:
     """One of a few strings."""
 
@@ -190,7 +211,7 @@ class Text:
         return str
 
 
-Constraint = Int | Fraction | Options | Bool | Null | Sizes | Names | Text
+Constraint = Int | Fraction | Real | Options | Bool | Null | Sizes | Names | Text
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -367,6 +388,17 @@ PARAMS = ParamTable(
             "rows or more; smaller batches use it times (batch_size / 256) ** 0.75.",
             "float",
             estimator="learning_rate",
+            section="Training",
+        ),
+        Param(
+            "input_noise",
+            0.2,
+            (Real(0.0, 10.0),),
+            "Spread of the Gaussian noise added in training to the standardized columns entering "
+            "the encoder's nonlinear path, as in a denoising autoencoder (the linear path, the "
+            "loss and the saved model see clean rows); 0 for none.",
+            "float",
+            estimator="input_noise",
             section="Training",
         ),
         Param(

@@ -50,12 +50,6 @@ NO_GAIN_SHARE = 0.3
 SELECTION_LEVEL = 0.95
 # Validation rows at most (as when streaming): checks cost time in proportion.
 MAX_VALIDATION_ROWS = 50_000
-# Denoising: the standardized rows entering the encoder's nonlinear path get Gaussian noise of
-# this spread in training (the linear path and the loss see the clean rows). Measured 2026-12-02
-# with seeds 0-4: held-out error 1% to 5% lower on both nonlinear 100-column sets at 4 latent
-# columns, 3% to 14% lower on digits and diabetes with every seed, up to 5% higher on the
-# discrete table (4 seeds of 5); the median ratio to PCA over the quality datasets 0.752 to 0.739.
-INPUT_NOISE = 0.2
 # The noise comes from a fixed bank of rows drawn once, each half-batch taking a run of rows at a
 # random offset: drawing fresh normal values in every step cost 0.3 ms of a 0.8 ms step here.
 NOISE_BANK_ROWS = 8192
@@ -290,13 +284,15 @@ class _ArrayBatches:
             order = order[full:].copy()  # the next batch's start; the rest of the order is freed
 
 
-def _noise_bank(n_features: int, batch_size: int, seed: int) -> tuple[np.ndarray, int]:
-    """Rows of ``INPUT_NOISE`` Gaussian noise for :func:`_train_function`, and a seed for the
-    offsets it takes them at. At least two batches' worth, so that every half-batch has a choice
-    of offsets."""
+def _noise_bank(
+    n_features: int, batch_size: int, seed: int, spread: float
+) -> tuple[np.ndarray, int]:
+    """Rows of Gaussian noise of standard deviation ``spread`` for :func:`_train_function`, and
+    a seed for the offsets it takes them at. At least two batches' worth, so that every
+    half-batch has a choice of offsets."""
     rows = max(2 * batch_size, min(NOISE_BANK_ROWS, NOISE_BANK_VALUES // max(1, n_features)))
     rng = np.random.default_rng([seed, 2_000_003])
-    bank = (INPUT_NOISE * rng.standard_normal((rows, n_features))).astype(np.float32)
+    bank = (spread * rng.standard_normal((rows, n_features))).astype(np.float32)
     return bank, int(rng.integers(2**31 - 1))
 
 
@@ -462,7 +458,11 @@ def fit_from_start(
     tf.config.experimental.enable_op_determinism()
     layers = model_mod.build_layers(spec)
     centering = _centering(spec, components, mean, train_sample)
-    noisy = centering is not None and INPUT_NOISE > 0
+    # Denoising (``input_noise``), measured 2026-12-02 with seeds 0-4 against none: held-out
+    # error 1% to 5% lower on both nonlinear 100-column sets at 4 latent columns, 3% to 14% lower
+    # on digits and diabetes with every seed, up to 5% higher on the discrete table (4 seeds of
+    # 5); the median ratio to PCA over the quality datasets 0.752 to 0.739.
+    noisy = centering is not None and options.input_noise > 0
     autoencoder = model_mod.build_autoencoder(spec, layers, centering, noise_input=noisy)
     if spec.linear_path:
         layers["encoder_linear"].set_weights([components.T, -mean @ components.T])
@@ -495,7 +495,9 @@ def fit_from_start(
     )
     history: dict[str, list[float]] = {"loss": [initial_train], "val_loss": [initial]}
     if planned > 0 and (max_time is None or time.perf_counter() - started < max_time):
-        noise = _noise_bank(spec.n_features, batch_size, seed) if noisy else None
+        noise = (
+            _noise_bank(spec.n_features, batch_size, seed, options.input_noise) if noisy else None
+        )
         train_block = _train_function(autoencoder, optimizer, spec.n_features, noise)
         val_tensor = tf.constant(X_val)
         keeper.begin()
