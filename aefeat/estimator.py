@@ -73,10 +73,12 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         Adam's peak learning rate (linear warm-up, then cosine decay to zero) for batches of 256
         rows or more; smaller batches use it times (batch_size / 256) ** 0.75.
 
-    input_noise : float, default=0.2
+    input_noise : float or "auto", default="auto"
         Standard deviation of the Gaussian noise added in training to the standardized columns
         entering the encoder's nonlinear path, as in a denoising autoencoder; the linear path,
-        the loss, validation and the fitted model see clean rows. 0 for none.
+        the loss, validation and the fitted model see clean rows. 0 for none. "auto" gives 0.2
+        up to 16,000 training rows and 0.2 * sqrt(16,000 / training rows) above: a
+        regularizer, needed less where there is more data.
 
     validation_split : float, default=0.2
         Share of rows (shuffled) held out for early stopping and choosing the weights.
@@ -200,7 +202,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         epochs: int | None = PARAMS.default("epochs"),
         batch_size: int | str = PARAMS.default("batch_size"),
         learning_rate: float = PARAMS.default("learning_rate"),
-        input_noise: float = PARAMS.default("input_noise"),
+        input_noise: float | str = PARAMS.default("input_noise"),
         validation_split: float = PARAMS.default("validation_split"),
         patience: int = PARAMS.default("patience"),
         shuffle: bool = PARAMS.default("shuffle"),

@@ -96,6 +96,24 @@ def test_input_noise_0_trains_on_clean_rows_and_the_estimator_checks_it():
         AutoencoderTransformer(latent_dim=2, input_noise=-1).fit(X)
 
 
+def test_auto_noise_falls_with_the_square_root_of_the_rows_above_16000():
+    assert fit_mod.noise_spread("auto", 96) == fit_mod.noise_spread("auto", 16_000) == 0.2
+    assert fit_mod.noise_spread("auto", 160_000) == pytest.approx(0.2 / np.sqrt(10))
+    assert fit_mod.noise_spread(0.35, 160_000) == 0.35
+    assert fit_mod.noise_spread(0, 10) == 0.0
+
+
+def test_input_noise_flag_takes_a_number_or_auto(tmp_path):
+    path = tmp_path / "d.csv"
+    make_frame(120, seed=1)[FEATURES].to_csv(path, index=False)
+    bad = run("train", str(path), "-o", str(tmp_path / "m"), "--input-noise", "lots")
+    assert bad.exit_code == 2 and not (tmp_path / "m").exists()
+    assert "invalid value 'lots' (--input-noise)" in bad.stderr and "'auto'" in bad.stderr
+    ok("train", str(path), "-o", str(tmp_path / "m"), "--input-noise", "0.1", "--epochs", "1")
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    assert meta["config"]["input_noise"] == 0.1
+
+
 def test_noise_bank_holds_two_batches_and_stays_small_for_wide_tables():
     bank, _ = fit_mod._noise_bank(100, 256, seed=0, spread=0.2)
     assert bank.shape == (fit_mod.NOISE_BANK_ROWS, 100) and bank.dtype == np.float32

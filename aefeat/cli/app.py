@@ -276,7 +276,7 @@ def train(
     epochs: Annotated[int | None, _opt("epochs")] = None,
     batch_size: Annotated[str | None, _opt("batch_size")] = None,
     learning_rate: Annotated[float | None, _opt("learning_rate")] = None,
-    input_noise: Annotated[float | None, _opt("input_noise")] = None,
+    input_noise: Annotated[str | None, _opt("input_noise", metavar="FLOAT|auto")] = None,
     validation_split: Annotated[float | None, _opt("validation_split")] = None,
     patience: Annotated[int | None, _opt("patience")] = None,
     shuffle: Annotated[bool | None, _opt("shuffle", negative=True)] = None,
@@ -330,7 +330,7 @@ def train(
         epochs=epochs,
         batch_size=_batch_size(batch_size),
         learning_rate=learning_rate,
-        input_noise=input_noise,
+        input_noise=_input_noise(input_noise),
         validation_split=validation_split,
         patience=patience,
         shuffle=shuffle,
@@ -372,6 +372,17 @@ def _batch_size(value: str | None) -> int | str | None:
     except ValueError:
         raise AefeatError(
             f"invalid value {value!r}", "--batch-size", "use a positive integer or 'auto'"
+        ) from None
+
+
+def _input_noise(value: str | None) -> float | str | None:
+    if value is None or value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise AefeatError(
+            f"invalid value {value!r}", "--input-noise", "use a number from 0 to 10 or 'auto'"
         ) from None
 
 

@@ -55,7 +55,7 @@ class TrainOptions:
     epochs: int | None
     batch_size: int | str
     learning_rate: float
-    input_noise: float
+    input_noise: float | str
     validation_split: float
     patience: int
     shuffle: bool

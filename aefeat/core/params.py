@@ -392,12 +392,13 @@ PARAMS = ParamTable(
         ),
         Param(
             "input_noise",
-            0.2,
-            (Real(0.0, 10.0),),
+            "auto",
+            (Real(0.0, 10.0), Options(("auto",))),
             "Spread of the Gaussian noise added in training to the standardized columns entering "
             "the encoder's nonlinear path, as in a denoising autoencoder (the linear path, the "
-            "loss and the saved model see clean rows); 0 for none.",
-            "float",
+            "loss and the saved model see clean rows); 0 for none. auto: 0.2 up to 16,000 "
+            "training rows, times sqrt(16,000 / training rows) above.",
+            "float | str",
             estimator="input_noise",
             section="Training",
         ),
