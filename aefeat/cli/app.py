@@ -328,9 +328,9 @@ def train(
         output_activation=output_activation,
         linear_path=linear_path,
         epochs=epochs,
-        batch_size=_batch_size(batch_size),
+        batch_size=_number_or_auto("batch_size", batch_size, int),
         learning_rate=learning_rate,
-        input_noise=_input_noise(input_noise),
+        input_noise=_number_or_auto("input_noise", input_noise, float),
         validation_split=validation_split,
         patience=patience,
         shuffle=shuffle,
@@ -364,26 +364,16 @@ def _latent_dim(value: str | None) -> int | float | None:
     return value  # refused with the table's words by resolve_config
 
 
-def _batch_size(value: str | None) -> int | str | None:
+def _number_or_auto(key: str, value: str | None, number: type) -> int | float | str | None:
+    """An option that takes a number (``number``: int or float) or 'auto', parsed; the range
+    is checked with the other options."""
     if value is None or value == "auto":
         return value
     try:
-        return int(value)
+        return number(value)
     except ValueError:
-        raise AefeatError(
-            f"invalid value {value!r}", "--batch-size", "use a positive integer or 'auto'"
-        ) from None
-
-
-def _input_noise(value: str | None) -> float | str | None:
-    if value is None or value == "auto":
-        return value
-    try:
-        return float(value)
-    except ValueError:
-        raise AefeatError(
-            f"invalid value {value!r}", "--input-noise", "use a number from 0 to 10 or 'auto'"
-        ) from None
+        p = PARAMS[key]
+        raise AefeatError(f"invalid value {value!r}", p.flag, f"use {p.expected()}") from None
 
 
 def _unescape(value: str | None) -> str | None:
