@@ -53,8 +53,9 @@ MAX_VALIDATION_ROWS = 50_000
 # input_noise="auto": this spread up to AUTO_NOISE_ROWS training rows, then falling as one over
 # the square root of the rows. Noise acts as a penalty growing with its variance, and the penalty
 # a table needs falls as one over its rows. With 0.2 at every size, held-out error was 5% to 9%
-# higher than without noise at 200,000 rows (4 and 16 latent columns) and 8% at 50,000 (4
-# columns); with this rule, the same as without noise or lower (see noise_spread).
+# higher than without noise at 200,000 rows (4 and 16 latent columns); with this rule, the same
+# at 4 columns and 0.2% lower at 16. (At 4 columns results moved by up to 10% with small changes
+# of the spread or the seed; the 16-column figures were steadier. README, "How training works".)
 AUTO_NOISE = 0.2
 AUTO_NOISE_ROWS = 16_000
 # The noise comes from a fixed bank of rows drawn once, each half-batch taking a run of rows at a
@@ -474,7 +475,7 @@ def fit_from_start(
     layers = model_mod.build_layers(spec)
     centering = _centering(spec, components, mean, train_sample)
     # Denoising (``input_noise``), measured 2026-12-02 with seeds 0-4 against none: held-out
-    # error 1% to 5% lower on both nonlinear 100-column sets at 4 latent columns, 3% to 14% lower
+    # error 0.8% to 5% lower on both nonlinear 100-column sets at 4 latent columns, 3% to 14% lower
     # on digits and diabetes with every seed, up to 5% higher on the discrete table (4 seeds of
     # 5); the median ratio to PCA over the quality datasets 0.752 to 0.739.
     spread = noise_spread(options.input_noise, n_train)
