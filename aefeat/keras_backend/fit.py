@@ -317,6 +317,7 @@ def _train_function(
     optimizer: Any,
     n_features: int,
     noise: tuple[np.ndarray, int] | None = None,
+    val_model: Any = None,
 ) -> Callable[[Any, Any, Any], tuple[Any, Any]]:
     """One compiled TensorFlow call ``train_block(block, X_val, check)`` that runs an optimizer
     step for each batch of a block of shape (batches, rows, columns) and returns the sum of
@@ -340,10 +341,12 @@ def _train_function(
 
     With ``noise`` (a bank from :func:`_noise_bank` and a seed), the model takes ``[rows,
     noise]`` (see ``build.build_autoencoder``): each half-batch in training gets the bank's rows
-    from an offset drawn from the step number and the seed; validation gets none."""
+    from an offset drawn from the step number and the seed. Validation goes through
+    ``val_model`` (the same layers without the noise input; by default ``model``)."""
     import tensorflow as tf
 
     variables = model.trainable_variables
+    val_model = model if val_model is None else val_model
     bank = None if noise is None else tf.constant(noise[0])
 
     def forward(p, j):
@@ -390,17 +393,12 @@ def _train_function(
                 v.assign(tf.reshape(part, shape))
             return i + 1, total + loss
 
-        def clean(rows):
-            if bank is None:
-                return model(rows, training=False)
-            return model([rows, tf.zeros_like(rows)], training=False)
-
         n = tf.shape(block)[0]
         _, total = tf.while_loop(lambda i, _: i < n, step, (tf.constant(0), tf.constant(0.0)))
         # Ordered after the steps by tf.function's automatic control dependencies.
         val = tf.cond(
             check,
-            lambda: tf.reduce_mean(tf.square(clean(X_val) - X_val)),
+            lambda: tf.reduce_mean(tf.square(val_model(X_val, training=False) - X_val)),
             lambda: tf.constant(0.0),
         )
         return total, val
@@ -480,7 +478,7 @@ def fit_from_start(
     # 5); the median ratio to PCA over the quality datasets 0.752 to 0.739.
     spread = noise_spread(options.input_noise, n_train)
     noisy = centering is not None and spread > 0
-    autoencoder = model_mod.build_autoencoder(spec, layers, centering, noise_input=noisy)
+    autoencoder = model_mod.build_autoencoder(spec, layers, centering)
     if spec.linear_path:
         layers["encoder_linear"].set_weights([components.T, -mean @ components.T])
         layers["decoder_linear"].set_weights([components, mean])
@@ -513,7 +511,15 @@ def fit_from_start(
     history: dict[str, list[float]] = {"loss": [initial_train], "val_loss": [initial]}
     if planned > 0 and (max_time is None or time.perf_counter() - started < max_time):
         noise = _noise_bank(spec.n_features, batch_size, seed, spread) if noisy else None
-        train_block = _train_function(autoencoder, optimizer, spec.n_features, noise)
+        # Trained with the noise input; validated on the same layers without it.
+        trained = (
+            model_mod.build_autoencoder(spec, layers, centering, noise_input=True)
+            if noisy
+            else autoencoder
+        )
+        train_block = _train_function(
+            trained, optimizer, spec.n_features, noise, val_model=autoencoder
+        )
         val_tensor = tf.constant(X_val)
         keeper.begin()
         step, loss_sum, loss_steps = 0, 0.0, 0
