@@ -9,7 +9,8 @@ latent size it runs, as subprocesses and alternating, ``aefeat train TRAIN.csv -
 with the defaults, and the tutorial recipe as a command (``tutorial_train.py``: pandas read,
 MinMax, Dense 64/32 LeakyReLU, tanh latent, sigmoid output, Adam, 50 epochs of batch 32,
 validation_split=0.25, save). Times run from process start to the saved model (TensorFlow's
-import included on both sides); MSE is on the held-out rows in MinMax units fitted on the
+import included on both sides, after an untimed warm-up import before each command so that
+neither side pays for pages the host reclaimed); MSE is on the held-out rows in MinMax units fitted on the
 training rows. Ratios come from one run (shared machines).
 
     python benchmarks/train_speed.py [--only nonlinear] [--latent 16,4] [--repeats 1]
@@ -45,8 +46,21 @@ def _data(name: str) -> np.ndarray:
     return nonlinear_factors()[0]
 
 
+def _warm() -> None:
+    """Load the shared libraries into the page cache before a timed run, untimed.
+
+    These VMs reclaim pages idle for about a minute, so whichever command ran second after a
+    long one paid for a cold TensorFlow import (49.9 s against 3 s warm, measured 2026-12-02);
+    warming both sides the same way removes that order effect from the ratio.
+    """
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    code = "import keras, pandas, sklearn.preprocessing, aefeat.cli.app"
+    subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True)
+
+
 def _run(cmd: list[str]) -> tuple[float, str]:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    _warm()
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
