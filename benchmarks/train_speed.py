@@ -9,8 +9,8 @@ latent size it runs, as subprocesses and alternating, ``aefeat train TRAIN.csv -
 with the defaults, and the tutorial recipe as a command (``tutorial_train.py``: pandas read,
 MinMax, Dense 64/32 LeakyReLU, tanh latent, sigmoid output, Adam, 50 epochs of batch 32,
 validation_split=0.25, save). Times run from process start to the saved model (TensorFlow's
-import included on both sides, after an untimed warm-up import before each command so that
-neither side pays for pages the host reclaimed); MSE is on the held-out rows in MinMax units fitted on the
+import included on both sides; before each timed command, the same program runs untimed on a
+500-row slice, so that neither side pays for pages the host reclaimed meanwhile); MSE is on the held-out rows in MinMax units fitted on the
 training rows. Ratios come from one run (shared machines).
 
     python benchmarks/train_speed.py [--only nonlinear] [--latent 16,4] [--repeats 1]
@@ -46,21 +46,19 @@ def _data(name: str) -> np.ndarray:
     return nonlinear_factors()[0]
 
 
-def _warm() -> None:
-    """Load the shared libraries into the page cache before a timed run, untimed.
+def _run(cmd: list[str], warm: list[str]) -> tuple[float, str]:
+    """Time ``cmd`` from process start to exit, after running ``warm`` (the same program on a
+    500-row slice of the data) untimed.
 
-    These VMs reclaim pages idle for about a minute, so whichever command ran second after a
-    long one paid for a cold TensorFlow import (49.9 s against 3 s warm, measured 2026-12-02);
-    warming both sides the same way removes that order effect from the ratio.
+    The warm-up puts the pages the program touches into the page cache first. These VMs reclaim
+    pages left idle for about a minute, and whichever command ran second after a long one paid for
+    reading its libraries from disk again: measured 2026-12-02, ``aefeat train`` after a tutorial
+    run took 15.8 s with 98 major page faults when only ``import keras`` had been warmed (the
+    training's own code pages stayed cold), 9.1 to 9.5 s with 17 to 19 after a warm-up run of
+    itself; its fitting took 5.8 to 6.9 s in all of them.
     """
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    code = "import keras, pandas, sklearn.preprocessing, aefeat.cli.app"
-    subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True)
-
-
-def _run(cmd: list[str]) -> tuple[float, str]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    _warm()
+    subprocess.run(warm, capture_output=True, env=env, check=True)
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
@@ -93,24 +91,30 @@ def main() -> None:
         train_csv, test_csv = work / f"{name}_train.csv", work / f"{name}_test.csv"
         pd.DataFrame(X_train, columns=cols).to_csv(train_csv, index=False)
         pd.DataFrame(X_test, columns=cols).to_csv(test_csv, index=False)
+        tiny_csv = work / f"{name}_warm.csv"
+        pd.DataFrame(X_train[:500], columns=cols).to_csv(tiny_csv, index=False)
         scale = minmax(X_train)
         S_test = scale(X_test)
         for k in (int(v) for v in args.latent.split(",")):
             rows = []
             for rep in range(args.repeats):
                 model = work / f"{name}_{k}_{rep}"
-                cmd = [exe, "train", str(train_csv), "-o", str(model), "-k", str(k)]
-                cmd += ["--seed", str(rep), *args.aefeat_args.split()]
-                t_ae, text = _run(cmd)
+                opts = ["-k", str(k), "--seed", str(rep), *args.aefeat_args.split()]
+                t_ae, _ = _run(
+                    [exe, "train", str(train_csv), "-o", str(model), *opts],
+                    [exe, "train", str(tiny_csv), "-o", str(work / "warm"), *opts, "--epochs", "1"],
+                )
                 est = AutoencoderTransformer.load(model)
                 Z = est.transform(pd.DataFrame(X_test, columns=cols))  # fitted with names
                 mse_ae = scaled_mse(S_test, scale(est.inverse_transform(Z)))
                 t_tut = mse_tut = float("nan")
                 if not args.no_tutorial:
+                    tutorial = [sys.executable, str(HERE / "tutorial_train.py")]
+                    opts = ["--latent", str(k), "--seed", str(rep)]
                     _, out = _run(
-                        [sys.executable, str(HERE / "tutorial_train.py"), str(train_csv)]
-                        + [str(work / "tutorial.keras"), "--latent", str(k), "--seed", str(rep)]
-                        + ["--test", str(test_csv)]
+                        [*tutorial, str(train_csv), str(work / "tutorial.keras"), *opts]
+                        + ["--test", str(test_csv)],
+                        [*tutorial, str(tiny_csv), str(work / "warm.keras"), *opts],
                     )
                     res = json.loads(out.strip().splitlines()[-1])
                     t_tut, mse_tut = res["seconds"], res["mse"]
