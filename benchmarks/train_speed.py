@@ -10,8 +10,9 @@ with the defaults, and the tutorial recipe as a command (``tutorial_train.py``: 
 MinMax, Dense 64/32 LeakyReLU, tanh latent, sigmoid output, Adam, 50 epochs of batch 32,
 validation_split=0.25, save). Times run from process start to the saved model (TensorFlow's
 import included on both sides; before each timed command, the same program runs untimed on a
-500-row slice, so that neither side pays for pages the host reclaimed meanwhile); MSE is on the held-out rows in MinMax units fitted on the
-training rows. Ratios come from one run (shared machines).
+500-row slice, so that neither side pays for pages the host reclaimed meanwhile); MSE is on the
+held-out rows in MinMax units fitted on the training rows. Ratios come from one run (shared
+machines).
 
     python benchmarks/train_speed.py [--only nonlinear] [--latent 16,4] [--repeats 1]
 """
@@ -110,11 +111,11 @@ def main() -> None:
                 t_tut = mse_tut = float("nan")
                 if not args.no_tutorial:
                     tutorial = [sys.executable, str(HERE / "tutorial_train.py")]
-                    opts = ["--latent", str(k), "--seed", str(rep)]
+                    tut_opts = ["--latent", str(k), "--seed", str(rep)]
                     _, out = _run(
-                        [*tutorial, str(train_csv), str(work / "tutorial.keras"), *opts]
+                        [*tutorial, str(train_csv), str(work / "tutorial.keras"), *tut_opts]
                         + ["--test", str(test_csv)],
-                        [*tutorial, str(tiny_csv), str(work / "warm.keras"), *opts],
+                        [*tutorial, str(tiny_csv), str(work / "warm.keras"), *tut_opts],
                     )
                     res = json.loads(out.strip().splitlines()[-1])
                     t_tut, mse_tut = res["seconds"], res["mse"]
