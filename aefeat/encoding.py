@@ -43,6 +43,13 @@ def output_columns(keep: list[str], latent_dim: int, prefix: str, with_error: bo
     names = list(keep) + [f"{prefix}{i}" for i in range(latent_dim)]
     if with_error:
         names.append("reconstruction_error")
+    twice = sorted(n for n, k in collections.Counter(keep).items() if k > 1)
+    if twice:
+        raise AefeatError(
+            "--keep names a column more than once: " + ", ".join(repr(d) for d in twice),
+            "--keep",
+            "name each column once",
+        )
     dup = sorted(n for n, k in collections.Counter(names).items() if k > 1)
     if dup:
         raise AefeatError(
@@ -81,9 +88,10 @@ def encode_source(
             for start in range(0, batch.num_rows, chunk_rows):
                 chunk = batch.slice(start, chunk_rows)
                 X = source.to_matrix(chunk, features, np.float64)
-                report.imputed += kernel.fill(X, functools.partial(_where_row, source, report.rows))
+                where = functools.partial(_where_row, source, report.rows)
+                report.imputed += kernel.fill(X, where)
                 report.outside += model.scaler.count_outside(X)
-                Z, err = kernel.encode(X, with_error)
+                Z, err = kernel.encode(X, with_error, where)
                 arrays = [chunk.column(k) for k in keep]
                 arrays += [float32_array(z) for z in Z.T]
                 if err is not None:
@@ -98,13 +106,23 @@ def encode_source(
 
 
 def encode_to_file(
-    model: ModelDir, source: Source, sink: Any, kind: str = "csv", **options: Any
+    model: ModelDir,
+    source: Source,
+    sink: Any,
+    kind: str = "csv",
+    delimiter: str | None = None,
+    **options: Any,
 ) -> EncodeReport:
-    """Encode ``source`` into an open binary ``sink`` as CSV (in the input's delimiter) or
-    Parquet; ``options`` are those of :func:`encode_source`."""
-    delimiter = source.delimiter if source.kind == "csv" else ","
+    """Encode ``source`` into an open binary ``sink`` as CSV (in ``delimiter``, by default the
+    input's) or Parquet; ``options`` are those of :func:`encode_source`."""
+    if delimiter is None:
+        delimiter = source.delimiter if source.kind == "csv" else ","
     writer = TableWriter(sink, kind, delimiter)
-    report = encode_source(model, source, writer, **options)
+    try:
+        report = encode_source(model, source, writer, **options)
+    except BaseException:
+        writer.abort()
+        raise
     writer.close()
     return report
 

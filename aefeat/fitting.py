@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +64,10 @@ class FittedModel:
         *,
         config: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
+        before_commit: Callable[[], None] | None = None,
     ) -> None:
-        """Write the model directory that ``aefeat encode`` and ``aefeat inspect`` read."""
+        """Write the model directory that ``aefeat encode`` and ``aefeat inspect`` read
+        (``before_commit``: see :func:`aefeat.modeldir.save_model_dir`)."""
         from aefeat.modeldir import save_model_dir
 
         params = _json_params(self.params)
@@ -83,7 +85,13 @@ class FittedModel:
         if extra:
             metadata.update(extra)
         save_model_dir(
-            Path(path), metadata, self.network.spec, self.scaler, self.network.weights, self.sample
+            Path(path),
+            metadata,
+            self.network.spec,
+            self.scaler,
+            self.network.weights,
+            self.sample,
+            before_commit,
         )
 
 

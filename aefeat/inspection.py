@@ -24,10 +24,13 @@ def _curve(values: list[float]) -> dict[str, Any]:
     if not values:
         return {}
     arr = np.asarray(values, dtype=np.float64)
+    # A run that diverged ends in NaN or inf: the best is the best finite value.
+    finite = np.where(np.isfinite(arr), arr, np.inf)
+    best = int(finite.argmin())
     return {
         "start": float(arr[0]),
-        "best": float(arr.min()),
-        "best_epoch": int(arr.argmin()),
+        "best": float(arr[best]),
+        "best_epoch": best,
         "last": float(arr[-1]),
     }
 

@@ -20,6 +20,7 @@ import math
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,11 +172,31 @@ def versions() -> dict[str, str]:
     return out
 
 
+def model_dir_target(output: str | os.PathLike[str]) -> Path:
+    """The local path ``train -o`` writes: a ``file://`` URL as its path. Standard output and
+    other URLs are refused: a model directory is several files, written and swapped in place."""
+    shown = str(output)
+    if shown == "-":
+        raise AefeatError(
+            "a model directory cannot be written to stdout",
+            "-o -",
+            "name a directory with -o (train --json prints the summary on stdout)",
+        )
+    local = remote.local_path(shown)
+    if remote.is_url(local):
+        raise AefeatError(
+            "a model directory is written to a local path, not a URL",
+            f"-o {shown}",
+            "train into a local directory, then copy it",
+        )
+    return Path(local)
+
+
 def check_output_dir(path: Path, inputs: list[str] | None = None) -> None:
     """Refuse, before any work is done, an output that ``save_model_dir`` would refuse later:
     anything but a new path, an empty directory or a directory that is provably an aefeat model
     (see :func:`replaceable_model_dir`), and an output that is (or holds) one of ``inputs``."""
-    from aefeat.io.sinks import check_not_input, resolve
+    from aefeat.io.sinks import check_not_input, check_writable, resolve
 
     path = Path(path)
     check_not_input(path, inputs or [])
@@ -193,6 +214,7 @@ def check_output_dir(path: Path, inputs: list[str] | None = None) -> None:
             if not up.is_dir():
                 raise AefeatError("output parent is not a directory", str(up), "fix the -o path")
             break
+    check_writable(parent, str(path))
 
 
 def replaceable_model_dir(path: Path) -> bool:
@@ -230,12 +252,14 @@ def save_model_dir(
     scaler: Scaler,
     weights: dict[str, np.ndarray],
     sample: np.ndarray,
+    before_commit: Callable[[], None] | None = None,
 ) -> None:
     """Write a complete model directory at ``path``, replacing any model already there.
 
     Files go into a temporary sibling that is swapped into place only when complete
     (:func:`aefeat.io.sinks.atomic_dir`), so a failed or interrupted save never leaves a
-    half-written directory where a good one was.
+    half-written directory where a good one was. ``before_commit`` runs when the files are
+    written, before the swap: if it raises (a summary that cannot be printed), nothing changes.
     """
     from aefeat.io.sinks import atomic_dir
 
@@ -258,6 +282,8 @@ def save_model_dir(
         meta["files"] = {name: sha256_file(tmp / name) for name in REQUIRED_FILES}
         with open(tmp / METADATA, "w", encoding="utf-8") as fh:
             fh.write(strictjson.dumps(meta) + "\n")
+        if before_commit is not None:
+            before_commit()
 
 
 def read_metadata(path: Path) -> dict[str, Any]:

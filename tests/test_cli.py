@@ -271,3 +271,59 @@ def test_installed_entry_point_in_subprocess(model_dir, csv_path):
     assert bad.returncode == 2
     assert bad.stderr.decode().strip().startswith("aefeat: error: file not found")
     assert b"Traceback" not in bad.stderr
+
+
+# --- found by a user's audit (fourteenth session) -------------------------------------------------
+
+
+def test_version_needs_no_command():
+    from aefeat import __version__
+
+    assert ok("--version") == f"{__version__}\n"
+
+
+def test_empty_column_lists_and_top_are_refused(model_dir, csv_path, tmp_path):
+    from conftest import assert_user_error
+
+    for flag in ("--columns", "--exclude"):
+        for value in ("", ",", " , "):
+            result = run("train", csv_path, "-o", tmp_path / "m", flag, value, "--epochs", "1")
+            assert_user_error(result, "no column named", flag)
+    assert not (tmp_path / "m").exists()
+    assert_user_error(run("encode", model_dir, csv_path, "--keep", ""), "no column named (--keep)")
+    assert_user_error(run("encode", model_dir, csv_path, "--keep", "id,id"), "more than once")
+    for top in ("0", "-3"):
+        assert_user_error(run("inspect", model_dir, "--top", top), "--top")
+    assert ok("inspect", model_dir, "--top", "1")
+
+
+def test_values_too_far_outside_the_training_range_are_refused(model_dir, frame, tmp_path):
+    from conftest import assert_user_error
+
+    data = tmp_path / "huge.csv"
+    rows = frame[FEATURES].head(3).copy()
+    rows.iloc[2, 1] = 1e300
+    rows.to_csv(data, index=False)
+    for extra in ([], ["--with-error"]):
+        result = run("encode", model_dir, data, *extra)
+        assert_user_error(result, "too far outside the training range", "'f1'", "line 4")
+    rows.iloc[2, 1] = 1e6  # far outside, but the result is a number: encoded, with a note
+    rows.to_csv(data, index=False)
+    out = ok("encode", model_dir, data, "--with-error")
+    assert np.isfinite(pd.read_csv(io.StringIO(out)).to_numpy()).all()
+
+
+def test_a_diverged_run_says_so(tmp_path):
+    data = tmp_path / "d.csv"
+    digits = Path(__file__).parents[1] / "sample_data" / "digits.csv"
+    pd.read_csv(digits).head(600).to_csv(data, index=False)
+    result = run(
+        "train", data, "-o", tmp_path / "m", "--exclude", "label", "--learning-rate", "9.99",
+        "--epochs", "30", "--seed", "0", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["ended_by"] == "diverged"
+    assert "training diverged" in result.stderr
+    report = ok("inspect", tmp_path / "m")
+    assert "training diverged" in report
+    assert "best nan" not in report

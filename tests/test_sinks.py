@@ -705,3 +705,110 @@ def test_table_writer_writes_header_once_and_quotes_only_batches_that_need_it(ki
     else:
         table = pq.read_table(io.BytesIO(sink.getvalue()))
         assert table.to_pydict() == {"id": ["plain", "a,b", "c"], "z0": [1.5, -2.0, 3.0]}
+
+
+# --- found by a user's audit (fourteenth session) -------------------------------------------------
+
+
+def test_encode_and_plot_refuse_to_write_inside_the_model_directory(model_dir, csv_path, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    before = snapshot(model)
+    for target in ("weights.csv", "metadata.json.csv", "new.csv"):
+        result = run("encode", model, csv_path, "-o", model / target)
+        assert_user_error(result, "-o is inside the model directory")
+    result = run("inspect", model, "--plot", model / "plot.png")
+    assert_user_error(result, "--plot is inside the model directory")
+    assert snapshot(model) == before
+    run_ok = run("encode", model, csv_path)  # the model still loads
+    assert run_ok.exit_code == 0, run_ok.stderr
+
+
+def test_output_type_follows_the_name(model_dir, csv_path, tmp_path):
+    plain = run("encode", model_dir, csv_path, "--keep", "id")
+    assert plain.exit_code == 0, plain.stderr
+    result = run("encode", model_dir, csv_path, "--keep", "id", "-o", tmp_path / "z.csv.gz")
+    assert result.exit_code == 0, result.stderr
+    assert gzip.decompress((tmp_path / "z.csv.gz").read_bytes()).decode() == plain.stdout
+    again = run("encode", model_dir, csv_path, "--keep", "id", "-o", tmp_path / "y.csv.gz")
+    assert again.exit_code == 0, again.stderr
+    # No name or time in the gzip header: the same rows give the same bytes.
+    assert (tmp_path / "y.csv.gz").read_bytes() == (tmp_path / "z.csv.gz").read_bytes()
+    result = run("encode", model_dir, csv_path, "--keep", "id", "-o", tmp_path / "z.tsv")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "z.tsv").read_text() == plain.stdout.replace(",", "\t")
+    for name in ("z.json", "z.xlsx", "z.feather", "z.parquet.gz"):
+        result = run("encode", model_dir, csv_path, "-o", tmp_path / name)
+        assert_user_error(result, "cannot write", ".csv.gz")
+        assert not (tmp_path / name).exists()
+    assert stray_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".pdf"])
+def test_plot_as_svg_and_pdf(suffix, model_dir, tmp_path):
+    target = tmp_path / f"plot{suffix}"
+    result = run("inspect", model_dir, "--plot", target)
+    assert result.exit_code == 0, result.stderr
+    head = target.read_bytes()[:200]
+    assert (b"<svg" in head) if suffix == ".svg" else head.startswith(b"%PDF")
+
+
+def test_a_late_bad_value_with_parquet_output_is_one_line(model_dir, frame, tmp_path):
+    # The bad row comes after the first 8 MiB block, once the Parquet writer has started.
+    data = tmp_path / "late.csv"
+    rows = frame[FEATURES].to_csv(index=False, header=False)
+    with open(data, "w") as fh:
+        fh.write(",".join(FEATURES) + "\n")
+        for _ in range(9 * 2**20 // len(rows) + 1):
+            fh.write(rows)
+        fh.write("x" + ",1" * (len(FEATURES) - 1) + "\n")
+    proc = aefeat("encode", model_dir, data, "-o", tmp_path / "out.parquet", "-q")
+    assert_user_error(proc, "is not numeric")
+    assert not (tmp_path / "out.parquet").exists() and stray_files(tmp_path) == []
+
+
+def test_train_whose_summary_cannot_be_printed_keeps_the_old_model(model_dir, csv_path, devices):
+    target = devices["full"].parent / "model"
+    shutil.copytree(model_dir, target)
+    before = snapshot(target)
+    with open(devices["full"], "wb") as full:
+        proc = aefeat("train", csv_path, "-o", target, *TRAIN_FAST, "--seed", "7", "--json",
+                      stdout=full)  # fmt: skip
+    assert_user_error(proc, "no space left on device writing <stdout>")
+    assert snapshot(target) == before
+    assert stray_files(target.parent) == []
+
+
+def test_a_read_only_output_is_refused_before_the_work(model_dir, csv_path, tmp_path):
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(mnt)], check=True,
+                       capture_output=True, timeout=30)  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"mounting a tmpfs is not permitted here: {exc}")
+    try:
+        for args in (
+            ("train", csv_path, "-o", mnt / "m", "--exclude", "id,label", "--epochs", "5000"),
+            ("train", csv_path, "-o", mnt / "new" / "m", "--exclude", "id,label"),
+            ("encode", model_dir, csv_path, "-o", mnt / "z.csv"),
+            ("inspect", model_dir, "--plot", mnt / "z.png"),
+        ):
+            started = time.monotonic()
+            result = run(*args)
+            assert_user_error(result, "read-only file system writing")
+            # Refused before training: 5,000 epochs would take far longer.
+            assert time.monotonic() - started < 20
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30)
+
+
+def test_train_output_is_a_local_directory(csv_path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_user_error(run("train", csv_path, "-o", "-", *TRAIN_FAST), "cannot be written to stdout")
+    assert_user_error(run("train", csv_path, "-o", "s3://bucket/m", *TRAIN_FAST), "not a URL")
+    assert list(tmp_path.iterdir()) == []
+    result = run("train", csv_path, "-o", f"file://{tmp_path}/m", *TRAIN_FAST)
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "m" / "metadata.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

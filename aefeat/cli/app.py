@@ -226,19 +226,28 @@ ModelDirArg = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    # Eager: runs while the options are parsed, so `aefeat --version` needs no command.
+    if value:
+        from aefeat import __version__
+
+        print(__version__)
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks for errors (or set AEFEAT_DEBUG=1).")
     ] = False,
 ) -> None:
     """aefeat: train, encode, inspect."""
-    if version:
-        from aefeat import __version__
-
-        print(__version__)
-        raise typer.Exit(0)
 
 
 def _opt(key: str, *short: str, negative: bool = False, **extra: Any) -> Any:
@@ -261,7 +270,7 @@ def train(
         ),
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Model directory to write.", show_default=False)
+        str, typer.Option("--output", "-o", help="Model directory to write.", show_default=False)
     ],
     config: Annotated[
         Path | None,
@@ -334,8 +343,8 @@ def train(
         validation_split=validation_split,
         patience=patience,
         shuffle=shuffle,
-        columns=cfg.parse_list(columns),
-        exclude=cfg.parse_list(exclude),
+        columns=cfg.parse_list(columns, "--columns"),
+        exclude=cfg.parse_list(exclude, "--exclude"),
         impute=impute,
         max_rows=max_rows,
         max_time=cfg.parse_duration(max_time),
@@ -345,11 +354,16 @@ def train(
     )
     storage = parse_storage_options(storage_option)
     with storage_options(storage, [data]):
-        summary = run_train(
-            data, output, resolved, quiet=quiet, stream=stream, dask=dask, storage=storage
+        run_train(
+            data,
+            output,
+            resolved,
+            quiet=quiet,
+            stream=stream,
+            dask=dask,
+            storage=storage,
+            on_summary=_print_json if as_json else None,
         )
-    if as_json:
-        _print_json(summary)
 
 
 def _latent_dim(value: str | None) -> int | float | None:
@@ -442,7 +456,7 @@ def encode(
     if not prefix or any(ch in prefix for ch in "\r\n"):
         raise AefeatError(f"invalid value {prefix!r}", "--prefix", "use a short name such as z")
     options = {
-        "keep": parse_list(keep) or [],
+        "keep": parse_list(keep, "--keep") or [],
         "prefix": prefix,
         "with_error": with_error,
         "chunk_rows": chunk_size,
@@ -487,6 +501,9 @@ def inspect(
     """Show what a model is and what it learned."""
     from aefeat.cli.commands import run_inspect
 
+    if top < 1:
+        raise AefeatError(f"invalid value {top}", "--top", "use a whole number of at least 1")
+
     if label is not None and data is None:
         raise AefeatError(
             "--label needs --data",
@@ -509,7 +526,7 @@ def inspect(
     from aefeat.io.sinks import writing_stdout
 
     with writing_stdout():
-        print_report(report, top=max(1, top))
+        print_report(report, top=top)
 
 
 def _print_json(value: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ The CLI parses options and calls these; Python users can call them too.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from aefeat import fitting
 from aefeat.cli import progress
-from aefeat.cli.report import why_pca
+from aefeat.cli.report import DIVERGED, why_pca
 from aefeat.core.config import TrainConfig, check_sizes
 from aefeat.core.prepare import (
     ColumnStats,
@@ -22,32 +23,43 @@ from aefeat.core.prepare import (
     no_rows_error,
 )
 from aefeat.errors import AefeatError
-from aefeat.io.sinks import atomic_file, check_file_target, check_not_input, checked_stdout
+from aefeat.io.sinks import (
+    atomic_file,
+    check_file_target,
+    check_not_input,
+    checked_stdout,
+    table_format,
+    table_sink,
+)
 from aefeat.io.sources import expand_inputs, open_source
 
 
 def run_train(
     data: str,
-    output: Path,
+    output: str | Path,
     config: TrainConfig,
     *,
     quiet: bool = False,
     stream: bool | None = None,
     dask: str | None = None,
     storage: dict[str, Any] | None = None,
+    on_summary: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """``aefeat train``: fits, saves the model directory ``output`` and returns the run's
     summary (JSON-ready: what ``train --json`` prints; the one-line note on stderr says the same).
+    The note and ``on_summary`` (printing it) come before the new model replaces an old one,
+    so that a summary that cannot be written fails the command with the old model in place.
 
     DATA is a file, ``-``, a directory or a glob of files with the same columns. ``stream``
     (default: for several files, or data that would not fit in memory) trains without loading
     the data. ``dask`` (a scheduler address or ``local``) scans the files on a Dask cluster and
     trains here on a uniform sample of ``max_rows`` rows (default 1,000,000).
     """
-    from aefeat.modeldir import check_output_dir
+    from aefeat.modeldir import check_output_dir, model_dir_target
     from aefeat.stream import ChunkedInput, should_stream
 
     started = time.perf_counter()
+    output = model_dir_target(output)
     paths = expand_inputs(data)
     check_output_dir(output, paths)  # before the work, not after it
     source = open_source(paths[0], config.delimiter, config.encoding)
@@ -126,26 +138,33 @@ def run_train(
             # fit_chunks frees each chunk once scaled: one full copy of the data at a time.
             fitted = fitting.fit_chunks(chunks, features, params, stats=stats, on_epoch=on_epoch)
     data_info["rows"] = n_rows
-    fitted.save(output, config=config.to_dict(), extra={"data": data_info})
-    seconds = time.perf_counter() - started
-    if not quiet:
-        progress.note(
-            f"trained on {n_rows:,} rows x {len(features)} columns -> {_latent(fitted)} "
-            f"in {seconds:.1f} s; {_versus_pca(fitted)}; saved {output}"
+    summary: dict[str, Any] = {}
+
+    def announce() -> None:
+        seconds = time.perf_counter() - started
+        summary.update(
+            output=str(output),
+            seconds=round(seconds, 3),
+            rows=n_rows,
+            columns=len(features),
+            latent_dim=fitted.latent_dim,
+            # "autoencoder", or "pca" when the saved model is PCA (see metrics for both errors)
+            model=fitted.metrics["model"],
+            ended_by=fitted.training["ended_by"],
+            metrics=dict(fitted.metrics),
+            training=dict(fitted.training),
+            data=data_info,
         )
-    return {
-        "output": str(output),
-        "seconds": round(seconds, 3),
-        "rows": n_rows,
-        "columns": len(features),
-        "latent_dim": fitted.latent_dim,
-        # "autoencoder", or "pca" when the saved model is PCA (see metrics for both errors)
-        "model": fitted.metrics["model"],
-        "ended_by": fitted.training["ended_by"],
-        "metrics": dict(fitted.metrics),
-        "training": dict(fitted.training),
-        "data": data_info,
-    }
+        if not quiet:
+            progress.note(
+                f"trained on {n_rows:,} rows x {len(features)} columns -> {_latent(fitted)} "
+                f"in {seconds:.1f} s; {_versus_pca(fitted)}; saved {output}"
+            )
+        if on_summary is not None:
+            on_summary(summary)
+
+    fitted.save(output, config=config.to_dict(), extra={"data": data_info}, before_commit=announce)
+    return summary
 
 
 def _sample(
@@ -243,6 +262,7 @@ def _versus_pca(fitted: fitting.FittedModel) -> str:
         "max_time": f"; the --max-time budget of {_duration(max_time)} ended training",
         "plateau": "; training ended when validation loss stopped improving",
         "no_gain": "; training ended early, as no check came below PCA",
+        "diverged": DIVERGED,
     }.get(fitted.training["ended_by"], "")
     exact = pca < 1e-12  # full width (or constant data): a ratio of rounding errors means nothing
     if fitted.metrics["model"] == "pca":
@@ -267,10 +287,6 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds:g}s"
 
 
-def _output_kind(output: str | None) -> str:
-    return "parquet" if output and output.lower().endswith(".parquet") else "csv"
-
-
 def run_encode(
     model_dir: str | Path,
     data: str,
@@ -289,23 +305,23 @@ def run_encode(
     from aefeat.modeldir import load_model_dir
 
     to_stdout = output is None or output == "-"
+    fmt = table_format(output)
     if not to_stdout:
-        check_not_input(output, [data])
+        check_not_input(output, [data], within=[model_dir])
         check_file_target(output)  # before the work, not after it
     model = load_model_dir(model_dir)
     source = open_source(data, delimiter, encoding)
-    kind = _output_kind(output)
     options = {"keep": keep, "prefix": prefix, "chunk_rows": chunk_rows, "with_error": with_error}
     with progress.rows_progress(quiet) as on_rows:
         if to_stdout:
-            if kind == "parquet":
-                raise AefeatError("Parquet output needs a file", "-o", "name a .parquet file")
             out = checked_stdout()
             report = encode_to_file(model, source, out, on_rows=on_rows, **options)
             out.flush()
         else:
-            with atomic_file(output) as fh:
-                report = encode_to_file(model, source, fh, kind, on_rows=on_rows, **options)
+            with atomic_file(output) as fh, table_sink(fh, fmt) as sink:
+                report = encode_to_file(
+                    model, source, sink, fmt.kind, fmt.delimiter, on_rows=on_rows, **options
+                )
     _encode_notes(report, quiet)
     return report
 
@@ -382,8 +398,7 @@ def run_inspect(
         from aefeat.cli.plots import check_plot_target
 
         check_plot_target(plot)  # before the work, not after it
-        if data is not None:
-            check_not_input(plot, [data], "--plot")
+        check_not_input(plot, [] if data is None else [data], "--plot", within=[model_dir])
     model = load_model_dir(model_dir)
     X, labels, name = None, None, None
     if data is not None:

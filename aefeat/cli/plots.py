@@ -4,6 +4,7 @@ heatmap, in one figure."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -316,5 +317,9 @@ def write_inspection_plot(
     check_plot_target(target)
     fig = inspection_figure(Z, report, history, labels, label_name)
     fmt = Path(target).suffix.lower().lstrip(".")
+    # Rendered in memory first: the SVG and PDF backends want a seekable file, which the
+    # atomic writer is not, and a figure is small.
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=100)
     with atomic_file(target, "--plot") as fh:
-        fig.savefig(fh, format=fmt, dpi=100)
+        fh.write(buf.getbuffer())

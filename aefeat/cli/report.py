@@ -27,6 +27,10 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+# How a run that diverged is told, after the summary's other words.
+DIVERGED = "; training diverged (the loss became NaN or infinite): a lower --learning-rate may help"
+
+
 def why_pca(autoencoder_val_mse: Any, pca_val_mse: Any, n_val: Any) -> str:
     """Why the saved model is PCA, from a model's metrics, for the train summary and inspect."""
     ae, pca = (
@@ -121,6 +125,8 @@ def _print_model(con: Console, report: dict[str, Any]) -> None:
         f"  val_loss {_e(val.get('start'))} at start ({start}) -> best {_e(val.get('best'))} "
         f"(check {_e(val.get('best_epoch'))}) -> last {_e(val.get('last'))}"
     )
+    if tr.get("ended_by") == "diverged":
+        con.print(f"  {DIVERGED.lstrip('; ')}")
     m = report.get("metrics", {})
     if m.get("model") == "pca":
         why = why_pca(m.get("autoencoder_val_mse"), m.get("pca_val_mse"), tr.get("n_val"))

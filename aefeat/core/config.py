@@ -135,9 +135,11 @@ def option_name(name: str) -> str:
     return name
 
 
-def parse_list(values: list[str] | None) -> list[str] | None:
+def parse_list(values: list[str] | None, flag: str) -> list[str] | None:
     """Comma-separated, repeatable list options (``--columns a,b --columns c``). A name holding
-    a comma is CSV-quoted: ``--keep '"a,b",c'`` (a quote inside is doubled)."""
+    a comma is CSV-quoted: ``--keep '"a,b",c'`` (a quote inside is doubled). An option given
+    with no name at all (``--columns ''``, often an empty shell variable) is refused rather
+    than read as "not given"."""
     if values is None:
         return None
     out: list[str] = []
@@ -160,7 +162,10 @@ def parse_list(values: list[str] | None) -> list[str] | None:
                 part += ch
             i += 1
         out.append(part.strip())
-    return [p for p in out if p]
+    names = [p for p in out if p]
+    if not names:
+        raise AefeatError("no column named", flag, f"name at least one column, or leave {flag} out")
+    return names
 
 
 def parse_duration(value: str | None, where: str = "--max-time") -> float | None:

@@ -15,6 +15,8 @@ from aefeat.core.network import DenseNetwork
 from aefeat.core.prepare import Scaler
 from aefeat.errors import AefeatError
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 class EncodeKernel:
     """A trained model's scaler and network, ready to encode raw rows.
@@ -50,12 +52,32 @@ class EncodeKernel:
         return self.scaler.fill_missing(X)
 
     def encode(
-        self, X: np.ndarray, with_error: bool = False
+        self,
+        X: np.ndarray,
+        with_error: bool = False,
+        where: Callable[[int], str] = lambda row: f"row {row}",
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Latent values of the filled raw rows ``X`` (float64), and with ``with_error`` each
-        row's mean squared reconstruction error in scaled units (else None)."""
+        row's mean squared reconstruction error in scaled units (else None). A row whose
+        results would not fit a float32 (values far beyond the training range) is refused,
+        naming its largest value and ``where(row index)``: an ``inf`` in the output would pass
+        for a result."""
         Z = self._raw_network.encode(X)
-        if not with_error:
-            return Z, None
-        diff = self.network.decode(Z) - self.scaler.transform(X)
-        return Z, np.mean(diff * diff, axis=1)
+        err = None
+        if with_error:
+            diff = self.network.decode(Z) - self.scaler.transform(X)
+            err = np.mean(diff * diff, axis=1)
+        ok = np.all(np.abs(Z) <= _FLOAT32_MAX, axis=1)
+        if err is not None:
+            ok &= np.abs(err) <= _FLOAT32_MAX
+        if not ok.all():
+            row = int(np.flatnonzero(~ok)[0])
+            col = int(np.argmax(np.abs(self.scaler.transform(X[row : row + 1])[0])))
+            raise AefeatError(
+                f"value too far outside the training range to encode in column "
+                f"{self.columns[col]!r} ({X[row, col]:.3g}; trained on {self.scaler.data_min[col]:.3g} "
+                f"to {self.scaler.data_min[col] + self.scaler.data_range[col]:.3g})",
+                where(row),
+                "fix or drop that row",
+            )
+        return Z, err

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,23 @@ def _is_special(path: Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+def check_writable(directory: Path, shown: str) -> None:
+    """Refuse, before any work, an output whose directory (or, if missing, the nearest existing
+    directory above it, where the missing ones will be made) cannot take new entries: a
+    read-only filesystem or no write permission."""
+    for up in (directory, *directory.parents):
+        if up.exists():
+            break
+    if os.access(up, os.W_OK | os.X_OK):
+        return
+    try:
+        read_only = bool(os.statvfs(up).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    code = errno.EROFS if read_only else errno.EACCES
+    raise write_error(OSError(code, os.strerror(code)), shown)
+
+
 def check_file_target(target: str | os.PathLike[str], option: str = "-o") -> None:
     """Refuse, before any work, a file output that :func:`atomic_file` could not write."""
     shown = str(target)
@@ -221,13 +239,19 @@ def check_file_target(target: str | os.PathLike[str], option: str = "-o") -> Non
         raise AefeatError(
             "output directory does not exist", str(_parent(Path(target))), "create it first"
         )
+    check_writable(parent, shown)
 
 
 def check_not_input(
-    output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]], option: str = "-o"
+    output: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str]],
+    option: str = "-o",
+    *,
+    within: Iterable[str | os.PathLike[str]] = (),
 ) -> None:
-    """Refuse an output that is one of the inputs (by any path: ``./x``, a symlink, a hard link)
-    or a directory holding one: writing it would destroy the data being read."""
+    """Refuse an output that is one of the inputs (by any path: ``./x``, a symlink, a hard link),
+    a directory holding one, or a path inside one of the directories ``within`` (the model
+    directory being read): writing it would destroy, or change, what is being read."""
     if remote.is_url(remote.local_path(str(output))):
         same = [n for n in inputs if remote.local_path(str(n)) == remote.local_path(str(output))]
         if same:
@@ -238,6 +262,13 @@ def check_not_input(
             )
         return
     out = resolve(remote.local_path(str(output)))
+    for name in within:
+        if os.path.isdir(name) and out.is_relative_to(resolve(name)):
+            raise AefeatError(
+                f"{option} is inside the model directory {name}",
+                f"{option} {output}",
+                "write the output outside that directory",
+            )
     try:
         out_st = os.stat(out)
     except OSError:
@@ -494,6 +525,62 @@ def float32_array(values: np.ndarray) -> Any:
     return pa.Array.from_buffers(pa.float32(), len(values), [None, pa.py_buffer(values)])
 
 
+# Data file types encode does not write: refused by name rather than written as CSV under a
+# name that promises something else.
+_OTHER_TYPES = (
+    ".json", ".jsonl", ".ndjson", ".xlsx", ".xls", ".ods", ".feather", ".arrow", ".ipc", ".orc",
+    ".avro", ".h5", ".hdf5", ".pkl", ".pickle", ".npy", ".npz", ".zip", ".bz2", ".xz", ".zst",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TableFormat:
+    """How an encode output is written, from its name: ``kind`` "csv" or "parquet", gzipped
+    (``.gz``), and the delimiter its extension fixes (``.tsv``: a tab; else the input's)."""
+
+    kind: str = "csv"
+    gzip: bool = False
+    delimiter: str | None = None
+
+
+def table_format(output: str | None, option: str = "-o") -> TableFormat:
+    """The :class:`TableFormat` of output file ``output`` (stdout when None or ``-``: CSV)."""
+    if output is None or output == "-":
+        return TableFormat()
+    name = Path(remote.local_path(str(output))).name.lower()
+    gz = name.endswith(".gz")
+    stem = name[:-3] if gz else name
+    suffix = Path(stem).suffix
+    if suffix == ".parquet" and not gz:
+        return TableFormat("parquet")
+    if suffix in _OTHER_TYPES or suffix == ".parquet":
+        raise AefeatError(
+            f"cannot write {suffix}{'.gz' if gz else ''} files",
+            f"{option} {output}",
+            "name a .csv, .tsv, .csv.gz, .tsv.gz or .parquet file (any other name is CSV)",
+        )
+    return TableFormat("csv", gz, "\t" if suffix == ".tsv" else None)
+
+
+@contextlib.contextmanager
+def table_sink(fh: Any, fmt: TableFormat) -> Iterator[Any]:
+    """``fh``, or a gzip stream into it for a ``.gz`` output (no name or time in its header, so
+    that the same rows give the same bytes); the gzip trailer is written on success."""
+    if not fmt.gzip:
+        yield fh
+        return
+    import gzip
+
+    gz = gzip.GzipFile(filename="", mode="wb", fileobj=fh, compresslevel=6, mtime=0)
+    try:
+        yield gz
+    except BaseException:
+        with contextlib.suppress(Exception):  # the output is being discarded: keep its error
+            gz.close()
+        raise
+    gz.close()
+
+
 class TableWriter:
     """Writes record batches as CSV (header once, minimal quoting) or Parquet."""
 
@@ -546,6 +633,15 @@ class TableWriter:
     def close(self) -> None:
         if self._parquet is not None:
             self._parquet.close()
+
+    def abort(self) -> None:
+        """After a failure: close the Parquet writer now, while its sink is still open (left to
+        the garbage collector, it would write its footer into a closed file and print a
+        traceback). What it writes goes to a temporary that is removed."""
+        parquet, self._parquet = self._parquet, None
+        if parquet is not None:
+            with contextlib.suppress(Exception):
+                parquet.close()
 
 
 class BackgroundWriter:
