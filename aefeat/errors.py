@@ -46,6 +46,7 @@ class AefeatError(ValueError):
         param: str | None = None,
         flag: str | None = None,
         expected: str | None = None,
+        expected_option: str | None = None,
         got: Any = _UNSET,
         params: dict[str, Any] | None = None,
     ) -> None:
@@ -55,6 +56,8 @@ class AefeatError(ValueError):
         self.param = param
         self.flag = flag or (None if param is None else _flag(param))
         self.expected = expected
+        # ``expected`` as the command line and configs read it (``None`` is leaving it out).
+        self.expected_option = expected_option or expected
         self.got = got
         self.params = dict(params or {})
         super().__init__(self.message)
@@ -69,7 +72,7 @@ class AefeatError(ValueError):
         if self.flag and not self.where:
             where.append(self.flag)
         where += [f"{_flag(k)} {v}" for k, v in self.params.items()]
-        hint = self.hint or (f"use {self.expected}" if self.expected else None)
+        hint = self.hint or (f"use {self.expected_option}" if self.expected_option else None)
         return _one_line(what, ", ".join(where), hint)
 
     @property

@@ -414,6 +414,19 @@ def _check_structure(meta: dict[str, Any]) -> None:
             raise ValueError(f"scaling {key} must be a list of {n} finite numbers")
     if scaling.get("fill") is not None and not _finite_numbers(scaling["fill"], n):
         raise ValueError(f"scaling fill must be null or a list of {n} finite numbers")
+    above = [
+        c for c, lo, hi in zip(columns, scaling["min"], scaling["max"], strict=True) if lo > hi
+    ]
+    if above:
+        raise ValueError(f"scaling min is above max for column {above[0]!r}")
+    config = meta.get("config", {})
+    for key in ("hidden", "activation", "latent_activation", "output_activation", "linear_path"):
+        # The network section is what encode runs; the config is what training was asked for.
+        # An edit to one of them alone would change the latent values without a word.
+        if isinstance(config, dict) and key in config and config[key] != net[key]:
+            raise ValueError(
+                f"network {key} {net[key]!r} does not match the training config's {config[key]!r}"
+            )
     for key in ("training", "metrics", "config", "versions"):
         if not isinstance(meta.get(key, {}), dict):
             raise ValueError(f"'{key}' must be an object")

@@ -129,6 +129,18 @@ def test_bad_yaml_values_are_refused_with_the_key(text, cli_words, python_words,
     assert str(info.value).startswith(python_words)
 
 
+def test_yaml_reads_exponents_as_numbers_and_refuses_a_key_given_twice(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text("validation_split: 1e-1\nlearning_rate: 3E-3\n")
+    assert load_config_file(path) == {"validation_split": 0.1, "learning_rate": 0.003}
+    path.write_text("epochs: 3\nseed: 1\nepochs: 4\n")
+    with pytest.raises(AefeatError) as info:
+        load_config_file(path)
+    assert info.value.message == (
+        f"key 'epochs' is given twice ({path}, line 3) — keep one of them"
+    )
+
+
 def test_unknown_yaml_key_lists_the_table_keys(tmp_path):
     path = tmp_path / "cfg.yaml"
     path.write_text("latent_dims: 3\n")
@@ -145,7 +157,7 @@ def test_one_error_two_wordings():
     error = info.value
     assert (error.param, error.got) == ("random_state", 2**32)
     assert error.message == (
-        "invalid value 4294967296 (--seed) — use an integer from 0 to 4294967295 or None"
+        "invalid value 4294967296 (--seed) — use an integer from 0 to 4294967295, or leave it out"
     )
     assert str(error) == (
         "random_state=4294967296 must be an integer from 0 to 4294967295 or None; got 4294967296"

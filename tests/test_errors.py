@@ -602,6 +602,18 @@ MODEL_DIR_CASES: list[tuple[str, Callable[[Path], Path | None], tuple[str, ...]]
         _edit_metadata(lambda m: m.update(training=5)),
         ("metadata.json is inconsistent", "training"),
     ),
+    (
+        "network-edited-apart-from-config",
+        _edit_metadata(lambda m: m["network"].update(activation="tanh")),
+        ("metadata.json is inconsistent", "network activation 'tanh' does not match"),
+    ),
+    (
+        "scaling-min-above-max",
+        _edit_metadata(
+            lambda m: m["scaling"].update(min=m["scaling"]["max"], max=m["scaling"]["min"])
+        ),
+        ("metadata.json is inconsistent", "scaling min is above max for column 'f0'"),
+    ),
 ]
 
 

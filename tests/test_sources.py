@@ -61,11 +61,19 @@ def test_expand_inputs_refuses_what_names_no_file(tmp_path, monkeypatch, spec, w
         assert word in str(err.value)
 
 
-@pytest.mark.parametrize("encoding", ["plain", "gzip", "gzip-named-csv", "bom"])
+@pytest.mark.parametrize(
+    "encoding", ["plain", "gzip", "gzip-named-csv", "bom", "utf-16-le", "utf-16-be"]
+)
 def test_read_numeric_is_the_same_for_every_text_form(tmp_path, encoding):
     raw = CSV.encode()
     name = "d.csv"
-    if encoding == "gzip":
+    codec = "utf-8"
+    if encoding.startswith("utf-16"):  # no byte-order mark: read with --encoding only
+        raw, codec = CSV.encode(encoding), encoding
+        with pytest.raises(AefeatError, match="binary.*--encoding utf-16-le"):
+            (tmp_path / name).write_bytes(raw)
+            open_source(str(tmp_path / name))
+    elif encoding == "gzip":
         raw, name = gzip.compress(raw), "d.csv.gz"
     elif encoding == "gzip-named-csv":
         raw = gzip.compress(raw)  # sniffed by content, not by name
@@ -73,7 +81,7 @@ def test_read_numeric_is_the_same_for_every_text_form(tmp_path, encoding):
         raw = b"\xef\xbb\xbf" + raw
     path = tmp_path / name
     path.write_bytes(raw)
-    source = open_source(str(path))
+    source = open_source(str(path), encoding=codec)
     assert source.header == ["a", "b", "label"]
     np.testing.assert_array_equal(source.read_numeric(["a", "b"]), EXPECTED)
 

@@ -72,6 +72,38 @@ def check_value(key: str, value: Any, where: str | None = None) -> None:
     PARAMS.check(key, value, where=where)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int) -> None:
+        self.key, self.line = key, line
+
+
+def _config_loader() -> type:
+    """PyYAML's safe loader with two YAML 1.2 rules PyYAML (YAML 1.1) lacks: a key given twice
+    is an error (PyYAML keeps the last silently), and ``1e-1`` or ``3e4`` is a number (YAML 1.1
+    wants a dot in the mantissa, so PyYAML reads them as strings)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise _DuplicateKey(key, key_node.start_mark.line + 1)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    # YAML 1.2's float, added beside PyYAML's own resolvers.
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)$"),
+        list("-+0123456789."),
+    )
+    return Loader
+
+
 def load_config_file(path: Path) -> dict[str, Any]:
     """Read a YAML config file into a dict of known keys, with clear errors."""
     import yaml
@@ -83,7 +115,11 @@ def load_config_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise AefeatError(f"cannot read config file: {exc}", str(path)) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_config_loader())  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as exc:
+        raise AefeatError(
+            f"key '{exc.key}' is given twice", f"{path}, line {exc.line}", "keep one of them"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)

@@ -238,6 +238,12 @@ class Param:
     def expected(self) -> str:
         return " or ".join(c.describe() for c in self.constraints)
 
+    def expected_option(self) -> str:
+        """:meth:`expected` as a flag or YAML key reads it: ``None`` is leaving it out."""
+        shown = [c.describe() for c in self.constraints if not isinstance(c, Null)]
+        text = " or ".join(shown)
+        return text + ", or leave it out" if len(shown) < len(self.constraints) else text
+
     def accepts(self, value: Any) -> bool:
         return any(c.accepts(value) for c in self.constraints)
 
@@ -302,7 +308,12 @@ class ParamTable:
         p = self[name]
         if not p.accepts(value):
             raise AefeatError(
-                where=where, param=name, flag=p.flag, expected=p.expected(), got=value
+                where=where,
+                param=name,
+                flag=p.flag,
+                expected=p.expected(),
+                expected_option=p.expected_option(),
+                got=value,
             )
 
 

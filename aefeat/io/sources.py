@@ -205,7 +205,8 @@ class Source:
         only = self.header[0] if self.header else ""
         for d in OTHER_DELIMITERS:
             if d != self.delimiter and d in only:
-                return f"the header looks {_delim_name(d)!r}-separated; use --delimiter '{_delim_name(d)}'"
+                shown = "tab" if d == "\t" else repr(d)
+                return f"the header looks {shown}-separated; use --delimiter '{_delim_name(d)}'"
         return None
 
     # --- reading ------------------------------------------------------------------------
@@ -762,7 +763,7 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
         except OSError as exc:
             raise AefeatError(f"cannot open file: {exc.strerror}", name) from None
     try:
-        codecs.lookup(encoding)
+        codec = codecs.lookup(encoding).name
     except LookupError:
         raise AefeatError(
             f"unknown encoding {encoding!r}", "--encoding", "use a name such as utf-8 or latin-1"
@@ -775,9 +776,12 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
         stream = _Prefixed(head, stream)
     if not head.strip():
         raise AefeatError("the file is empty", name, "pass a CSV with a header row and data rows")
-    if b"\x00" in head[:HEAD_BYTES] and encoding.lower().replace("-", "") not in ("utf16", "utf32"):
+    if b"\x00" in head[:HEAD_BYTES] and not codec.startswith(("utf-16", "utf-32")):
         raise AefeatError(
-            "the file is binary, not CSV text", name, "pass a CSV, .csv.gz or .parquet file"
+            "the file is binary, not CSV text",
+            name,
+            "pass a CSV, .csv.gz or .parquet file (UTF-16 text without a byte-order mark needs "
+            "--encoding utf-16-le or utf-16-be)",
         )
     header, header_lines = _parse_header(head, name, delimiter, encoding)
     src = Source(
