@@ -357,3 +357,20 @@ def test_fit_leaves_the_callers_garbage_collector_as_it_was():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == ["True", "0"]
+
+
+def test_many_fits_in_one_process_print_no_retracing_warning():
+    # A grid search fits many models in one process; TensorFlow's retracing heuristic used to
+    # warn about aefeat's own compiled step from the sixth fit on.
+    code = (
+        "import numpy as np\n"
+        "from aefeat import AutoencoderTransformer\n"
+        "X = np.random.default_rng(0).random((64, 5))\n"
+        "for seed in range(8):\n"
+        "    AutoencoderTransformer(latent_dim=2, hidden=[4], epochs=1, random_state=seed).fit(X)\n"
+        "print('fitted')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "fitted\n"
+    assert "retracing" not in proc.stderr

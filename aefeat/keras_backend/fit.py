@@ -4,6 +4,7 @@ between the trained network and PCA, made on validation rows."""
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -20,6 +21,24 @@ from aefeat.keras_backend import (
     build as model_mod,  # first: it quiets TensorFlow's start-up logging
 )
 from aefeat.keras_backend.build import keras
+
+
+class _OwnRetracingFilter(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning about this module's
+    ``train_block``. Every fit compiles its own step for its own model and optimizer variables,
+    which TensorFlow's heuristic counts as one function retraced in a loop after a few fits in
+    one process (a grid search); the warning tells the user to change code they do not own.
+    Retracing warnings about any other function still pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            "triggered tf.function retracing" in message
+            and "_train_function.<locals>.train_block" in message
+        )
+
+
+logging.getLogger("tensorflow").addFilter(_OwnRetracingFilter())
 
 # Called after each validation check with (steps done, planned steps, logs); for progress bars.
 # logs carry loss, val_loss, and elapsed_s / max_time_s when a time budget is set.
