@@ -43,20 +43,14 @@ def output_columns(keep: list[str], latent_dim: int, prefix: str, with_error: bo
     names = list(keep) + [f"{prefix}{i}" for i in range(latent_dim)]
     if with_error:
         names.append("reconstruction_error")
-    twice = sorted(n for n, k in collections.Counter(keep).items() if k > 1)
-    if twice:
-        raise AefeatError(
-            "--keep names a column more than once: " + ", ".join(repr(d) for d in twice),
-            "--keep",
-            "name each column once",
-        )
-    dup = sorted(n for n, k in collections.Counter(names).items() if k > 1)
-    if dup:
-        raise AefeatError(
-            "output column names collide: " + ", ".join(repr(d) for d in dup),
-            "--keep/--prefix",
-            "choose another --prefix",
-        )
+    # A name --keep repeats is the user's slip; one a latent name repeats needs another prefix.
+    for values, what, where, hint in (
+        (keep, "--keep names a column more than once", "--keep", "name each column once"),
+        (names, "output column names collide", "--keep/--prefix", "choose another --prefix"),
+    ):
+        dup = sorted(n for n, k in collections.Counter(values).items() if k > 1)
+        if dup:
+            raise AefeatError(f"{what}: " + ", ".join(repr(d) for d in dup), where, hint)
     return names
 
 
