@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from aefeat.core.network import can_be_pca
 from aefeat.core.prepare import count_bad_values, missing_values_error
 from aefeat.io.sources import Source
 from aefeat.modeldir import ModelDir
@@ -41,8 +42,14 @@ def start_description(architecture: dict[str, Any]) -> str:
     there are hidden layers (so the first losses are not PCA's own), or random weights."""
     if not architecture.get("linear_path", True):
         return "random initial weights"
+    if not can_be_pca(
+        True,
+        architecture.get("latent_activation", "linear"),
+        architecture.get("output_activation", "sigmoid_mix"),
+    ):
+        return "PCA's weights through the non-identity activations, so not PCA itself"
     if architecture.get("hidden"):
-        return "PCA plus a small random nonlinear path"
+        return "PCA plus a random nonlinear path"
     return "PCA"
 
 

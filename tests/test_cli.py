@@ -327,3 +327,37 @@ def test_a_diverged_run_says_so(tmp_path):
     report = ok("inspect", tmp_path / "m")
     assert "training diverged" in report
     assert "best nan" not in report
+
+
+def test_several_files_in_memory_name_data_and_are_not_called_streamed(frame, tmp_path):
+    from conftest import assert_user_error
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i in range(3):
+        frame.iloc[i * 80 : (i + 1) * 80].to_csv(parts / f"p{i}.csv", index=False)
+    bad = frame.iloc[160:].copy()
+    bad.iloc[5, 1] = np.nan
+    bad.to_csv(parts / "p2.csv", index=False)
+    result = run("train", parts, "-o", tmp_path / "m", "--exclude", "id,label", "--no-stream")
+    assert_user_error(result, f"({parts} (3 files))")
+    assert "p0.csv" not in result.stderr
+    frame.iloc[160:].to_csv(parts / "p2.csv", index=False)
+    out = ok(
+        "train", parts, "-o", tmp_path / "m", "--exclude", "id,label", "--max-rows", "200",
+        "--epochs", "1", "--hidden", "4", "--json", "-q",
+    )  # fmt: skip
+    assert json.loads(out)["data"]["streamed"] is False
+
+
+def test_a_network_that_cannot_be_pca_says_so(csv_path, tmp_path):
+    result = run(
+        "train", csv_path, "-o", tmp_path / "m", "--exclude", "id,label", "--epochs", "2",
+        "--hidden", "8", "--output-activation", "tanh", "--seed", "0", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["model"] == "autoencoder"
+    assert "no weights make this network PCA" in result.stderr
+    report = ok("inspect", tmp_path / "m")
+    assert "PCA plus a random nonlinear path" not in report
+    assert "so not PCA itself" in report

@@ -215,7 +215,7 @@ def test_attribution_does_not_depend_on_chunking_or_sampling(model_dir, frame, m
 
 
 @pytest.mark.parametrize(
-    ("hidden", "start"), [("16,8", "PCA plus a small random nonlinear path"), ("none", "PCA")]
+    ("hidden", "start"), [("16,8", "PCA plus a random nonlinear path"), ("none", "PCA")]
 )
 def test_text_report_says_what_training_started_from(hidden, start, csv_path, tmp_path):
     # With hidden layers, check 0 is PCA plus the nonlinear path's random start, whose loss is
@@ -335,6 +335,23 @@ def test_label_colours_the_scatter_by_category(model_dir, csv_path, tmp_path):
     result = run("inspect", model_dir, "--data", csv_path, "--label", "label", "--plot", target)
     assert result.exit_code == 0, result.stderr
     assert target.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_rows_without_a_numeric_label_are_drawn_grey(model_dir, csv_path):
+    from matplotlib.collections import PathCollection
+
+    from aefeat.cli.plots import MISSING_LABEL, inspection_figure
+
+    model = load_model_dir(model_dir)
+    frame = pd.read_csv(csv_path)
+    report, Z = analyse(model, frame[model.columns].to_numpy())
+    labels = [MISSING_LABEL if i % 5 == 0 else f"{v:.4g}" for i, v in enumerate(frame["f0"])]
+    fig = inspection_figure(Z, report, model.metadata["training"]["history"], labels, "f0")
+    (scatter,) = fig.findobj(PathCollection)
+    colours = scatter.to_rgba(scatter.get_array())
+    assert len(colours) == len(frame)  # every row is drawn, those without a label too
+    grey = np.all(np.isclose(colours, (0.85, 0.85, 0.85, 1.0)), axis=1)
+    assert grey.sum() == len(frame[::5])
 
 
 def test_more_than_two_latent_columns_give_a_pair_grid(pca_model):

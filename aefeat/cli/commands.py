@@ -103,8 +103,9 @@ def run_train(
             "pass a file, or use --max-rows to train on a sample",
         )
     params = fitting.check_params(config.model_params())
-    data_info: dict[str, Any] = {"source": data, "files": len(paths), "streamed": use_stream}
-    if use_stream and config.max_rows is None:
+    streamed = use_stream and config.max_rows is None  # --max-rows trains on a sample in memory
+    data_info: dict[str, Any] = {"source": data, "files": len(paths), "streamed": streamed}
+    if streamed:
         with progress.training_progress(quiet) as on_epoch:
             fitted = fitting.fit_files(
                 paths,
@@ -130,7 +131,9 @@ def run_train(
         else:
             inp = ChunkedInput(paths, features, config.delimiter, config.encoding)
             chunks = [c for p in paths for c in inp.open(p).numeric_chunks(features)]
-        stats = _check_values(chunks, features, source.name, config)
+        # Several files read into memory: their errors name DATA, not the first file.
+        name = source.name if len(paths) == 1 else f"{data} ({len(paths)} files)"
+        stats = _check_values(chunks, features, name, config)
         n_rows = stats.n_rows
         # The parsed table is freed: hand it back before scaling adds the float32 matrix.
         fitting.release_freed_memory()
@@ -274,6 +277,11 @@ def _versus_pca(fitted: fitting.FittedModel) -> str:
         return f"validation MSE {ae:.4g} (PCA reconstructs these rows exactly){ended}"
     change = 1 - ae / pca
     word = "lower" if change >= 0 else "higher"
+    if not fitted.network.spec.can_be_pca():
+        word += (
+            "; no weights make this network PCA (see --linear-path and the activations), "
+            "so PCA cannot be saved instead"
+        )
     return f"validation MSE {ae:.4g} vs PCA {pca:.4g} ({abs(change):.1%} {word}){ended}"
 
 

@@ -160,7 +160,14 @@ def _latent_panel(sub, Z, order, latent, shown, colours: LabelColours, label_nam
     sub.suptitle(title, fontsize=12)
     size = 14 if len(order) <= 500 else 6 if len(order) <= 5000 else 2
     c = colours.values if colours.kind == "none" else colours.values[order]
-    extra: dict[str, Any] = {"cmap": "viridis"} if colours.kind == "continuous" else {}
+    extra: dict[str, Any] = {}
+    if colours.kind == "continuous":
+        import matplotlib as mpl
+
+        # Rows without a label are drawn light grey, as for categories (the default colour of
+        # NaN is transparent: they would vanish).
+        extra["cmap"] = mpl.colormaps["viridis"].with_extremes(bad=_LIGHT_GREY)
+        extra["plotnonfinite"] = True
     mappable = None
     axes: list[Any] = []
     if m == 1:

@@ -140,7 +140,9 @@ def _print_model(con: Console, report: dict[str, Any]) -> None:
 
 def _print_analysis(con: Console, report: dict[str, Any], top: int) -> None:
     k = report["architecture"]["latent_dim"]
-    con.print(f"\n[bold]on {_e(report['evaluated_on'])}[/bold] ({report['rows']:,} rows)")
+    con.print(
+        f"\n[bold]on {_e(report['evaluated_on'])}[/bold] ({report['rows']:,} {'row' if report['rows'] == 1 else 'rows'})"
+    )
     con.print(
         f"reconstruction MSE {_e(report['reconstruction_mse'])} (scaled units); variance kept "
         f"{_pct(report['explained_variance'])}, PCA with {k} component{'s' if k > 1 else ''} on "

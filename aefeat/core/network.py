@@ -147,6 +147,10 @@ class NetworkSpec:
     def has_nonlinear(self) -> bool:
         return bool(self.hidden) or not self.linear_path
 
+    def can_be_pca(self) -> bool:
+        """See :func:`can_be_pca`."""
+        return can_be_pca(self.linear_path, self.latent_activation, self.output_activation)
+
     def weight_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every weight array by name (``<layer>/kernel``, ``<layer>/bias``) and its shape."""
         shapes: dict[str, tuple[int, ...]] = {}
@@ -188,6 +192,17 @@ class NetworkSpec:
             output_activation=str(data["output_activation"]),
             linear_path=bool(data["linear_path"]),
         )
+
+
+def can_be_pca(linear_path: bool, latent_activation: str, output_activation: str) -> bool:
+    """Whether some weights make a network PCA itself: a linear path, a linear latent layer, and
+    an output that is the identity (``sigmoid_mix`` with its mix weights at 0). Only then does
+    training start at PCA and may PCA be saved instead of the network."""
+    return (
+        linear_path
+        and latent_activation == "linear"
+        and output_activation in ("linear", "sigmoid_mix")
+    )
 
 
 class DenseNetwork:

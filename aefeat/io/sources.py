@@ -777,11 +777,12 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
     if not head.strip():
         raise AefeatError("the file is empty", name, "pass a CSV with a header row and data rows")
     if b"\x00" in head[:HEAD_BYTES] and not codec.startswith(("utf-16", "utf-32")):
+        kinds = "CSV or gzipped CSV on stdin (Parquet by its path)"
         raise AefeatError(
             "the file is binary, not CSV text",
             name,
-            "pass a CSV, .csv.gz or .parquet file (UTF-16 text without a byte-order mark needs "
-            "--encoding utf-16-le or utf-16-be)",
+            f"pass {'a CSV, .csv.gz or .parquet file' if path is not None else kinds} (UTF-16 "
+            "text without a byte-order mark needs --encoding utf-16-le or utf-16-be)",
         )
     header, header_lines = _parse_header(head, name, delimiter, encoding)
     src = Source(

@@ -133,8 +133,10 @@ def build_layers(spec: NetworkSpec) -> dict[str, keras.layers.Layer]:
             layers[name] = keras.layers.Dense(units, activation=spec.activation, name=name)
         if spec.has_nonlinear():
             # Next to the PCA-initialised linear path, a small random start: the untrained model
-            # is PCA plus a small perturbation. At exactly zero the hidden layers would get no
-            # gradient until this layer moved, and training would start on a plateau.
+            # is PCA plus a perturbation (small at the encoder's output, larger after the
+            # decoder standardizes PCA's weakest latent columns). At exactly zero the hidden
+            # layers would get no gradient until this layer moved, and training would start on
+            # a plateau.
             init = (
                 keras.initializers.RandomNormal(stddev=NONLINEAR_INIT_STD)
                 if spec.linear_path

@@ -523,9 +523,7 @@ def fit_from_start(
         max_time=max_time,
         started=started,
         on_epoch=on_epoch,
-        give_up_above=float(np.mean(pca_rows))
-        if spec.linear_path and _pca_expressible(spec)
-        else None,
+        give_up_above=float(np.mean(pca_rows)) if spec.can_be_pca() else None,
     )
     history: dict[str, list[float]] = {"loss": [initial_train], "val_loss": [initial]}
     if planned > 0 and (max_time is None or time.perf_counter() - started < max_time):
@@ -571,11 +569,7 @@ def fit_from_start(
     ae_rows = val_rows = net.reconstruction_error(X_val)
     kept = "autoencoder"
     untrained = keeper.step == 0
-    if (
-        spec.linear_path
-        and _pca_expressible(spec)
-        and (untrained or not _reliably_better(ae_rows, pca_rows))
-    ):
+    if spec.can_be_pca() and (untrained or not _reliably_better(ae_rows, pca_rows)):
         # Not reliably better than PCA on the validation rows: the model is PCA, fitted on every
         # row given, with the nonlinear paths switched off.
         kept = "pca"
@@ -631,14 +625,6 @@ def _centering(
     if spec.linear_path and spec.latent_activation == "linear":
         out["decoder"] = stats((np.asarray(sample, dtype=np.float64) - mean) @ components.T)
     return out
-
-
-def _pca_expressible(spec: NetworkSpec) -> bool:
-    # sigmoid_mix is the identity with its mix weights at 0 (see _pca_weights).
-    return spec.latent_activation == "linear" and spec.output_activation in (
-        "linear",
-        "sigmoid_mix",
-    )
 
 
 def _reliably_better(model_rows: np.ndarray, pca_rows: np.ndarray) -> bool:
