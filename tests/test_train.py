@@ -459,3 +459,60 @@ def test_sigmoid_mix_output_reconstructs_saturating_columns_better_than_a_linear
         mse[output] = np.mean((recon - scale(X_test)) ** 2)
     assert AutoencoderTransformer().output_activation == "sigmoid_mix"
     assert mse["sigmoid_mix"] < 0.95 * mse["linear"]
+
+
+def test_a_short_time_budget_is_used_although_the_first_block_traces(monkeypatch):
+    # A clock the test moves: the first block takes 1.2 s (TensorFlow tracing the step), later
+    # blocks of 32 steps 0.05 s each. A 2 s budget leaves 0.8 s, about 500 steps, after the
+    # first check; the step rate must not count the tracing (it once planned 25 steps there).
+    now = [0.0]
+    monkeypatch.setattr(fit_mod, "time", type("Clock", (), {"perf_counter": lambda: now[0]}))
+    planned = 10_000
+    keeper = fit_mod._Budget(
+        lambda: {},
+        fit_mod._Schedule(0.01, 500, planned),
+        initial_loss=1.0,
+        planned=planned,
+        every=32,
+        patience=12,
+        adaptive=True,
+        max_time=2.0,
+        started=0.0,
+        on_epoch=None,
+    )
+    now[0], step = 1.2, 32
+    while not keeper.stopped:
+        keeper.check(step, 0.5, 1.0 / (step + 1))  # still improving: no plateau
+        step += 32
+        now[0] += 0.05
+    assert keeper.ended_by == "max_time"
+    assert 400 <= keeper.step <= 600, keeper.step
+
+
+def test_progress_on_a_terminal_says_preparing_then_steps(csv_path, tmp_path):
+    import os
+    import shutil
+    from pathlib import Path
+
+    exe = shutil.which("aefeat", path=str(Path(sys.executable).parent))
+    master, slave = os.openpty()  # stderr a terminal: the progress line is drawn
+    args = ["train", csv_path, "-o", tmp_path / "m", "--exclude", "id,label", "--epochs", "40"]
+    proc = subprocess.Popen(
+        [exe, *map(str, args)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave
+    )
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    assert proc.wait(timeout=300) == 0
+    text = drawn.decode(errors="replace")
+    assert "preparing" in text and "step " in text
+    assert "None" not in text
+    assert "trained on 240 rows" in text

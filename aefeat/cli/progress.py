@@ -63,7 +63,7 @@ def training_progress(quiet: bool) -> Iterator[Callable[[int, int, dict[str, flo
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("step {task.completed}/{task.total}"),
+        TextColumn("{task.fields[steps]}"),
         BarColumn(),
         TextColumn("loss {task.fields[loss]}  val_loss {task.fields[val_loss]}"),
         TimeElapsedColumn(),
@@ -71,10 +71,14 @@ def training_progress(quiet: bool) -> Iterator[Callable[[int, int, dict[str, flo
         console=console(),
         transient=True,
     ) as bar:
-        task = bar.add_task("train", total=None, loss="-", val_loss="-", budget="", eta="")
+        # Until the first check: the PCA start and TensorFlow compiling the step (seconds).
+        task = bar.add_task(
+            "train", total=None, steps="preparing", loss="-", val_loss="-", budget="", eta=""
+        )
 
         def on_epoch(step: int, total: int, logs: dict[str, Any]) -> None:
-            bar.update(task, completed=step, total=total, **training_status(step, total, logs))
+            fields = training_status(step, total, logs)
+            bar.update(task, completed=step, total=total, steps=f"step {step}/{total}", **fields)
 
         yield on_epoch
 

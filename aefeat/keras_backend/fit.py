@@ -538,7 +538,6 @@ def fit_from_start(
             trained, optimizer, spec.n_features, noise, val_model=autoencoder
         )
         val_tensor = tf.constant(X_val)
-        keeper.begin()
         step, loss_sum, loss_steps = 0, 0.0, 0
         blocks = batches()
         while not keeper.stopped:
@@ -694,10 +693,9 @@ class _Budget:
         self._max_time, self._started, self._on_epoch = max_time, started, on_epoch
         self._gains: list[tuple[int, float]] = [(0, initial_loss)]  # (step, best loss so far)
         self._annealing = False
-        self._fit_started = 0.0
-
-    def begin(self) -> None:
-        self._fit_started = time.perf_counter()
+        # (time, step) of the first check: the step rate is measured from there, as the first
+        # block's time is mostly TensorFlow tracing the step (about a second).
+        self._first_check: tuple[float, int] | None = None
 
     def check(self, step: int, train_loss: float, loss: float) -> None:
         """A validation check after ``step`` optimizer steps, with validation loss ``loss``;
@@ -733,9 +731,12 @@ class _Budget:
             self._on_epoch(step, self.end, logs)
 
     def _maybe_anneal(self, now: float) -> None:
-        rate = self.step / max(now - self._fit_started, 1e-9)  # steps per second, checks included
         anneal = max(self._every, int(ANNEAL_SHARE * self.step))
-        if self._max_time is not None:
+        if self._first_check is None:
+            self._first_check = (now, self.step)
+        elif self._max_time is not None:
+            then, at = self._first_check
+            rate = (self.step - at) / max(now - then, 1e-9)  # steps per second, checks included
             left = int((self._max_time - (now - self._started)) * rate)
             if left <= anneal and self.step + left < self.end:
                 # The time budget ends before the plan: anneal now, to end with the budget.
