@@ -244,7 +244,7 @@ def test_summary_says_plainly_when_the_model_is_pca(tmp_path):
     model = tmp_path / "m"
     result = run("train", path, "-o", model, "--seed", "0", "--epochs", "5")
     assert result.exit_code == 0, result.stderr
-    assert "the saved model is PCA (fitted on all rows)" in result.stderr
+    assert "the saved model is PCA (fitted on all rows, validation rows included)" in result.stderr
     metrics = json.loads((model / "metadata.json").read_text())["metrics"]
     assert metrics["model"] == "pca"
     if metrics["autoencoder_val_mse"] >= metrics["pca_val_mse"]:
@@ -256,7 +256,7 @@ def test_summary_says_plainly_when_the_model_is_pca(tmp_path):
     assert "no epoch improved" not in result.stderr
     shown = run("inspect", model)
     assert shown.exit_code == 0, shown.stderr
-    assert "model: PCA, fitted on all training rows" in shown.stdout
+    assert "model: PCA, fitted on all rows, validation rows included" in shown.stdout
 
 
 def test_why_pca_tells_a_loss_from_a_gain_too_small_to_trust():
@@ -415,7 +415,7 @@ def test_progress_shows_the_budget_and_time_left():
     status = training_status(
         500, 2000, {"loss": 0.01, "val_loss": 0.02, "elapsed_s": 10.0, "max_time_s": 20.0}
     )
-    assert status["budget"] == "budget 0:20" and status["eta"] == "about 0:10 left"
+    assert status["budget"] == "fitting budget 0:20" and status["eta"] == "about 0:10 left"
 
 
 def test_train_command_imports_no_scikit_learn(tmp_path):

@@ -269,10 +269,11 @@ def _versus_pca(fitted: fitting.FittedModel) -> str:
     }.get(fitted.training["ended_by"], "")
     exact = pca < 1e-12  # full width (or constant data): a ratio of rounding errors means nothing
     if fitted.metrics["model"] == "pca":
+        saved = "the saved model is PCA (fitted on all rows, validation rows included)"
         if exact:
-            return f"the saved model is PCA (fitted on all rows): PCA reconstructs these rows exactly{ended}"
+            return f"{saved}: PCA reconstructs these rows exactly{ended}"
         why = why_pca(ae, pca, fitted.training["n_val"])
-        return f"the saved model is PCA (fitted on all rows): {why}{ended}"
+        return f"{saved}: {why}{ended}"
     if exact:
         return f"validation MSE {ae:.4g} (PCA reconstructs these rows exactly){ended}"
     change = 1 - ae / pca

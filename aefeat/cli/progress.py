@@ -43,7 +43,7 @@ def training_status(step: int, total: int, logs: dict[str, Any]) -> dict[str, st
     return {
         "loss": f"{logs.get('loss', float('nan')):.5f}",
         "val_loss": f"{logs.get('val_loss', float('nan')):.5f}",
-        "budget": f"budget {_clock(float(budget))}" if budget is not None else "",
+        "budget": f"fitting budget {_clock(float(budget))}" if budget is not None else "",
         "eta": f"about {_clock(left)} left" if left == left else "",
     }
 

@@ -130,7 +130,10 @@ def _print_model(con: Console, report: dict[str, Any]) -> None:
     m = report.get("metrics", {})
     if m.get("model") == "pca":
         why = why_pca(m.get("autoencoder_val_mse"), m.get("pca_val_mse"), tr.get("n_val"))
-        con.print(f"model: PCA, fitted on all training rows ({escape(why)}, so PCA was saved)")
+        con.print(
+            "model: PCA, fitted on all rows, validation rows included "
+            f"({escape(why)}, so PCA was saved)"
+        )
     else:
         con.print(
             f"metrics: validation MSE {_e(m.get('val_mse'))} vs PCA {_e(m.get('pca_val_mse'))} "
