@@ -208,13 +208,7 @@ def check_output_dir(path: Path, inputs: list[str] | None = None) -> None:
             str(path),
             "choose another -o path or remove it",
         )
-    parent = real.parent
-    for up in (parent, *parent.parents):
-        if up.exists():
-            if not up.is_dir():
-                raise AefeatError("output parent is not a directory", str(up), "fix the -o path")
-            break
-    check_writable(parent, str(path))
+    check_writable(real.parent, str(path))
 
 
 def replaceable_model_dir(path: Path) -> bool:

@@ -812,3 +812,10 @@ def test_train_output_is_a_local_directory(csv_path, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "m" / "metadata.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_train_under_a_file_is_refused_before_the_work(csv_path, tmp_path):
+    (tmp_path / "afile").write_text("not a directory")
+    result = run("train", csv_path, "-o", tmp_path / "afile" / "sub" / "m", *TRAIN_FAST)
+    assert_user_error(result, "output parent is not a directory", "fix the -o path")
+    assert (tmp_path / "afile").read_text() == "not a directory"

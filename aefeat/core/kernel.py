@@ -75,8 +75,8 @@ class EncodeKernel:
             col = int(np.argmax(np.abs(self.scaler.transform(X[row : row + 1])[0])))
             raise AefeatError(
                 f"value too far outside the training range to encode in column "
-                f"{self.columns[col]!r} ({X[row, col]:.3g}; trained on {self.scaler.data_min[col]:.3g} "
-                f"to {self.scaler.data_min[col] + self.scaler.data_range[col]:.3g})",
+                f"{self.columns[col]!r} ({X[row, col]:.3g}; trained on "
+                f"{self.scaler.data_min[col]:.3g} to {self.scaler.data_max[col]:.3g})",
                 where(row),
                 "fix or drop that row",
             )

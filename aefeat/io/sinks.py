@@ -207,13 +207,15 @@ def _is_special(path: Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
-def check_writable(directory: Path, shown: str) -> None:
+def check_writable(directory: Path, shown: str, option: str = "-o") -> None:
     """Refuse, before any work, an output whose directory (or, if missing, the nearest existing
-    directory above it, where the missing ones will be made) cannot take new entries: a
-    read-only filesystem or no write permission."""
+    path above it, where the missing directories will be made) is not a directory or cannot
+    take new entries: a read-only filesystem or no write permission."""
     for up in (directory, *directory.parents):
         if up.exists():
             break
+    if not up.is_dir():
+        raise AefeatError("output parent is not a directory", str(up), f"fix the {option} path")
     if os.access(up, os.W_OK | os.X_OK):
         return
     try:
@@ -239,7 +241,7 @@ def check_file_target(target: str | os.PathLike[str], option: str = "-o") -> Non
         raise AefeatError(
             "output directory does not exist", str(_parent(Path(target))), "create it first"
         )
-    check_writable(parent, shown)
+    check_writable(parent, shown, option)
 
 
 def check_not_input(
