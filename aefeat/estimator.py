@@ -8,7 +8,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
 from aefeat import fitting
 from aefeat.core.kernel import EncodeKernel
@@ -159,12 +164,18 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     autoencoder_val_mse_ : float
         The trained network's validation MSE, whichever model was kept.
 
-    ended_by_ : {"budget", "plateau", "max_time", "epochs"}
+    ended_by_ : {"budget", "plateau", "max_time", "epochs", "no_gain", "diverged"}
         What ended training: the planned step budget, a plateau of the validation loss, the
-        ``max_time`` budget, or the ``epochs`` asked for.
+        ``max_time`` budget, the ``epochs`` asked for, no check below PCA's validation loss
+        by 30% of the budget (PCA is then kept), or a loss that became NaN or infinite.
 
     training_info_ : dict
         Row counts, batch size, seed, epochs and duration of the fit.
+
+    sample_ : ndarray of shape (n_sample_rows, n_features_in_)
+        Up to 1,000 training rows, in raw units, that ``aefeat inspect`` analyses when given no
+        data. They travel with the estimator: into pickles, and into ``sample.npz`` of a saved
+        model directory.
 
     fitted_ : aefeat.fitting.FittedModel
         All of the above as one object: what ``save`` writes as a model directory.
@@ -385,8 +396,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             ensure_all_finite=self._finite_mode(),
             reset=False,
         )
-        columns = [f"x{i}" for i in range(self.n_features_in_)]
-        kernel = EncodeKernel(self.scaler_, self.network_, columns)
+        kernel = EncodeKernel(self.scaler_, self.network_, self._columns())
         X64 = np.array(X, dtype=np.float64)
         kernel.fill(X64, lambda row: f"row {row}")
         Z, err = kernel.encode(X64, with_error)
@@ -419,17 +429,20 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features_in_)
-            The decoder's reconstruction.
+            The decoder's reconstruction (float32 for float32 input, else float64).
         """
         check_is_fitted(self, "network_")
-        Z = np.asarray(X, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] != self.network_.spec.latent_dim:
+        Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+        if Z.shape[1] != self.network_.spec.latent_dim:
             raise AefeatError(
                 f"expected latent values with {self.network_.spec.latent_dim} columns, "
                 f"got shape {Z.shape}",
                 "inverse_transform",
             )
-        return self.scaler_.inverse_transform(self.network_.decode(Z).astype(np.float64))
+        X_original = self.scaler_.inverse_transform(
+            self.network_.decode(Z.astype(np.float64)).astype(np.float64)
+        )
+        return X_original.astype(Z.dtype, copy=False)
 
     def reconstruction_error(self, X: Any) -> np.ndarray:
         """Each row's mean squared reconstruction error, in MinMax-scaled units.
@@ -474,7 +487,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     ) -> None:
         """Write the model directory that ``aefeat encode`` and ``aefeat inspect`` read."""
         check_is_fitted(self, "fitted_")
-        self.fitted_.save(path, config=config, extra=extra)
+        # Whether x0, x1, ... are names the caller gave, or stand for none (an array's columns).
+        named = {"named_columns": hasattr(self, "feature_names_in_")}
+        self.fitted_.save(path, config=config, extra={**named, **(extra or {})})
 
     @classmethod
     def load(cls, path: str | Path) -> AutoencoderTransformer:
@@ -489,7 +504,10 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         est = cls(**{k: v for k, v in params.items() if k in cls._get_param_names()})
         est.n_features_in_ = md.spec.n_features
         columns = md.columns
-        if not all(c == f"x{i}" for i, c in enumerate(columns)):
+        named = meta.get("named_columns")
+        if named is None:  # written before the flag: x0, x1, ... then stood for no names
+            named = not all(c == f"x{i}" for i, c in enumerate(columns))
+        if named:
             est.feature_names_in_ = np.asarray(columns, dtype=object)
         training = dict(meta.get("training", {}))
         history = training.pop("history", {})

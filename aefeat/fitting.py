@@ -74,6 +74,7 @@ class FittedModel:
         metadata: dict[str, Any] = {
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "input_columns": list(self.columns),
+            "named_columns": True,  # the Python API's save says False for an array's x0, x1, ...
             "latent_dim": self.latent_dim,
             # What was asked for: the same int, or a share of the variance such as 0.95.
             "latent_dim_requested": params["latent_dim"],

@@ -400,6 +400,8 @@ def _check_structure(meta: dict[str, Any]) -> None:
         raise ValueError(f"input_columns must be a list of {n} column names")
     if len(set(columns)) != len(columns):
         raise ValueError("input_columns has duplicate names")
+    if not isinstance(meta.get("named_columns", True), bool):
+        raise ValueError("named_columns must be true or false")
     scaling = meta.get("scaling")
     if not isinstance(scaling, dict):
         raise ValueError("'scaling' is missing or not an object")

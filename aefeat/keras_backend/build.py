@@ -41,10 +41,24 @@ def _stderr_silenced():
         os.close(saved)
 
 
-if os.environ.get("AEFEAT_DEBUG", "") in ("", "0"):
-    # Later C++ log lines (CPU feature notes, tf.data attribute warnings) are noise on stderr
-    # for aefeat's users; real failures still raise Python exceptions. --debug shows them.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+@contextlib.contextmanager
+def _cpp_logs_off():
+    """TF_CPP_MIN_LOG_LEVEL=3 while TensorFlow is first imported, unless the user set it.
+
+    Later C++ log lines (CPU feature notes, tf.data attribute warnings) are noise on stderr
+    for aefeat's users; real failures still raise Python exceptions. TensorFlow reads the level
+    once, at its first log line during the import, so the variable is removed again afterwards:
+    the caller's environment, and what their subprocesses inherit, stay as they were. --debug
+    (AEFEAT_DEBUG) shows the lines."""
+    quiet = os.environ.get("AEFEAT_DEBUG", "") in ("", "0") and "tensorflow" not in sys.modules
+    if not quiet or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        yield
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    try:
+        yield
+    finally:
+        os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
 
 
 @contextlib.contextmanager
@@ -98,7 +112,7 @@ def _collector_paused():
         gc.enable()
 
 
-with _stderr_silenced(), _lean_import(), _collector_paused():
+with _cpp_logs_off(), _stderr_silenced(), _lean_import(), _collector_paused():
     import keras
 
 import numpy as np  # noqa: E402

@@ -9,6 +9,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -381,7 +382,7 @@ def _train_function(
     shapes = [tuple(v.shape) for v in variables]
     sizes = [int(np.prod(s)) for s in shapes]
     flat = keras.Variable(
-        np.concatenate([np.ravel(keras.ops.convert_to_numpy(v)) for v in variables]),
+        np.concatenate([np.ravel(v.numpy()) for v in variables]),
         trainable=False,
         name="flat_weights",
     )
@@ -407,7 +408,14 @@ def _train_function(
                 ]
                 loss = tf.add_n(squares) / tf.cast(tf.size(x), tf.float32)
             grads = tape.gradient(loss, variables)
-            optimizer.apply([tf.concat([tf.reshape(g, [-1]) for g in grads], 0)], [flat])
+            # What optimizer.apply does for this optimizer (no clipping, weight decay, EMA or
+            # accumulation), without its all-reduce across replicas: that registers a custom
+            # gradient for the traced step in TensorFlow's global registry, which keeps every
+            # fit's graph alive (5 MiB a fit in a grid search; tensorflow/tensorflow#97697).
+            optimizer.update_step(
+                tf.concat([tf.reshape(g, [-1]) for g in grads], 0), flat, optimizer.learning_rate
+            )
+            optimizer.iterations.assign_add(1)
             for v, part, shape in zip(variables, tf.split(flat.value, sizes), shapes, strict=True):
                 v.assign(tf.reshape(part, shape))
             return i + 1, total + loss
@@ -466,6 +474,59 @@ def fit_from_start(
     batches: Callable[[], Iterator[np.ndarray]],
     X_val: np.ndarray,
     options: TrainOptions,
+    **kwargs: Any,
+) -> TrainResult:
+    """Build the model at its PCA start and train it on ``batches`` (a generator function of
+    blocks of scaled rows, endless: in memory or streamed from disk) over a step budget; then keep
+    it, or PCA when it is not reliably better on the validation rows ``X_val``. ``batch_size``
+    is the resolved size of ``options.batch_size``."""
+    with _global_seeds(options.seed):
+        return _fit_from_start(spec, components, mean, batches, X_val, options, **kwargs)
+
+
+@contextmanager
+def _global_seeds(seed: int) -> Iterator[None]:
+    """Seed Python's, NumPy's, TensorFlow's and Keras' global generators (Keras' initializers
+    draw from them) and TensorFlow's deterministic ops for one fit, then give the caller back
+    its own generators and settings: an estimator leaves global random state alone, as
+    scikit-learn's do."""
+    import random
+
+    import tensorflow as tf
+    from keras.src.backend.common import global_state
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import config as tf_config
+
+    keras_keys = ("global_random_seed", "global_seed_generator")
+    saved = (
+        random.getstate(),
+        np.random.get_state(),
+        context.global_seed(),
+        tf_config.is_op_determinism_enabled(),
+        [global_state.get_global_attribute(k) for k in keras_keys],
+    )
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        python_state, numpy_state, tf_seed, deterministic, keras_state = saved
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        tf.random.set_seed(tf_seed)
+        if not deterministic:
+            tf_config.disable_op_determinism()
+        for key, value in zip(keras_keys, keras_state, strict=True):
+            global_state.set_global_attribute(key, value)
+
+
+def _fit_from_start(
+    spec: NetworkSpec,
+    components: np.ndarray,
+    mean: np.ndarray,
+    batches: Callable[[], Iterator[np.ndarray]],
+    X_val: np.ndarray,
+    options: TrainOptions,
     *,
     train_sample: np.ndarray,
     n_train: int,
@@ -475,20 +536,14 @@ def fit_from_start(
     pca_of_all_rows: Callable[[], tuple[np.ndarray, np.ndarray]],
     started: float,
 ) -> TrainResult:
-    """Build the model at its PCA start and train it on ``batches`` (a generator function of
-    blocks of scaled rows, endless: in memory or streamed from disk) over a step budget; then keep
-    it, or PCA when it is not reliably better on the validation rows ``X_val``. ``batch_size``
-    is the resolved size of ``options.batch_size``."""
     epochs, patience, max_time, seed = (
         options.epochs,
         options.patience,
         options.max_time,
         options.seed,
     )
-    keras.utils.set_random_seed(seed)
     import tensorflow as tf
 
-    tf.config.experimental.enable_op_determinism()
     layers = model_mod.build_layers(spec)
     centering = _centering(spec, components, mean, train_sample)
     # Denoising (``input_noise``), measured 2026-12-02 with seeds 0-4 against none: held-out
