@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,12 +121,4 @@ def encode_to_file(
 
 
 def _where_row(source: Source, offset: int, row: int) -> str:
-    """Where data row ``offset + row`` (0-based) is: its line in a CSV file (records may span lines),
-    else its row number (stdin cannot be read again; Parquet has no lines)."""
-    index = offset + row
-    if source.kind == "csv":
-        counter = itertools.count()
-        line = source._find_line(lambda _row: next(counter) == index)
-        if line:
-            return f"{source.name}, line {line}"
-    return f"{source.name}, data row {index + 1}"
+    return source.where_row(offset + row)

@@ -92,6 +92,12 @@ def read_rows(model: ModelDir, source: Source, label: str | None = None) -> tupl
     bad = count_bad_values(X, model.columns)
     if bad and model.scaler.fill is None:
         raise missing_values_error(bad, source.name, training=False)
+    # Values encode would refuse (results beyond float32) are refused here too: the report
+    # would otherwise be made of inf and NaN.
+    kernel = model.kernel()
+    filled = X.copy()
+    kernel.fill(filled, source.where_row)
+    kernel.encode(filled, with_error=True, where=source.where_row)
     return X, None if label is None else table.column(label).to_pylist()
 
 

@@ -30,6 +30,30 @@ def test_chunk_size_does_not_change_a_byte(model_dir, csv_path, default_output, 
     assert result.stdout == default_output
 
 
+@pytest.mark.parametrize("chunk", ["1", "5", "100000"])
+def test_only_values_that_need_it_are_quoted_whatever_the_chunks(model_dir, frame, tmp_path, chunk):
+    # pyarrow quotes every text value of a batch holding one that needs quotes, so the bytes
+    # used to depend on which rows shared a chunk with "a, b" (and kept ids became "0").
+    data = frame.copy()
+    data["city"] = [
+        "a, b" if i % 10 == 3 else ('say "hi"' if i % 10 == 7 else "plain")
+        for i in range(len(data))
+    ]
+    src = tmp_path / "text.csv"
+    data.to_csv(src, index=False)
+    result = run("encode", model_dir, src, "--keep", "city,id", "--chunk-size", chunk)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("plain,row0,") and lines[4].startswith('"a, b",row3,')
+    assert lines[8].startswith('"say ""hi""",row7,')
+    out = pd.read_csv(io.StringIO(result.stdout), dtype={"city": str})
+    assert (
+        out["city"].tolist() == data["city"].tolist() and out["id"].tolist() == data["id"].tolist()
+    )
+    plain = run("encode", model_dir, src, "--keep", "city,id", "--chunk-size", "3")
+    assert plain.stdout == result.stdout
+
+
 def test_stdin_to_stdout_streams_the_same_bytes(model_dir, csv_path, default_output):
     result = run(
         "encode", model_dir, "-", "--keep", "id,label", "--with-error", input=csv_path.read_bytes()

@@ -439,3 +439,40 @@ def test_run_inspect_python_api(model_dir, csv_path):
     report = run_inspect(model_dir, str(csv_path))
     assert report["data"]["rows"] == 240
     assert set(JSON_KEYS) <= set(report)
+
+
+def test_reader_closing_the_pipe_early_is_not_an_error(model_dir):
+    # `aefeat inspect MODEL | head` exited 1 (Rich's own broken-pipe exit), which a script
+    # with `set -o pipefail` takes for a failure; encode and --json exit 0.
+    exe = Path(sys.executable).with_name("aefeat")
+    proc = subprocess.Popen(
+        [str(exe), "inspect", str(model_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # before the report is written: every write meets a closed pipe
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert err == b""
+
+
+def test_data_that_encode_refuses_is_refused_by_inspect_too(model_dir, frame, tmp_path):
+    # A value whose latent values would overflow float32 was refused by encode but gave inspect
+    # a report of inf and NaN with exit 0.
+    data = frame.copy()
+    data.loc[4, FEATURES[2]] = 1e300
+    src = tmp_path / "big.csv"
+    data.to_csv(src, index=False)
+    for command in (["inspect", model_dir, "--data", src], ["encode", model_dir, src]):
+        result = run(*command)
+        assert result.exit_code == 2
+        assert f"in column '{FEATURES[2]}'" in result.stderr and "big.csv, line 6" in result.stderr
+
+
+def test_plot_takes_a_file_url_and_refuses_other_urls(model_dir, tmp_path):
+    target = tmp_path / "p.png"
+    ok("inspect", model_dir, "--plot", f"file://{target}")
+    assert target.read_bytes().startswith(b"\x89PNG")
+    result = run("inspect", model_dir, "--plot", "s3://bucket/p.png")
+    assert result.exit_code == 2
+    assert (
+        "a plot is written to a local path, not a URL (--plot s3://bucket/p.png)" in result.stderr
+    )

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import FEATURES, assert_user_error, make_frame, run, snapshot, stray_files
+from conftest import FEATURES, assert_user_error, make_frame, ok, run, snapshot, stray_files
 
 from aefeat.io.sinks import TableWriter
 
@@ -692,7 +692,7 @@ def test_train_prints_nothing_from_tensorflow_in_a_clean_environment(csv_path, t
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
-def test_table_writer_writes_header_once_and_quotes_only_batches_that_need_it(kind):
+def test_table_writer_writes_header_once_and_quotes_only_values_that_need_it(kind):
     sink = io.BytesIO()
     writer = TableWriter(sink, kind)
     first = pa.RecordBatch.from_pydict({"id": ["plain", "a,b"], "z0": [1.5, -2.0]})
@@ -700,8 +700,8 @@ def test_table_writer_writes_header_once_and_quotes_only_batches_that_need_it(ki
     writer.write(pa.RecordBatch.from_pydict({"id": ["c"], "z0": [3.0]}))
     writer.close()
     if kind == "csv":
-        # The batch holding "a,b" is written with pyarrow's quoting (every string quoted).
-        assert sink.getvalue().decode() == 'id,z0\n"plain",1.5\n"a,b",-2\nc,3\n'
+        # Not pyarrow's quoting of every text value in the batch holding "a,b".
+        assert sink.getvalue().decode() == 'id,z0\nplain,1.5\n"a,b",-2\nc,3\n'
     else:
         table = pq.read_table(io.BytesIO(sink.getvalue()))
         assert table.to_pydict() == {"id": ["plain", "a,b", "c"], "z0": [1.5, -2.0, 3.0]}
@@ -819,3 +819,15 @@ def test_train_under_a_file_is_refused_before_the_work(csv_path, tmp_path):
     result = run("train", csv_path, "-o", tmp_path / "afile" / "sub" / "m", *TRAIN_FAST)
     assert_user_error(result, "output parent is not a directory", "fix the -o path")
     assert (tmp_path / "afile").read_text() == "not a directory"
+
+
+def test_encode_output_may_be_a_file_url(model_dir, csv_path, tmp_path):
+    # The README promises file:// for encode -o; it was refused ("output directory does not
+    # exist (file:/...)") while train -o, DATA and the model directory took it.
+    plain = ok("encode", model_dir, csv_path, "--keep", "id")
+    for name in ("out.csv", "out.csv.gz"):
+        ok("encode", model_dir, csv_path, "--keep", "id", "-o", f"file://{tmp_path}/{name}")
+    assert (tmp_path / "out.csv").read_text() == plain
+    assert gzip.decompress((tmp_path / "out.csv.gz").read_bytes()).decode() == plain
+    result = run("encode", model_dir, csv_path, "-o", f"file://{tmp_path}/nowhere/out.csv")
+    assert_user_error(result, f"output directory does not exist ({tmp_path}/nowhere)")

@@ -411,7 +411,8 @@ def encode(
         typer.Option(
             "--output",
             "-o",
-            help="Output file (.csv or .parquet); stdout if omitted or -. With --dask, a new "
+            help="Output file: .csv, .tsv, .csv.gz, .tsv.gz or .parquet; stdout (CSV) if "
+            "omitted or -. With --dask, a new "
             "directory that gets one CSV per input file, named after it.",
         ),
     ] = None,
@@ -485,9 +486,11 @@ def inspect(
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
     ] = False,
     plot: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--plot", help="Write a PNG with latent scatter, loss curves and attribution."
+            "--plot",
+            help="Write a figure with latent scatter, loss curves and attribution: PNG, or SVG "
+            "or PDF by extension.",
         ),
     ] = None,
     label: Annotated[

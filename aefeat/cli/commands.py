@@ -394,7 +394,7 @@ def run_inspect(
     model_dir: str | Path,
     data: str | None,
     *,
-    plot: Path | None = None,
+    plot: str | Path | None = None,
     label: str | None = None,
     delimiter: str = ",",
     encoding: str = "utf-8",
@@ -404,8 +404,9 @@ def run_inspect(
     from aefeat.modeldir import load_model_dir
 
     if plot is not None:
-        from aefeat.cli.plots import check_plot_target
+        from aefeat.cli.plots import check_plot_target, plot_target
 
+        plot = plot_target(plot)
         check_plot_target(plot)  # before the work, not after it
         check_not_input(plot, [] if data is None else [data], "--plot", within=[model_dir])
     model = load_model_dir(model_dir)

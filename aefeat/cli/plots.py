@@ -13,6 +13,7 @@ import numpy as np
 
 from aefeat.errors import AefeatError
 from aefeat.inspection import start_description
+from aefeat.io import remote
 from aefeat.io.sinks import atomic_file, check_file_target
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
@@ -22,6 +23,19 @@ MAX_CATEGORIES = 20  # legend entries; rarer labels are drawn grey as "other"
 MISSING_LABEL = "(missing)"
 _GREY = (0.6, 0.6, 0.6, 1.0)
 _LIGHT_GREY = (0.85, 0.85, 0.85, 1.0)
+
+
+def plot_target(target: str | Path) -> Path:
+    """The local path ``--plot`` names: a ``file://`` URL as its path; other URLs are refused
+    (the figure is written in place, atomically, on a local filesystem)."""
+    local = remote.local_path(str(target))
+    if remote.is_url(local):
+        raise AefeatError(
+            "a plot is written to a local path, not a URL",
+            f"--plot {target}",
+            "write it to a local file, then copy it",
+        )
+    return Path(local)
 
 
 def check_plot_target(target: Path) -> None:

@@ -63,11 +63,21 @@ def _e(v: Any) -> str:
     return escape(_fmt(v))
 
 
+class _PipeConsole(Console):
+    """Rich's console, with a reader that went away (``| head``) reported as Python's
+    ``BrokenPipeError``, which the command line ends with exit 0, as for ``encode``. Rich's own
+    handling exits 1, which ``set -o pipefail`` scripts take for a failure."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def print_report(report: dict[str, Any], top: int = 5) -> None:
-    con = Console(highlight=False, emoji=False)
+    con = _PipeConsole(highlight=False, emoji=False)
     if not con.is_terminal:
         # Piped or redirected: don't wrap at Rich's default 80 columns.
-        con = Console(highlight=False, emoji=False, width=140)
+        con = _PipeConsole(highlight=False, emoji=False, width=140)
     _print_model(con, report)
     if "attribution" in report:
         _print_analysis(con, report, top)

@@ -229,17 +229,18 @@ def check_writable(directory: Path, shown: str, option: str = "-o") -> None:
 def check_file_target(target: str | os.PathLike[str], option: str = "-o") -> None:
     """Refuse, before any work, a file output that :func:`atomic_file` could not write."""
     shown = str(target)
-    if remote.is_url(remote.local_path(shown)):
+    local = remote.local_path(shown)
+    if remote.is_url(local):
         return  # an object store has no directories to check; the upload says what is wrong
-    if _is_special(Path(target)):
+    if _is_special(Path(local)):
         return
-    real = resolve(target)
+    real = resolve(local)
     if real.is_dir():
         raise AefeatError("output is a directory", shown, f"name a file with {option}")
     parent = _parent(real)
     if not parent.is_dir():
         raise AefeatError(
-            "output directory does not exist", str(_parent(Path(target))), "create it first"
+            "output directory does not exist", str(_parent(Path(local))), "create it first"
         )
     check_writable(parent, shown, option)
 
@@ -620,17 +621,15 @@ class TableWriter:
             return
         try:
             # Unquoted output is what csvkit and most tools write; pyarrow refuses it only when a
-            # value needs quoting, and then that batch is written with quotes.
+            # value needs quoting.
             opts = pacsv.WriteOptions(
                 include_header=False, delimiter=self._delimiter, quoting_style="none"
             )
             buf = pa.BufferOutputStream()
             pacsv.write_csv(batch, buf, opts)
+            self._sink.write(memoryview(buf.getvalue()))
         except pa.ArrowInvalid:
-            opts = pacsv.WriteOptions(include_header=False, delimiter=self._delimiter)
-            buf = pa.BufferOutputStream()
-            pacsv.write_csv(batch, buf, opts)
-        self._sink.write(memoryview(buf.getvalue()))
+            self._sink.write(_csv_quoted_where_needed(batch, self._delimiter))
 
     def close(self) -> None:
         if self._parquet is not None:
@@ -644,6 +643,34 @@ class TableWriter:
         if parquet is not None:
             with contextlib.suppress(Exception):
                 parquet.close()
+
+
+def _csv_quoted_where_needed(batch: Any, delimiter: str) -> bytes:
+    """CSV lines of ``batch`` with only the values that need it quoted (a delimiter, a quote or
+    a line break inside), as Python's ``csv.QUOTE_MINIMAL`` would write them. pyarrow's own
+    quoting quotes every text value of the batch instead, so the bytes would depend on which
+    rows share a batch with such a value (``--chunk-size``). Each column becomes text by the
+    cast pyarrow's CSV writer uses, so unquoted values are written byte for byte as above."""
+    import pyarrow.compute as pc
+
+    needs_quotes = f'[{re.escape(delimiter)}"\r\n]'
+    columns = []
+    for column in batch.columns:
+        try:
+            text = pc.cast(column, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            # Not text-like (binary that is not UTF-8): pyarrow's writer, quoting it all.
+            buf = pa.BufferOutputStream()
+            pacsv.write_csv(
+                batch, buf, pacsv.WriteOptions(include_header=False, delimiter=delimiter)
+            )
+            return buf.getvalue().to_pybytes()
+        quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+        columns.append(pc.if_else(pc.match_substring_regex(text, needs_quotes), quoted, text))
+    lines = pc.binary_join_element_wise(
+        *columns, delimiter, null_handling="replace", null_replacement=""
+    )
+    return "".join(line + "\n" for line in lines.to_pylist()).encode("utf-8")
 
 
 class BackgroundWriter:

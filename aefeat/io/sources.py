@@ -14,6 +14,7 @@ import csv
 import glob
 import gzip
 import io
+import itertools
 import math
 import os
 import re
@@ -438,6 +439,17 @@ class Source:
             self.name,
             "check the file format and --delimiter",
         )
+
+    def where_row(self, index: int) -> str:
+        """Where data row ``index`` (0-based) is, for messages: its line in a CSV file (records
+        may span lines), else its row number (stdin cannot be read again; Parquet has no
+        lines)."""
+        if self.kind == "csv":
+            counter = itertools.count()
+            line = self._find_line(lambda _row: next(counter) == index)
+            if line:
+                return f"{self.name}, line {line}"
+        return f"{self.name}, data row {index + 1}"
 
     def _find_line(self, bad) -> int | None:
         """Line number (1-based, header is line 1) of the first data row for which ``bad`` holds."""
