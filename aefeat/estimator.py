@@ -459,6 +459,41 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         """
         return self._encode(X, with_error=True)[1]
 
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Each row's reconstruction error, negated: higher is more like the training data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-reconstruction_error(X)``, in MinMax-scaled units.
+        """
+        return -self.reconstruction_error(X)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """The mean reconstruction error over ``X``, negated, so that greater is better as
+        scikit-learn's model selection expects (``GridSearchCV`` without ``scoring``). More
+        latent columns nearly always score higher, as with ``PCA.score``: compare models of the
+        same size, or score what the features are for (a downstream estimator in a pipeline).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Rows to score.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            ``-mean(reconstruction_error(X))``, in MinMax-scaled units.
+        """
+        return float(np.mean(self.score_samples(X)))
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the latent features.
 

@@ -459,3 +459,12 @@ def test_save_and_load_keep_feature_names_spelled_like_default_ones(frame, tmp_p
     )
     small(epochs=1).fit(named.to_numpy()).save(tmp_path / "unnamed")
     assert not hasattr(AutoencoderTransformer.load(tmp_path / "unnamed"), "feature_names_in_")
+
+
+def test_score_is_minus_the_reconstruction_error_so_a_search_can_use_it(fitted, frame):
+    X = frame[FEATURES]
+    np.testing.assert_array_equal(fitted.score_samples(X), -fitted.reconstruction_error(X))
+    assert fitted.score(X) == pytest.approx(-np.mean(fitted.reconstruction_error(X)))
+    # GridSearchCV without `scoring` needs score(): it refused the estimator before.
+    grid = GridSearchCV(small(epochs=1), {"latent_dim": [1, 2]}, cv=2).fit(X)
+    assert grid.best_params_ == {"latent_dim": 2} and grid.best_score_ < 0
