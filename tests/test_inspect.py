@@ -476,3 +476,12 @@ def test_plot_takes_a_file_url_and_refuses_other_urls(model_dir, tmp_path):
     assert (
         "a plot is written to a local path, not a URL (--plot s3://bucket/p.png)" in result.stderr
     )
+
+
+def test_inspect_takes_quiet_as_train_and_encode_do(model_dir):
+    # `-q` on every command of a script used to fail here with "No such option: -q".
+    result = run("inspect", model_dir, "-q", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "" and json.loads(result.stdout) == json.loads(
+        ok("inspect", model_dir, "--json")
+    )

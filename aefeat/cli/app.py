@@ -500,6 +500,8 @@ def inspect(
     delimiter: Delimiter = None,
     encoding: Encoding = None,
     storage_option: StorageOptions = None,
+    # inspect has no chatter on stderr; -q is taken so that scripts can pass it to every command.
+    quiet: Quiet = False,
 ) -> None:
     """Show what a model is and what it learned."""
     from aefeat.cli.commands import run_inspect
