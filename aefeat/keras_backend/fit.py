@@ -494,10 +494,13 @@ def _global_seeds(seed: int) -> Iterator[None]:
 
     import tensorflow as tf
     from keras.src.backend.common import global_state
+    from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
     from tensorflow.python.eager import context
     from tensorflow.python.framework import config as tf_config
 
-    keras_keys = ("global_random_seed", "global_seed_generator")
+    # The two entries keras.utils.set_random_seed writes, by Keras' own names for them.
+    keras_keys = (GLOBAL_RANDOM_SEED, GLOBAL_SEED_GENERATOR)
     saved = (
         random.getstate(),
         np.random.get_state(),
