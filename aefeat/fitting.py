@@ -18,7 +18,7 @@ import numpy as np
 from aefeat.core.config import TrainOptions, check_sizes, split_sizes
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.params import PARAMS
-from aefeat.core.prepare import ColumnStats, Scaler
+from aefeat.core.prepare import ColumnStats, Scaler, check_some_values
 
 _BLOCK = 65_536  # rows scaled at a time: no float64 copy of the whole matrix
 
@@ -123,6 +123,7 @@ def fit_chunks(
             "Input contains missing or infinite values; pass impute='mean', 'median' or "
             "'zero' to fill them"
         )
+    check_some_values(stats.count, columns, None)
     # impute="median" needs every row at once: the one case with a full copy.
     median_rows = chunks[0] if len(chunks) == 1 else None
     if p["impute"] == "median" and median_rows is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from aefeat.core.prepare import ColumnStats, missing_values_error, no_rows_error
+from aefeat.core.prepare import ColumnStats, check_some_values, no_rows_error
 
 # --max-rows under --dask, and the sample `train` reads from a single larger file: a dense
 # autoencoder's step budget sees about 3 million rows, and 1 million trained as well as 3 here.
@@ -106,11 +106,12 @@ def check_scan(scan: Scan, columns: list[str], names: list[str], impute: str) ->
     if scan.n_rows == 0:
         raise no_rows_error(", ".join(names[:3]))
     if impute != "none":
+        # A column empty in one input may have values in another: count over all of them.
+        count = sum(st.count for st in scan.stats.values())
+        check_some_values(count, columns, ", ".join(names[:3]))
         return
     for i in sorted(scan.stats):
-        bad = scan.stats[i].bad_values(columns)
-        if bad:
-            raise missing_values_error(bad, names[i], training=True)
+        scan.stats[i].check_values(columns, names[i], impute)
 
 
 def scan_inputs(

@@ -18,7 +18,6 @@ from aefeat.core.prepare import (
     Scaler,
     check_ranges,
     missing_columns_error,
-    missing_values_error,
     no_rows_error,
 )
 from aefeat.errors import AefeatError
@@ -128,9 +127,7 @@ def first_pass(inp: ChunkedInput, impute: str, seed: int, sample_size: int) -> S
     where = ", ".join(inp.paths[:3])
     if stats.n_rows == 0:
         raise no_rows_error(where)
-    bad = stats.bad_values(inp.features)
-    if bad and impute == "none":
-        raise missing_values_error(bad, where, training=True)
+    stats.check_values(inp.features, where, impute)
     check_ranges(stats.lo, stats.hi, inp.features, where)
     scaler = stats.scaler(impute, median_rows=reservoir.sample())
     return StreamStats(scaler, stats.n_rows, reservoir.sample())

@@ -753,6 +753,21 @@ def imputing_model(tmp_path_factory):
     return out, frame
 
 
+@pytest.mark.parametrize("how", [[], ["--stream"], ["--max-rows", "50"]], ids=str)
+def test_impute_refuses_a_column_with_no_values(tmp_path, how):
+    # In memory, streamed and sampled: one rule, one wording, no model left behind.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
+    frame["b"] = np.nan
+    frame.loc[5, "a"] = np.nan
+    path = tmp_path / "empty.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "model"
+    result = run("train", path, "-o", out, "--impute", "mean", "--epochs", "1", *how)
+    assert_user_error(result, "no values to impute from in column 'b'", "empty.csv", "--exclude b")
+    assert not out.exists() and stray_files(tmp_path) == []
+
+
 def test_constant_column_and_imputation(imputing_model, tmp_path):
     model, frame = imputing_model
     meta = _strict_json((model / "metadata.json").read_text())

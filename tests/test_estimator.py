@@ -301,6 +301,14 @@ def test_missing_values_with_impute(frame):
     assert np.isfinite(est.transform(X)).all()
 
 
+def test_impute_refuses_a_column_with_no_values(frame):
+    # Nothing to impute from: training on a made-up constant would hide a broken input.
+    X = frame[FEATURES].to_numpy().copy()
+    X[:, 2] = np.nan
+    with pytest.raises(ValueError, match=r"no values to impute from in column 'x2' — drop it"):
+        small(epochs=1, impute="mean").fit(X)
+
+
 def test_fit_chunks_gives_the_model_fit_gives_and_takes_the_chunks(frame):
     X = frame[FEATURES].to_numpy(np.float64)
     whole = AutoencoderTransformer(latent_dim=2, epochs=2, random_state=3).fit(frame[FEATURES])

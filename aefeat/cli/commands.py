@@ -19,7 +19,6 @@ from aefeat.core.config import TrainConfig, check_sizes
 from aefeat.core.prepare import (
     ColumnStats,
     check_ranges,
-    missing_values_error,
     no_rows_error,
 )
 from aefeat.errors import AefeatError
@@ -232,10 +231,8 @@ def _check_values(
         stats.update(chunk)
     if stats.n_rows == 0:
         raise no_rows_error(name)
-    bad = stats.bad_values(features)
-    if bad and config.impute == "none":
-        raise missing_values_error(bad, name, training=True)
-    if bad:
+    stats.check_values(features, name, config.impute)
+    if stats.nan.any() or stats.inf.any():
         # Infinite cells in a file are missing values to impute; the estimator, as
         # scikit-learn's do, accepts NaN for them but refuses infinities.
         for chunk in chunks:

@@ -455,7 +455,8 @@ PARAMS = ParamTable(
             "impute",
             "none",
             (Options(IMPUTE_STRATEGIES),),
-            "Fill missing values with training statistics: none (refuse them), mean, median, zero.",
+            "Fill missing values with training statistics: none (refuse them), mean, median, zero "
+            "(a column with no values is refused).",
             "str",
             estimator="impute",
             section="Data",

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from aefeat.core.config import option_name
 from aefeat.errors import AefeatError
 
 # float32 training and the exported Keras files (variance = span**2) cannot hold more.
@@ -57,6 +58,25 @@ def missing_values_error(
         else "fill or drop them (the model was trained without --impute)"
     )
     return AefeatError("missing or infinite values in " + ", ".join(parts) + more, where, hint)
+
+
+def check_some_values(count: np.ndarray, columns: list[str], where: str | None) -> None:
+    """Refuse columns with no finite value (``count``: finite values per column). Imputing
+    them would train on a constant made up from nothing, which hides a broken input (a column
+    read empty, a wrong delimiter) from the user. ``where`` is None for the Python API."""
+    empty = [columns[j] for j in np.flatnonzero(np.asarray(count) == 0)]
+    if not empty:
+        return
+    listed = ", ".join(repr(c) for c in empty[:10]) + (
+        f" and {len(empty) - 10} more" if len(empty) > 10 else ""
+    )
+    noun = "column" + ("s" if len(empty) > 1 else "")
+    if where is None:
+        hint = "drop " + ("them" if len(empty) > 1 else "it")
+    else:
+        names = ",".join(option_name(c) for c in empty)
+        hint = f"exclude {'them' if len(empty) > 1 else 'it'} with --exclude {names}"
+    raise AefeatError(f"no values to impute from in {noun} {listed}", where, hint)
 
 
 def check_ranges(lo: np.ndarray, hi: np.ndarray, features: list[str], name: str) -> None:
@@ -176,6 +196,16 @@ class ColumnStats:
     def bad_values(self, columns: list[str]) -> dict[str, tuple[int, int]]:
         """As :func:`count_bad_values`, for every row seen."""
         return _bad_counts(self.nan, self.inf, columns)
+
+    def check_values(self, columns: list[str], where: str, impute: str) -> None:
+        """Refuse, naming ``where`` and the columns, what training cannot use: missing or
+        infinite values when ``impute`` is "none", and otherwise columns with no finite value
+        at all (there is nothing to fill them from)."""
+        bad = self.bad_values(columns)
+        if bad and impute == "none":
+            raise missing_values_error(bad, where, training=True)
+        if impute != "none":
+            check_some_values(self.count, columns, where)
 
     def scaler(self, impute: str, median_rows: np.ndarray) -> Scaler:
         """The fitted :class:`Scaler`. A column with no finite value gets min = max = 0 (and fill
