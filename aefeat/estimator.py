@@ -272,9 +272,19 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         p = self._check_params()
-        X = validate_data(
-            self, X, dtype=[np.float64, np.float32], ensure_all_finite=self._finite_mode()
-        )
+        try:
+            X = validate_data(
+                self, X, dtype=[np.float64, np.float32], ensure_all_finite=self._finite_mode()
+            )
+        except ValueError as error:
+            # scikit-learn's message says this estimator "does not accept missing values
+            # encoded as NaN natively": untrue with impute, which is the fix to name.
+            if self.impute == "none" and str(error).startswith("Input X contains NaN"):
+                raise ValueError(
+                    "Input X contains NaN; pass impute='mean', 'median' or 'zero' to fill "
+                    "missing values with training statistics, or drop those rows"
+                ) from None
+            raise
         self._set_fitted(fitting.fit_chunks([X], self._columns(), p, on_epoch=on_epoch))
         return self
 
