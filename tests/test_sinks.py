@@ -54,9 +54,11 @@ def aefeat(
     stdout=subprocess.PIPE,
     fsize: int | None = None,
     close_stdin: bool = False,
+    close_stderr: bool = False,
     env: dict[str, str] | None = None,
 ) -> Proc:
-    """Run the installed ``aefeat`` with a file-size limit or a closed stdin if asked."""
+    """Run the installed ``aefeat`` with a file-size limit or a closed stdin or stderr if
+    asked."""
     assert EXE, "the aefeat console script is not installed next to this Python"
 
     def child() -> None:
@@ -65,17 +67,19 @@ def aefeat(
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         if close_stdin:
             os.close(0)
+        if close_stderr:
+            os.close(2)  # as `2>&-` in a shell
 
     proc = subprocess.run(
         [EXE, *map(str, args)],
         stdin=stdin,
         stdout=stdout,
-        stderr=subprocess.PIPE,
+        stderr=None if close_stderr else subprocess.PIPE,
         preexec_fn=child,
         env=env,
         timeout=300,
     )
-    return Proc(proc.returncode, proc.stdout or b"", proc.stderr.decode())
+    return Proc(proc.returncode, proc.stdout or b"", (proc.stderr or b"").decode())
 
 
 def mode_of(path: Path) -> int:
@@ -253,6 +257,41 @@ def test_output_modes_follow_the_umask(mask, file, directory, umask, model_dir, 
         assert mode_of(outs[name]) == file, name
     assert mode_of(outs["model"]) == directory
     assert {mode_of(p) for p in outs["model"].iterdir()} == {file}
+
+
+def test_replacing_an_output_keeps_its_mode(umask, model_dir, csv_path, tmp_path):
+    # As `> file` and `sed -i` do: a model directory made private stays private on retrain.
+    umask(0o022)
+    out, plot, model = tmp_path / "out.csv", tmp_path / "plot.png", tmp_path / "model"
+    for path in (out, plot):
+        path.write_text("old")
+        path.chmod(0o600)
+    assert run("encode", model_dir, csv_path, "-o", out).exit_code == 0
+    assert run("inspect", model_dir, "--plot", plot).exit_code == 0
+    assert run("train", csv_path, "-o", model, *TRAIN_FAST).exit_code == 0
+    model.chmod(0o700)
+    result = run("train", csv_path, "-o", model, *TRAIN_FAST)
+    assert result.exit_code == 0, result.stderr
+    assert (mode_of(out), mode_of(plot), mode_of(model)) == (0o600, 0o600, 0o700)
+    assert out.read_text() != "old"
+
+
+def test_closed_stderr_drops_messages_and_keeps_data_clean(model_dir, csv_path, tmp_path):
+    # `2>&-`: Python's sys.stderr is None and print(file=None) writes to stdout. A note (values
+    # outside the training range), train's summary and an error must not land in the data.
+    frame = make_frame(5)
+    frame.loc[0, FEATURES[0]] = 1e6
+    data = tmp_path / "far.csv"
+    frame.to_csv(data, index=False)
+    encoded = aefeat("encode", model_dir, data, "--keep", "id", close_stderr=True)
+    assert encoded.exit_code == 0
+    assert encoded.stdout.decode().splitlines()[0] == "id,z0,z1"
+    assert len(encoded.stdout.decode().splitlines()) == 6
+    model = tmp_path / "model"
+    trained = aefeat("train", csv_path, "-o", model, *TRAIN_FAST[:-1], close_stderr=True)
+    assert (trained.exit_code, trained.stdout) == (0, b"") and (model / "metadata.json").exists()
+    failed = aefeat("encode", model_dir, tmp_path / "missing.csv", close_stderr=True)
+    assert (failed.exit_code, failed.stdout) == (2, b"")
 
 
 # --- row 5: -o naming an input --------------------------------------------------------------------

@@ -38,7 +38,12 @@ class _Group(TyperGroup):
         # --debug is accepted anywhere on the line, so users can add it to a failing command.
         args = [a for a in args if a != "--debug"]
         try:
-            with _quiet_libraries(not debug), _debug_env(debug), _sigterm_raises():
+            with (
+                _stderr_present(),
+                _quiet_libraries(not debug),
+                _debug_env(debug),
+                _sigterm_raises(),
+            ):
                 rv = super().main(
                     args, prog_name or "aefeat", complete_var, standalone_mode=False, **extra
                 )
@@ -100,6 +105,22 @@ class _Group(TyperGroup):
         except KeyboardInterrupt:
             # Typer would turn it into a silent exit 130; main() prints the one line.
             raise typer.Abort() from None
+
+
+@contextlib.contextmanager
+def _stderr_present():
+    """A process started with stderr closed (``2>&-``) has ``sys.stderr = None``, and
+    ``print(file=None)`` writes to stdout: messages would land in the data. They are dropped
+    instead, as they would be with ``2>/dev/null``."""
+    if sys.stderr is not None:
+        yield
+        return
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    try:
+        yield
+    finally:
+        sys.stderr.close()
+        sys.stderr = None
 
 
 @contextlib.contextmanager
@@ -182,9 +203,12 @@ def _discard_stdout() -> None:
 
 
 def _fail(line: str, code: int, debug: bool) -> int:
+    if sys.stderr is None:
+        return code  # started with stderr closed: print(file=None) would write to stdout
     if debug:
         traceback.print_exc()
-    print(line, file=sys.stderr, flush=True)
+    with contextlib.suppress(OSError):  # a stderr that cannot take the line changes no code
+        print(line, file=sys.stderr, flush=True)
     return code
 
 

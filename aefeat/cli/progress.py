@@ -21,8 +21,12 @@ def console() -> Console:
 
 def note(message: str, quiet: bool = False) -> None:
     """A one-line message for the user (suppressed by --quiet)."""
-    if not quiet:
+    if quiet:
+        return
+    try:
         print(f"aefeat: {message}", file=sys.stderr, flush=True)
+    except OSError:
+        pass  # chatter is best-effort: a stderr that cannot take it (2>/dev/full) fails no job
 
 
 def _interactive(quiet: bool) -> bool:

@@ -8,7 +8,8 @@ directory, inspect's plot) is written the same way:
 - a target that exists and is not a regular file or directory (a character device, a FIFO) is
   written through, never replaced (``-o /dev/null`` discards, a full device reports no space);
 - anything else is written to a temporary ``.NAME.XXXXXXXX.tmp`` beside the target, given the
-  mode the caller's umask implies (``0o666 & ~umask``, ``0o777 & ~umask`` for directories),
+  mode of the target it replaces, or for a new one the mode the caller's umask implies
+  (``0o666 & ~umask``, ``0o777 & ~umask`` for directories),
   fsynced and renamed over the target only when complete; on any error, Ctrl-C or SIGTERM the
   temporary is removed and an existing target is left exactly as it was;
 - a temporary is locked (``flock``) while its writer lives, so the next run writing the same
@@ -96,6 +97,16 @@ def file_mode() -> int:
 def dir_mode() -> int:
     """The mode a new output directory gets: what ``mkdir`` would give under the umask."""
     return 0o777 & ~current_umask()
+
+
+def _mode_for(real: Path, new_mode: Callable[[], int]) -> int:
+    """The mode of the output replacing ``real``: the existing one's, as ``> file`` and
+    ``sed -i`` keep it (a user who made a model directory private keeps it private), or
+    ``new_mode()`` when there is none yet."""
+    try:
+        return stat.S_IMODE(os.stat(real).st_mode)
+    except OSError:
+        return new_mode()
 
 
 # --- checked writes --------------------------------------------------------------------------
@@ -395,7 +406,7 @@ def atomic_file(target: str | os.PathLike[str], option: str = "-o") -> Iterator[
     raw = None
     try:
         _lock(fd)
-        os.fchmod(fd, file_mode())  # mkstemp's 0600 is not what an output file should be
+        os.fchmod(fd, _mode_for(real, file_mode))  # not mkstemp's 0600
         raw = os.fdopen(fd, "wb")
         out = CheckedWriter(raw, shown)
         yield out
@@ -448,7 +459,7 @@ def atomic_dir(
     try:
         fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
         _lock(fd)
-        os.chmod(tmp, dir_mode())  # mkdtemp's 0700 is not what an output directory should be
+        os.chmod(tmp, _mode_for(real, dir_mode))  # not mkdtemp's 0700
         try:
             yield tmp
         except OSError as exc:
