@@ -141,7 +141,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         Batch size used.
 
     val_mse_ : float
-        Reconstruction MSE on the validation rows, in scaled units.
+        Reconstruction MSE on the validation rows, in scaled units, of the kept model as
+        fitted without them: the network's, or when PCA is kept, ``pca_val_mse_`` (the saved
+        PCA is fitted on every row, the validation rows included).
 
     train_mse_ : float
         Reconstruction MSE on the training rows, in scaled units.

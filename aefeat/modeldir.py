@@ -262,11 +262,9 @@ def save_model_dir(
     with atomic_dir(path, replaceable_model_dir, what="output") as tmp:
         np.savez(tmp / WEIGHTS, **weights)
         np.savez(tmp / SAMPLE, X=np.asarray(sample, dtype=np.float64))
-        from aefeat.keras_backend.build import export_models
+        from aefeat.keras_backend.build import save_models
 
-        encoder, decoder = export_models(spec, weights, scaler)
-        encoder.save(tmp / ENCODER)
-        decoder.save(tmp / DECODER)
+        save_models(spec, weights, scaler, tmp / ENCODER, tmp / DECODER)
         meta = dict(metadata)
         meta["format"] = FORMAT
         meta["format_version"] = FORMAT_VERSION

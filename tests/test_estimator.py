@@ -12,6 +12,7 @@ import pydoc
 import subprocess
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -398,11 +399,18 @@ def test_fit_leaves_the_callers_random_state_and_tensorflow_settings_alone():
         "from tensorflow.python.eager import context\n"
         "from tensorflow.python.framework import config\n"
         "X = np.random.default_rng(0).random((60, 4))\n"
+        "tf.random.set_seed(7); tf.random.uniform(())\n"
+        "expected_tf = float(tf.random.uniform(()))\n"
         "random.seed(123); np.random.seed(123)\n"
         "expected = (random.random(), np.random.rand())\n"
         "random.seed(123); np.random.seed(123)\n"
+        "tf.random.set_seed(7); tf.random.uniform(())\n"
         "AutoencoderTransformer(latent_dim=2, hidden=[4], epochs=1, random_state=0).fit(X)\n"
         "print((random.random(), np.random.rand()) == expected)\n"
+        # The caller's TensorFlow stream goes on where it was (it used to start over).
+        "print(float(tf.random.uniform(())) == expected_tf)\n"
+        "tf.random.set_seed(None)\n"
+        "AutoencoderTransformer(latent_dim=2, hidden=[4], epochs=1, random_state=0).fit(X)\n"
         "print(context.global_seed(), config.is_op_determinism_enabled())\n"
         "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))\n"
     )
@@ -411,7 +419,28 @@ def test_fit_leaves_the_callers_random_state_and_tensorflow_settings_alone():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n")[:3] == ["True", "None False", "None"]
+    assert proc.stdout.split("\n")[:4] == ["True", "True", "None False", "None"]
+
+
+def test_fits_in_threads_give_the_models_they_give_alone(frame):
+    # joblib's threading backend runs fits side by side; the generators a fit seeds are
+    # global, so overlapping fits drew from each other's streams (a different model for the
+    # same random_state) and restored each other's state, until fits took turns.
+    X = frame[FEATURES].to_numpy()
+
+    def fit(seed):
+        est = small(hidden=(16,), epochs=4, random_state=seed, linear_path=False)
+        return est.fit(X).transform(X)  # no linear path: the trained network is always kept
+
+    alone = {seed: fit(seed) for seed in (0, 1)}
+    np.random.seed(42)
+    expected = np.random.rand()
+    np.random.seed(42)
+    with ThreadPoolExecutor(2) as pool:
+        both = list(pool.map(fit, (0, 1, 0, 1)))
+    assert np.random.rand() == expected
+    for seed, got in zip((0, 1, 0, 1), both, strict=True):
+        np.testing.assert_array_equal(got, alone[seed])
 
 
 def test_fits_free_their_traced_training_step():
@@ -433,11 +462,13 @@ def test_fits_free_their_traced_training_step():
     assert proc.stdout.strip() == "0"
 
 
-def test_fit_and_transform_warn_nothing(frame):
+def test_fit_transform_and_save_warn_nothing(frame, tmp_path):
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # Keras' numpy conversion used to warn 13 times a fit
+        # Keras' numpy conversion used to warn 13 times a fit and 12 times a save.
+        warnings.simplefilter("error")
         est = small(epochs=2).fit(frame[FEATURES])
         est.inverse_transform(est.transform(frame[FEATURES]))
+        est.save(tmp_path / "m")
 
 
 def test_encode_errors_name_the_fitted_column(frame):

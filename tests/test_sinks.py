@@ -818,6 +818,32 @@ def test_train_whose_summary_cannot_be_printed_keeps_the_old_model(model_dir, cs
     assert stray_files(target.parent) == []
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_train_json_says_saved_only_of_a_saved_model(csv_path, tmp_path):
+    # The note ("...; saved DIR") came before the commit: a summary that could not be
+    # printed gave "saved" and then the error, two lines, for a model that was not saved.
+    target = tmp_path / "model"
+    with open("/dev/full", "wb") as full:
+        proc = aefeat("train", csv_path, "-o", target, *TRAIN_FAST[:-1], "--json", stdout=full)
+    assert_user_error(proc, "no space left on device writing <stdout>")
+    assert not target.exists() and stray_files(tmp_path) == []
+
+
+def test_train_json_to_a_reader_that_went_away_saves_the_model(csv_path, tmp_path):
+    # `train --json | head -c 0`: the reader declined the summary, not the model. It used to
+    # fail with "cannot write: Broken pipe writing MODEL — check the output path".
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    target = tmp_path / "model"
+    try:
+        proc = aefeat("train", csv_path, "-o", target, *TRAIN_FAST[:-1], "--json", stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert proc.exit_code == 0, proc.stderr
+    assert f"saved {target}" in proc.stderr and "error" not in proc.stderr
+    assert (target / "metadata.json").is_file()
+
+
 def test_a_read_only_output_is_refused_before_the_work(model_dir, csv_path, tmp_path):
     mnt = tmp_path / "ro"
     mnt.mkdir()

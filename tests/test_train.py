@@ -247,6 +247,8 @@ def test_summary_says_plainly_when_the_model_is_pca(tmp_path):
     assert "the saved model is PCA (fitted on all rows, validation rows included)" in result.stderr
     metrics = json.loads((model / "metadata.json").read_text())["metrics"]
     assert metrics["model"] == "pca"
+    # A script comparing val_mse with pca_val_mse must not read a win for the network.
+    assert metrics["val_mse"] == metrics["pca_val_mse"]
     if metrics["autoencoder_val_mse"] >= metrics["pca_val_mse"]:
         assert "was not below PCA's" in result.stderr
     else:

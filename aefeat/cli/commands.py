@@ -46,8 +46,9 @@ def run_train(
 ) -> dict[str, Any]:
     """``aefeat train``: fits, saves the model directory ``output`` and returns the run's
     summary (JSON-ready: what ``train --json`` prints; the one-line note on stderr says the same).
-    The note and ``on_summary`` (printing it) come before the new model replaces an old one,
-    so that a summary that cannot be written fails the command with the old model in place.
+    ``on_summary`` (printing it) runs before the new model replaces an old one, so that a
+    summary that cannot be written (a full disk) fails the command with the old model in place;
+    the note comes once the model is saved.
 
     DATA is a file, ``-``, a directory or a glob of files with the same columns. ``stream``
     (default: for several files, or data that would not fit in memory) trains without loading
@@ -157,15 +158,20 @@ def run_train(
             training=dict(fitted.training),
             data=data_info,
         )
-        if not quiet:
-            progress.note(
-                f"trained on {n_rows:,} rows x {len(features)} columns -> {_latent(fitted)} "
-                f"in {seconds:.1f} s; {_versus_pca(fitted)}; saved {output}"
-            )
         if on_summary is not None:
-            on_summary(summary)
+            try:
+                on_summary(summary)
+            except BrokenPipeError:
+                # The reader stopped reading (`| head -c 0`): it declined the summary, not the
+                # model, which is saved (exit 0, as `encode | head` is).
+                pass
 
     fitted.save(output, config=config.to_dict(), extra={"data": data_info}, before_commit=announce)
+    if not quiet:  # after the commit: "saved" is said of a model that is there
+        progress.note(
+            f"trained on {n_rows:,} rows x {len(features)} columns -> {_latent(fitted)} "
+            f"in {summary['seconds']:.1f} s; {_versus_pca(fitted)}; saved {output}"
+        )
     return summary
 
 

@@ -386,7 +386,8 @@ PARAMS = ParamTable(
             "batch_size",
             "auto",
             (Int(1), Options(("auto",))),
-            "Rows per batch, or 'auto' for about 8 batches per pass (32 to 256 rows).",
+            "Rows per batch (at most the training rows), or 'auto' for about 8 batches per pass "
+            "(32 to 256 rows).",
             "int | str",
             estimator="batch_size",
             section="Training",

@@ -7,6 +7,15 @@ import contextlib
 import gc
 import os
 import sys
+import warnings
+from pathlib import Path
+
+
+def _own_process() -> bool:
+    """Whether this process is an aefeat command (``LEAN_IMPORT``), not a Python caller's."""
+    from aefeat import keras_backend
+
+    return keras_backend.LEAN_IMPORT
 
 
 @contextlib.contextmanager
@@ -18,9 +27,14 @@ def _stderr_silenced():
     TF_CPP_MIN_LOG_LEVEL=3 set before it. TF_ENABLE_ONEDNN_OPTS=0 would also remove them, but it
     changes the kernels (and so the numbers) training uses; redirecting fd 2 changes nothing but
     what reaches the terminal. Python errors from the import still raise normally; only what the
-    C++ side writes during the import is lost, which is why --debug (AEFEAT_DEBUG) skips this.
+    C++ side writes during the import is lost, which is why --debug (AEFEAT_DEBUG) skips this,
+    and why the Python API (whose caller may be writing to stderr from other threads) does too.
     """
-    if "tensorflow" in sys.modules or os.environ.get("AEFEAT_DEBUG", "") not in ("", "0"):
+    if (
+        not _own_process()
+        or "tensorflow" in sys.modules
+        or os.environ.get("AEFEAT_DEBUG", "") not in ("", "0")
+    ):
         yield
         return
     try:
@@ -49,7 +63,11 @@ def _cpp_logs_off():
     for aefeat's users; real failures still raise Python exceptions. TensorFlow reads the level
     once, at its first log line during the import, so the variable is removed again afterwards:
     the caller's environment, and what their subprocesses inherit, stay as they were. --debug
-    (AEFEAT_DEBUG) shows the lines."""
+    (AEFEAT_DEBUG) shows the lines. The command line only (``LEAN_IMPORT``): the level holds
+    for the whole process, and a Python caller's TensorFlow must log as it always does."""
+    if not _own_process():
+        yield
+        return
     quiet = os.environ.get("AEFEAT_DEBUG", "") in ("", "0") and "tensorflow" not in sys.modules
     if not quiet or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
         yield
@@ -294,3 +312,23 @@ def export_models(
     layers.pop("decoder_output", None)  # built in as constants: not a layer of either model
     set_weights(layers, weights)
     return encoder, decoder
+
+
+def save_models(
+    spec: NetworkSpec,
+    weights: dict[str, np.ndarray],
+    scaler: Scaler,
+    encoder_path: Path,
+    decoder_path: Path,
+) -> None:
+    """Write the encoder and decoder of :func:`export_models` as ``.keras`` files."""
+    encoder, decoder = export_models(spec, weights, scaler)
+    with warnings.catch_warnings():
+        # Keras' saving converts each variable with np.array(), which NumPy 2 answers with a
+        # DeprecationWarning per variable (TensorFlow's __array__ takes no copy keyword): a
+        # caller running with -W error would see save fail over a library's internals.
+        warnings.filterwarnings(
+            "ignore", message=r"__array__ implementation doesn't accept a copy keyword"
+        )
+        encoder.save(encoder_path)
+        decoder.save(decoder_path)

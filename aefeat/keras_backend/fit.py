@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -484,12 +485,18 @@ def fit_from_start(
         return _fit_from_start(spec, components, mean, batches, X_val, options, **kwargs)
 
 
+# One fit at a time in a process: the generators seeded below are global, so two fits in
+# threads (joblib's threading backend) would draw from each other's streams and restore each
+# other's state. Reentrant, for a fit started from a fit's callback.
+_FIT_LOCK = threading.RLock()
+
+
 @contextmanager
 def _global_seeds(seed: int) -> Iterator[None]:
     """Seed Python's, NumPy's, TensorFlow's and Keras' global generators (Keras' initializers
     draw from them) and TensorFlow's deterministic ops for one fit, then give the caller back
     its own generators and settings: an estimator leaves global random state alone, as
-    scikit-learn's do."""
+    scikit-learn's do. Fits in threads run one after the other (``_FIT_LOCK``)."""
     import random
 
     import tensorflow as tf
@@ -499,28 +506,35 @@ def _global_seeds(seed: int) -> Iterator[None]:
     from tensorflow.python.eager import context
     from tensorflow.python.framework import config as tf_config
 
-    # The two entries keras.utils.set_random_seed writes, by Keras' own names for them.
-    keras_keys = (GLOBAL_RANDOM_SEED, GLOBAL_SEED_GENERATOR)
-    saved = (
-        random.getstate(),
-        np.random.get_state(),
-        context.global_seed(),
-        tf_config.is_op_determinism_enabled(),
-        [global_state.get_global_attribute(k) for k in keras_keys],
-    )
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-    try:
-        yield
-    finally:
-        python_state, numpy_state, tf_seed, deterministic, keras_state = saved
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-        tf.random.set_seed(tf_seed)
-        if not deterministic:
-            tf_config.disable_op_determinism()
-        for key, value in zip(keras_keys, keras_state, strict=True):
-            global_state.set_global_attribute(key, value)
+    with _FIT_LOCK:
+        # The two entries keras.utils.set_random_seed writes, by Keras' own names for them.
+        keras_keys = (GLOBAL_RANDOM_SEED, GLOBAL_SEED_GENERATOR)
+        ctx = context.context()
+        saved = (
+            random.getstate(),
+            np.random.get_state(),
+            context.global_seed(),
+            # Where TensorFlow's stream of op seeds had got to: tf.random.set_seed restarts it,
+            # and restoring only the seed would replay the caller's earlier random draws.
+            getattr(ctx, "_rng", None) and ctx._rng.getstate(),
+            tf_config.is_op_determinism_enabled(),
+            [global_state.get_global_attribute(k) for k in keras_keys],
+        )
+        keras.utils.set_random_seed(seed)
+        tf.config.experimental.enable_op_determinism()
+        try:
+            yield
+        finally:
+            python_state, numpy_state, tf_seed, op_seeds, deterministic, keras_state = saved
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+            tf.random.set_seed(tf_seed)
+            if op_seeds:
+                ctx._rng.setstate(op_seeds)
+            if not deterministic:
+                tf_config.disable_op_determinism()
+            for key, value in zip(keras_keys, keras_state, strict=True):
+                global_state.set_global_attribute(key, value)
 
 
 def _fit_from_start(
@@ -633,7 +647,9 @@ def _fit_from_start(
         all_components, all_mean = pca_of_all_rows()
         weights = _pca_weights(spec, weights, all_components, all_mean)
         net = DenseNetwork(spec, weights, dtype=np.float64)
-        val_rows = net.reconstruction_error(X_val)
+        # The saved PCA has seen the validation rows; its honest validation error is that of
+        # PCA fitted on the training rows (the baseline), so val_mse never reads as a win.
+        val_rows = pca_rows
     return TrainResult(
         spec=spec,
         weights=weights,
