@@ -35,7 +35,8 @@ class EncodeReport:
         total = int(self.outside.sum())
         cols = [c for c, n in zip(self.columns, self.outside, strict=True) if n]
         shown = ", ".join(cols[:5]) + (f" and {len(cols) - 5} more" if len(cols) > 5 else "")
-        return f"{total} values were outside the training range (columns {shown}); encoded anyway"
+        were = "value was" if total == 1 else "values were"
+        return f"{total} {were} outside the training range (columns {shown}); encoded anyway"
 
 
 def output_columns(keep: list[str], latent_dim: int, prefix: str, with_error: bool) -> list[str]:
@@ -43,9 +44,12 @@ def output_columns(keep: list[str], latent_dim: int, prefix: str, with_error: bo
     if with_error:
         names.append("reconstruction_error")
     # A name --keep repeats is the user's slip; one a latent name repeats needs another prefix.
+    clash_hint = "choose another --prefix"
+    if with_error and "reconstruction_error" in keep:
+        clash_hint = "leave out --with-error, or do not --keep 'reconstruction_error'"
     for values, what, where, hint in (
         (keep, "--keep names a column more than once", "--keep", "name each column once"),
-        (names, "output column names collide", "--keep/--prefix", "choose another --prefix"),
+        (names, "output column names collide", "--keep/--prefix", clash_hint),
     ):
         dup = sorted(n for n, k in collections.Counter(values).items() if k > 1)
         if dup:

@@ -49,8 +49,11 @@ class AefeatError(ValueError):
         expected_option: str | None = None,
         got: Any = _UNSET,
         params: dict[str, Any] | None = None,
+        python_what: str | None = None,
     ) -> None:
         self.what = what
+        # ``what`` as the Python API says it, when that differs (scikit-learn's words).
+        self.python_what = python_what
         self.where = where
         self.hint = hint
         self.param = param
@@ -86,7 +89,8 @@ class AefeatError(ValueError):
         if self.param is not None:
             where.append(self.param if self.got is _UNSET else f"{self.param}={self.got!r}")
         where += [f"{k}={v!r}" for k, v in self.params.items()]
-        return _one_line(self.what or "invalid value", ", ".join(where), self.hint)
+        what = self.python_what or self.what or "invalid value"
+        return _one_line(what, ", ".join(where), self.hint)
 
     def __str__(self) -> str:
         return self.python_message

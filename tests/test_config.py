@@ -129,6 +129,20 @@ def test_bad_yaml_values_are_refused_with_the_key(text, cli_words, python_words,
     assert str(info.value).startswith(python_words)
 
 
+def test_yaml_list_keys_also_take_the_flags_comma_form(tmp_path):
+    # `exclude: species` was refused ("use a list of column names"), and `hidden: none`, which
+    # the README's table lists beside the key, too.
+    path = tmp_path / "c.yaml"
+    path.write_text('exclude: species\ncolumns: "a,\\"b,c\\""\nhidden: 16,8\n')
+    assert load_config_file(path) == {
+        "exclude": ["species"],
+        "columns": ["a", "b,c"],
+        "hidden": [16, 8],
+    }
+    path.write_text("hidden: none\n")
+    assert load_config_file(path) == {"hidden": []}
+
+
 def test_yaml_reads_exponents_as_numbers_and_refuses_a_key_given_twice(tmp_path):
     path = tmp_path / "cfg.yaml"
     path.write_text("validation_split: 1e-1\nlearning_rate: 3E-3\n")

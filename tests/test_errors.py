@@ -227,7 +227,12 @@ FILE_CASES: list[tuple[str, Builder, tuple[str, ...], tuple[str, ...]]] = [
     (
         "non-numeric-cell",
         lambda c: c.with_row("text.csv", 51, "r,1,oops,3,4,5,6,neg"),
-        ("column 'f1' is not numeric", "text.csv, line 51", "'oops'", "--exclude f1"),
+        (
+            "column 'f1' is not numeric",
+            "text.csv, line 51",
+            "'oops'",
+            "fix or drop that row, or exclude the column with --exclude f1",
+        ),
         ("train",),
     ),
     (
@@ -314,7 +319,8 @@ CONFIG_CASES = {
     "unknown-key": ("latent_dim: 2\nbogus_key: 3\n", ("unknown key 'bogus_key'", "cfg.yaml")),
     "invalid-yaml": ("latent_dim: [1\n", ("not valid YAML", "cfg.yaml, line 2")),
     "invalid-value": ('latent_dim: "two"\n', ("key 'latent_dim'", "cfg.yaml")),
-    "not-a-mapping": ("- a\n- b\n", ("must be a mapping", "cfg.yaml")),
+    "not-a-mapping": ("- a\n- b\n", ("must be a mapping", "cfg.yaml", "'latent_dim: 2'")),
+    "hidden-empty-text": ('hidden: ""\n', ("key 'hidden' in", "cfg.yaml", "none for no hidden")),
     "python-tag": ("!!python/object/apply:os.getcwd []\n", ("not valid YAML", "cfg.yaml")),
 }
 
@@ -349,7 +355,11 @@ TRAIN_OPTION_CASES = [
     ("zero-learning-rate", ["--learning-rate", "0"], ("--learning-rate",)),
     ("zero-patience", ["--patience", "0"], ("--patience",)),
     ("hidden-not-numbers", ["--hidden", "a,b"], ("--hidden",)),
-    ("hidden-zero", ["--hidden", "0"], ("--hidden",)),
+    ("hidden-zero", ["--hidden", "0"], ("--hidden", "such as 64,32")),
+    # An empty shell variable is not "no hidden layers" (that is --hidden none).
+    ("hidden-empty", ["--hidden", ""], ("invalid value ''", "--hidden", "none for no hidden")),
+    ("hidden-commas-only", ["--hidden", ","], ("--hidden",)),
+    ("one-feature-column", ["--columns", "f0"], ("too few feature columns: 1;", "tiny.csv")),
     ("unknown-impute", ["--impute", "mode"], ("--impute", "mean")),
     ("zero-max-rows", ["--max-rows", "0"], ("--max-rows",)),
     ("negative-seed", ["--seed", "-1"], ("--seed",)),
@@ -683,6 +693,10 @@ def test_encode_outside_training_range_works_and_says_how_many(ctx):
     assert "f0" in result.stderr and "f5" in result.stderr
     out = pd.read_csv(io.StringIO(result.stdout))
     assert len(out) == 240 and np.isfinite(out[["z0", "z1"]].to_numpy()).all()
+    cells = ctx.lines[50].rstrip("\n").split(",")
+    cells[1] = "1000"  # f0 alone
+    one = _encode(ctx.model, ctx.with_row("one_out.csv", 51, ",".join(cells), replace=True))
+    assert "1 value was outside the training range (columns f0)" in one.stderr
 
 
 def test_encode_single_row_works(ctx):
@@ -932,3 +946,15 @@ def test_encode_gives_the_expected_exit_on_generated_csv(case, keep, model_dir, 
     if expected == 0:
         rows = _to_bytes(data).replace(b"\r\n", b"\n").strip(b"\n").count(b"\n")
         assert target.read_text().count("\n") == rows + 1
+
+
+def test_wording_of_output_name_and_target_refusals(ctx, tmp_path):
+    # A prefix cannot fix a kept column named like --with-error's column; a plot has no
+    # stdout form (it said "unsupported plot file type '(none)'").
+    data = tmp_path / "with_error_column.csv"
+    frame = pd.read_csv(ctx.good)
+    frame["reconstruction_error"] = 0.5
+    frame.to_csv(data, index=False)
+    clash = run("encode", ctx.model, data, "--keep", "reconstruction_error", "--with-error")
+    assert_user_error(clash, "collide", "'reconstruction_error'", "leave out --with-error")
+    assert_user_error(run("inspect", ctx.model, "--plot", "-"), "not to stdout", "--plot -")

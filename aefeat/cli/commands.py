@@ -64,7 +64,9 @@ def run_train(
     check_output_dir(output, paths)  # before the work, not after it
     source = open_source(paths[0], config.delimiter, config.encoding)
     features = source.select_features(config.columns, config.exclude)
-    check_sizes(config.latent_dim, config.validation_split, n_features=len(features))
+    check_sizes(
+        config.latent_dim, config.validation_split, n_features=len(features), source=source.name
+    )
     if dask is not None:
         if stream:
             raise AefeatError(

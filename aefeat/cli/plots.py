@@ -40,6 +40,10 @@ def plot_target(target: str | Path) -> Path:
 
 def check_plot_target(target: Path) -> None:
     """Fail early (before any work) on a --plot path that cannot be written."""
+    if str(target) == "-":
+        raise AefeatError(
+            "a plot is written to a file, not to stdout", "--plot -", "name a .png file"
+        )
     target = Path(target)
     if target.suffix.lower() not in PLOT_FORMATS:
         raise AefeatError(

@@ -127,7 +127,11 @@ def load_config_file(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise AefeatError("config file must be a mapping of option names to values", str(path))
+        raise AefeatError(
+            "config file must be a mapping of option names to values",
+            str(path),
+            "write one 'key: value' line per option, e.g. 'latent_dim: 2'",
+        )
     for key in data:
         if key not in KEYS:
             raise AefeatError(
@@ -138,9 +142,15 @@ def load_config_file(path: Path) -> dict[str, Any]:
     # YAML lets users write `max_time: 10m` as in --max-time.
     if isinstance(data.get("max_time"), str):
         data["max_time"] = parse_duration(data["max_time"], where=f"key 'max_time' in {path}")
-    # YAML lets users write `hidden: 64` for a single layer.
+    # YAML takes lists also as the flags spell them: `hidden: 64` or `hidden: 64,32` or
+    # `hidden: none`, `exclude: id,label`.
     if _is_int(data.get("hidden")):
         data["hidden"] = [data["hidden"]]
+    elif isinstance(data.get("hidden"), str):
+        data["hidden"] = parse_hidden(data["hidden"], where=f"key 'hidden' in {path}")
+    for key in ("columns", "exclude"):
+        if isinstance(data.get(key), str):
+            data[key] = parse_list([data[key]], f"key '{key}' in {path}")
     for key, value in data.items():
         check_value(key, value, where=f"key '{key}' in {path}")
     return data
@@ -223,19 +233,25 @@ def parse_duration(value: str | None, where: str = "--max-time") -> float | None
     return seconds
 
 
-def parse_hidden(value: str | None) -> list[int] | None:
-    """``--hidden 64,32`` (or ``--hidden none`` / ``""`` for no hidden layers)."""
+def parse_hidden(value: str | None, where: str = "--hidden") -> list[int] | None:
+    """``--hidden 64,32`` (or ``--hidden none`` / ``[]`` for no hidden layers). An empty value
+    (``--hidden ''``, often an empty shell variable) is refused, not read as "none"."""
     if value is None:
         return None
     text = value.strip().lower()
-    if text in ("", "none", "[]"):
+    if text in ("none", "[]"):
         return []
     try:
-        return [int(p) for p in text.split(",") if p.strip()]
+        sizes = [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
+        sizes = None
+    if not sizes or min(sizes) < 1:
         raise AefeatError(
-            f"invalid value {value!r}", "--hidden", "use positive layer sizes such as 64,32"
-        ) from None
+            f"invalid value {value!r}",
+            where,
+            "use positive layer sizes such as 64,32, or none for no hidden layers",
+        )
+    return sizes
 
 
 # Fewest validation rows on which a trained network may be declared better than PCA. Measured
@@ -272,16 +288,17 @@ def check_sizes(
     """Refuse a latent size above the feature count, or too few rows to train and validate.
 
     A fractional ``latent_dim`` (a share of the variance) is checked as its smallest size, 1: the
-    size itself is chosen from the data. The messages carry ``n_features=`` / ``n_samples=``,
-    the words scikit-learn's checks look for.
+    size itself is chosen from the data. The Python API's messages carry ``n_features=`` /
+    ``n_samples=``, the words scikit-learn's checks look for; the command line's do not.
     """
     size = latent_dim if _is_int(latent_dim) else 1
     if n_features is not None and n_features < 2:
         raise AefeatError(
-            f"too few feature columns: {n_features} (n_features={n_features}); "
-            "an autoencoder needs at least 2",
+            f"too few feature columns: {n_features}; an autoencoder needs at least 2",
             source,
             "select at least two columns",
+            python_what=f"too few feature columns: {n_features} (n_features={n_features}); "
+            "an autoencoder needs at least 2",
         )
     if n_features is not None and size > n_features:
         raise AefeatError(
@@ -294,8 +311,10 @@ def check_sizes(
         needed = min_rows(validation_split, size)
         if n_rows < needed:
             raise AefeatError(
-                f"too few rows to train: {n_rows} (n_samples={n_rows}), need at least {needed}",
+                f"too few rows to train: {n_rows}, need at least {needed}",
                 source,
                 "add rows, or lower the latent size or the validation split",
                 params={"latent_dim": latent_dim, "validation_split": validation_split},
+                python_what=f"too few rows to train: {n_rows} (n_samples={n_rows}), need at "
+                f"least {needed}",
             )

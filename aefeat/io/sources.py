@@ -141,7 +141,7 @@ class Source:
 
     def not_numeric_hint(self, name: str) -> str:
         if self.for_training:
-            return f"exclude it with --exclude {option_name(name)}"
+            return f"fix or drop that row, or exclude the column with --exclude {option_name(name)}"
         return "the model was trained on it as numbers: fix or drop that row"
 
     # --- column selection ---------------------------------------------------------------
