@@ -485,3 +485,14 @@ def test_inspect_takes_quiet_as_train_and_encode_do(model_dir):
     assert result.stderr == "" and json.loads(result.stdout) == json.loads(
         ok("inspect", model_dir, "--json")
     )
+
+
+def test_piped_text_report_has_whole_lines_for_grep(model_dir, csv_path):
+    # Piped, Rich wrapped sentences at 140 columns and padded lines with spaces:
+    # `grep '^model:'` got half a sentence.
+    text = ok("inspect", model_dir, "--data", csv_path)
+    lines = text.splitlines()
+    assert not [line for line in lines if line != line.rstrip()]
+    summary = [line for line in lines if line.startswith(("model:", "metrics:"))]
+    assert len(summary) == 1 and summary[0].endswith(")"), summary
+    assert next(line for line in lines if line.startswith("config:")).endswith("encoding=utf-8")

@@ -6,6 +6,9 @@ called ``[red]`` is printed as such, not read as Rich markup.
 
 from __future__ import annotations
 
+import io
+import os
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -75,9 +78,27 @@ class _PipeConsole(Console):
 
 def print_report(report: dict[str, Any], top: int = 5) -> None:
     con = _PipeConsole(highlight=False, emoji=False)
-    if not con.is_terminal:
-        # Piped or redirected: don't wrap at Rich's default 80 columns.
-        con = _PipeConsole(highlight=False, emoji=False, width=140)
+    if con.is_terminal:
+        _print_body(con, report, top)
+        return
+    # Piped or redirected: text for grep and diff. Sentences are not wrapped at any width
+    # (`grep '^model:'` gets the whole line), tables take COLUMNS or 140 columns, and no line
+    # ends in the spaces Rich pads tables with.
+    width = os.environ.get("COLUMNS", "")
+    buffer = io.StringIO()
+    text = Console(
+        file=buffer,
+        width=int(width) if width.isdigit() and int(width) > 40 else 140,
+        soft_wrap=True,
+        highlight=False,
+        emoji=False,
+        color_system=None,
+    )
+    _print_body(text, report, top)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
+
+
+def _print_body(con: Console, report: dict[str, Any], top: int) -> None:
     _print_model(con, report)
     if "attribution" in report:
         _print_analysis(con, report, top)
