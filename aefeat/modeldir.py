@@ -201,10 +201,10 @@ def check_output_dir(path: Path, inputs: list[str] | None = None) -> None:
     path = Path(path)
     check_not_input(path, inputs or [])
     real = resolve(path)
-    if os.path.lexists(real) and not (real.is_dir() and replaceable_model_dir(real)):
+    why = _not_a_model(real) if real.is_dir() else "it is a file"
+    if os.path.lexists(real) and why is not None:
         raise AefeatError(
-            "output exists and is not an aefeat model directory"
-            + (" (it holds other files)" if real.is_dir() else ""),
+            f"output exists and is not an aefeat model directory: {why}",
             str(path),
             "choose another -o path or remove it",
         )
@@ -213,30 +213,43 @@ def check_output_dir(path: Path, inputs: list[str] | None = None) -> None:
 
 def replaceable_model_dir(path: Path) -> bool:
     """Whether ``train -o`` may replace the directory ``path``: it is empty, or it is provably an
-    aefeat model (its metadata.json names the aefeat format and lists exactly the model files,
-    and the directory holds those files and nothing else). A user's own directory that merely
-    has a ``metadata.json`` is never replaced."""
+    aefeat model (see :func:`_not_a_model`). A user's own directory that merely has a
+    ``metadata.json`` is never replaced."""
+    return _not_a_model(path) is None
+
+
+def _not_a_model(path: Path) -> str | None:
+    """Why ``train -o`` may not replace the directory ``path``, or None when it may: it is
+    empty, or it holds nothing but files named as a model's (``metadata.json``,
+    ``weights.npz``, ...) and its ``metadata.json`` names the aefeat format. Model files may be
+    missing: a damaged model that ``encode`` tells the user to retrain can be retrained over."""
     try:
         entries = os.listdir(path)
-        if not entries:
-            return True
-        meta_path = Path(path) / METADATA
-        if meta_path.stat().st_size > MAX_METADATA_BYTES:
-            return False
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return False
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        return False
-    files = meta.get("files")
-    if not isinstance(files, dict) or set(files) != set(REQUIRED_FILES):
-        return False
-    if set(entries) != {METADATA, *REQUIRED_FILES}:
-        return False
-    return all(
+    except OSError as exc:
+        return f"it cannot be listed: {exc.strerror or exc}"
+    if not entries:
+        return None
+    others = sorted(set(entries) - {METADATA, *REQUIRED_FILES})
+    if others:
+        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+        return f"it holds other files: {shown}"
+    if not all(
         os.path.isfile(Path(path) / name) and not os.path.islink(Path(path) / name)
         for name in entries
-    )
+    ):
+        return "it holds links or directories"
+    meta_path = Path(path) / METADATA
+    if not os.path.exists(meta_path):
+        return f"it has no {METADATA}"
+    try:
+        if meta_path.stat().st_size > MAX_METADATA_BYTES:
+            return f"its {METADATA} is too large"
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return f"its {METADATA} is not valid JSON"
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        return f"its {METADATA} is not an aefeat model's"
+    return None
 
 
 def save_model_dir(

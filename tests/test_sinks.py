@@ -896,3 +896,18 @@ def test_encode_output_may_be_a_file_url(model_dir, csv_path, tmp_path):
     assert gzip.decompress((tmp_path / "out.csv.gz").read_bytes()).decode() == plain
     result = run("encode", model_dir, csv_path, "-o", f"file://{tmp_path}/nowhere/out.csv")
     assert_user_error(result, f"output directory does not exist ({tmp_path}/nowhere)")
+
+
+def test_train_replaces_a_damaged_model_that_encode_says_to_retrain(model_dir, csv_path, tmp_path):
+    # encode said "model file decoder.keras is missing — retrain the model", and train then
+    # refused the directory as "not an aefeat model directory (it holds other files)".
+    target = tmp_path / "model"
+    shutil.copytree(model_dir, target)
+    (target / "decoder.keras").unlink()
+    assert_user_error(run("encode", target, csv_path), "decoder.keras is missing", "retrain")
+    result = run("train", csv_path, "-o", target, *TRAIN_FAST)
+    assert result.exit_code == 0, result.stderr
+    assert (target / "decoder.keras").is_file()
+    (target / "metadata.json").write_text("{")
+    refused = run("train", csv_path, "-o", target, *TRAIN_FAST)
+    assert_user_error(refused, "not an aefeat model directory: its metadata.json is not valid")
