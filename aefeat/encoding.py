@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from aefeat.core.prepare import no_rows_error
 from aefeat.errors import AefeatError
 from aefeat.io.sinks import BackgroundWriter, TableWriter, float32_array
 from aefeat.io.sources import Source
@@ -97,8 +96,12 @@ def encode_source(
                 report.rows += chunk.num_rows
                 if on_rows is not None:
                     on_rows(chunk.num_rows)
-    if report.rows == 0:
-        raise no_rows_error(source.name)
+        if report.rows == 0:
+            # A filter upstream that matched nothing: the header alone, as csvkit and xsv
+            # write it, so the next stage of the pipeline sees the columns.
+            empty = [pa.array([], type=pa.string()) for _ in keep]
+            empty += [pa.array([], type=pa.float32())] * (len(names) - len(keep))
+            out.write(pa.RecordBatch.from_arrays(empty, names=names))
     return report
 
 

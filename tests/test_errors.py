@@ -152,16 +152,17 @@ FILE_CASES: list[tuple[str, Builder, tuple[str, ...], tuple[str, ...]]] = [
     ("empty-file", lambda c: c.file("empty.csv", ""), ("the file is empty", "empty.csv"), ALL),
     ("blank-lines-only", lambda c: c.file("blank.csv", "\n \n\n"), ("the file is empty",), ALL),
     (
+        # encode writes the header alone (test_encode_of_a_header_only_input_is_the_header).
         "header-only",
         lambda c: c.file("header.csv", c.lines[0]),
         ("header but no data rows", "header.csv"),
-        ALL,
+        ("train", "inspect"),
     ),
     (
         "header-only-no-line-break",
         lambda c: c.file("header.csv", c.lines[0].rstrip("\n")),
         ("header but no data rows", "header.csv"),
-        ALL,
+        ("train", "inspect"),
     ),
     (
         "single-data-row",
@@ -919,10 +920,14 @@ def test_train_gives_the_expected_exit_on_generated_csv(case, tmp_path):
 
 
 def _encode_cases():
+    # A header and no rows is valid input to encode (the output is the header alone).
     order = st.permutations(["id", *FEATURES])
-    valid = order.flatmap(lambda n: numeric_csv(list(n), min_rows=1)).map(lambda t: (t, 0))
+    valid = st.one_of(
+        order.flatmap(lambda n: numeric_csv(list(n), min_rows=1)),
+        order.flatmap(lambda n: numeric_csv(list(n), min_rows=1, corruption="header-only")),
+    ).map(lambda t: (t, 0))
     bad = (
-        st.tuples(order, st.sampled_from(_CORRUPTIONS))
+        st.tuples(order, st.sampled_from([c for c in _CORRUPTIONS if c != "header-only"]))
         .flatmap(lambda nc: numeric_csv(list(nc[0]), min_rows=1, corruption=nc[1]))
         .map(lambda t: (t, 2))
     )
@@ -958,3 +963,17 @@ def test_wording_of_output_name_and_target_refusals(ctx, tmp_path):
     clash = run("encode", ctx.model, data, "--keep", "reconstruction_error", "--with-error")
     assert_user_error(clash, "collide", "'reconstruction_error'", "leave out --with-error")
     assert_user_error(run("inspect", ctx.model, "--plot", "-"), "not to stdout", "--plot -")
+
+
+@pytest.mark.parametrize("end", ["\n", ""], ids=["line-break", "no-line-break"])
+@pytest.mark.parametrize("fmt", ["out.csv", "out.parquet"])
+def test_encode_of_a_header_only_input_is_the_header(ctx, tmp_path, end, fmt):
+    # `grep pattern data.csv | aefeat encode m -` when nothing matched: csvkit and xsv write
+    # the header alone; encode refused ("the file has a header but no data rows").
+    data = ctx.file(f"header{len(end)}.csv", ctx.lines[0].rstrip("\n") + end)
+    out = tmp_path / fmt
+    result = run("encode", ctx.model, data, "--keep", "id", "--with-error", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "aefeat: the input has no data rows: wrote the header only\n"
+    table = pd.read_csv(out) if fmt.endswith(".csv") else pd.read_parquet(out)
+    assert list(table.columns) == ["id", "z0", "z1", "reconstruction_error"] and table.empty

@@ -341,6 +341,8 @@ def run_encode(
 
 
 def _encode_notes(report: Any, quiet: bool) -> None:
+    if report.rows == 0:
+        progress.note("the input has no data rows: wrote the header only", quiet)
     summary = report.outside_summary()
     if summary:
         progress.note(summary, quiet)

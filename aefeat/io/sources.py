@@ -306,6 +306,8 @@ class Source:
                     return
                 yield batch
         except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
+            if "Could not skip initial" in str(exc):
+                return  # a header with nothing after it: no rows, which callers judge
             raise self.diagnose(exc) from None
 
     def _parsed_chunks(self, stream, read, parse, convert, block_size: int) -> Iterator[Any]:
