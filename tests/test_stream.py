@@ -45,6 +45,22 @@ def test_glob_of_files_is_streamed_and_encodes(parts, tmp_path):
     assert len(out.stdout.splitlines()) == 901
 
 
+def test_files_the_shell_expanded_train_as_the_quoted_glob_does(parts, tmp_path):
+    # `aefeat train data/part*.csv` unquoted: the shell passes three paths, which was
+    # "Got unexpected extra argument(s)".
+    quoted, listed = tmp_path / "quoted", tmp_path / "listed"
+    assert run("train", str(parts / "part*.csv"), "-o", quoted, *ARGS).exit_code == 0
+    paths = [str(p) for p in sorted(parts.glob("part*.csv"))]
+    result = run("train", *paths, "-o", listed, *ARGS)
+    assert result.exit_code == 0, result.stderr
+    assert _meta(listed)["data"]["files"] == 3
+    with np.load(quoted / "weights.npz") as a, np.load(listed / "weights.npz") as b:
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])
+    mixed = run("train", paths[0], "-", "-o", tmp_path / "m", *ARGS)
+    assert mixed.exit_code == 2 and "stdin (-) cannot be read together with files" in mixed.stderr
+
+
 def test_streamed_training_is_reproducible(parts, tmp_path):
     weights = []
     for name in ("a", "b"):

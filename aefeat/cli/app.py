@@ -286,10 +286,11 @@ def _opt(key: str, *short: str, negative: bool = False, **extra: Any) -> Any:
 @app.command()
 def train(
     data: Annotated[
-        str,
+        list[str],
         typer.Argument(
-            help="CSV, .csv.gz or .parquet file, a directory or a quoted glob of them, or - "
-            "for stdin.",
+            help="CSV, .csv.gz or .parquet file, a directory or a glob of them, or - for stdin; "
+            "several files (as the shell expands a glob) are trained on together.",
+            metavar="data",
             show_default=False,
         ),
     ],
@@ -377,9 +378,9 @@ def train(
         seed=seed,
     )
     storage = parse_storage_options(storage_option)
-    with storage_options(storage, [data]):
+    with storage_options(storage, list(data)):
         run_train(
-            data,
+            data[0] if len(data) == 1 else data,
             output,
             resolved,
             quiet=quiet,

@@ -34,7 +34,7 @@ from aefeat.io.sources import expand_inputs, open_source
 
 
 def run_train(
-    data: str,
+    data: str | list[str],
     output: str | Path,
     config: TrainConfig,
     *,
@@ -50,7 +50,8 @@ def run_train(
     summary that cannot be written (a full disk) fails the command with the old model in place;
     the note comes once the model is saved.
 
-    DATA is a file, ``-``, a directory or a glob of files with the same columns. ``stream``
+    DATA is a file, ``-``, a directory or a glob of files with the same columns, or a list of
+    them (as a shell expands an unquoted glob). ``stream``
     (default: for several files, or data that would not fit in memory) trains without loading
     the data. ``dask`` (a scheduler address or ``local``) scans the files on a Dask cluster and
     trains here on a uniform sample of ``max_rows`` rows (default 1,000,000).
@@ -60,7 +61,13 @@ def run_train(
 
     started = time.perf_counter()
     output = model_dir_target(output)
-    paths = expand_inputs(data)
+    specs = [data] if isinstance(data, str) else list(data)
+    if "-" in specs and len(specs) > 1:
+        raise AefeatError(
+            "stdin (-) cannot be read together with files", "DATA", "pass files or stdin, not both"
+        )
+    paths = [path for spec in specs for path in expand_inputs(spec)]
+    shown = specs[0] if len(specs) == 1 else f"{specs[0]} and {len(specs) - 1} more"
     check_output_dir(output, paths)  # before the work, not after it
     source = open_source(paths[0], config.delimiter, config.encoding)
     features = source.select_features(config.columns, config.exclude)
@@ -106,7 +113,7 @@ def run_train(
         )
     params = fitting.check_params(config.model_params())
     streamed = use_stream and config.max_rows is None  # --max-rows trains on a sample in memory
-    data_info: dict[str, Any] = {"source": data, "files": len(paths), "streamed": streamed}
+    data_info: dict[str, Any] = {"source": shown, "files": len(paths), "streamed": streamed}
     if streamed:
         with progress.training_progress(quiet) as on_epoch:
             fitted = fitting.fit_files(
@@ -134,7 +141,7 @@ def run_train(
             inp = ChunkedInput(paths, features, config.delimiter, config.encoding)
             chunks = [c for p in paths for c in inp.open(p).numeric_chunks(features)]
         # Several files read into memory: their errors name DATA, not the first file.
-        name = source.name if len(paths) == 1 else f"{data} ({len(paths)} files)"
+        name = source.name if len(paths) == 1 else f"{shown} ({len(paths)} files)"
         stats = _check_values(chunks, features, name, config)
         n_rows = stats.n_rows
         # The parsed table is freed: hand it back before scaling adds the float32 matrix.
