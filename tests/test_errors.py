@@ -246,7 +246,14 @@ FILE_CASES: list[tuple[str, Builder, tuple[str, ...], tuple[str, ...]]] = [
     (
         "missing-and-infinite-train",
         lambda c: c.with_row("nan.csv", 51, "r,1,,3,4,5,inf,neg"),
-        ("missing or infinite", "'f1' (1 missing)", "'f5' (1 infinite)", "--impute"),
+        # The line of the first bad value, as encode names it.
+        (
+            "missing or infinite",
+            "'f1' (1 missing)",
+            "'f5' (1 infinite)",
+            "nan.csv, line 51",
+            "--impute",
+        ),
         ("train",),
     ),
     (

@@ -142,7 +142,9 @@ def run_train(
             chunks = [c for p in paths for c in inp.open(p).numeric_chunks(features)]
         # Several files read into memory: their errors name DATA, not the first file.
         name = source.name if len(paths) == 1 else f"{shown} ({len(paths)} files)"
-        stats = _check_values(chunks, features, name, config)
+        # Rows read whole from one input are its rows in order: errors can name the line.
+        whole = sampled is None and config.max_rows is None and dask is None and len(paths) == 1
+        stats = _check_values(chunks, features, name, config, source if whole else None)
         n_rows = stats.n_rows
         # The parsed table is freed: hand it back before scaling adds the float32 matrix.
         fitting.release_freed_memory()
@@ -237,15 +239,22 @@ def _stream_reason(paths: list[str]) -> str:
 
 
 def _check_values(
-    chunks: list[np.ndarray], features: list[str], name: str, config: TrainConfig
+    chunks: list[np.ndarray],
+    features: list[str],
+    name: str,
+    config: TrainConfig,
+    source: Any = None,
 ) -> ColumnStats:
-    """Refuse missing, infinite, huge values and too few rows, naming the file and columns.
+    """Refuse missing, infinite, huge values and too few rows, naming the file and columns, and
+    with ``source`` (whose rows ``chunks`` are, in order) the line of the first bad value.
     Returns the statistics gathered on the way (training uses them)."""
     stats = ColumnStats(len(features))
     for chunk in chunks:
         stats.update(chunk)
     if stats.n_rows == 0:
         raise no_rows_error(name)
+    if source is not None and config.impute == "none" and (stats.nan.any() or stats.inf.any()):
+        name = _first_bad_row(chunks, source, int(stats.nan.sum() + stats.inf.sum()))
     stats.check_values(features, name, config.impute)
     if stats.nan.any() or stats.inf.any():
         # Infinite cells in a file are missing values to impute; the estimator, as
@@ -255,6 +264,18 @@ def _check_values(
     check_ranges(stats.lo, stats.hi, features, name)
     check_sizes(config.latent_dim, config.validation_split, n_rows=stats.n_rows, source=name)
     return stats
+
+
+def _first_bad_row(chunks: list[np.ndarray], source: Any, n_bad: int) -> str:
+    """Where the first missing or infinite value is (``file, line N``), for the refusal."""
+    offset = 0
+    for chunk in chunks:
+        rows = np.flatnonzero(~np.isfinite(chunk).all(axis=1))
+        if len(rows):
+            where = source.where_row(offset + int(rows[0]))
+            return where if n_bad == 1 else f"{where}, the first of them"
+        offset += len(chunk)
+    return source.name
 
 
 def _latent(fitted: fitting.FittedModel) -> str:
