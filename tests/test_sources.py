@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import make_frame, ok
 
 from aefeat.errors import AefeatError
 from aefeat.io.sources import expand_inputs, open_source
@@ -189,3 +190,19 @@ def test_block_sample_declines_what_it_cannot_seek_safely(tmp_path):
     packed = tmp_path / "big.csv.gz"
     packed.write_bytes(gzip.compress(small.read_bytes()))
     assert open_source(str(packed)).block_sample(["row"], size=30_000, seed=1) is None
+
+
+def test_a_tsv_file_is_read_tab_separated_by_its_name(tmp_path, model_dir):
+    # encode -o x.tsv writes tabs; reading x.tsv back needed --delimiter '\t'. As xsv does, a
+    # .tsv name with a tab-separated header is read so; a comma in the header keeps ",".
+    frame = make_frame(30)
+    tsv = tmp_path / "data.tsv"
+    frame.to_csv(tsv, sep="\t", index=False)
+    assert open_source(str(tsv)).delimiter == "\t"
+    as_csv = tmp_path / "data.csv"
+    frame.to_csv(as_csv, index=False)
+    from_tsv = ok("encode", model_dir, tsv, "--keep", "id")
+    assert from_tsv == ok("encode", model_dir, as_csv, "--keep", "id").replace(",", "\t")
+    commas = tmp_path / "commas.tsv"
+    frame.to_csv(commas, index=False)
+    assert open_source(str(commas)).delimiter == ","

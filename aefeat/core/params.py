@@ -484,7 +484,8 @@ PARAMS = ParamTable(
             "delimiter",
             ",",
             (Text("a single character such as ';' (not a quote or a line break)", True),),
-            "Input field separator.",
+            "Input field separator (a .tsv or .tab file whose header holds tabs and no comma is "
+            "read tab-separated).",
             "str",
             section="Data",
         ),

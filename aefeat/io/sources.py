@@ -701,6 +701,8 @@ def _open_text(path: Path | str, encoding: str) -> IO[str]:
 
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".parquet")
+TAB_SUFFIXES = (".tsv", ".tsv.gz", ".tab", ".tab.gz")  # read tab-separated by default
+_WIDE_CODECS = ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")
 
 
 def expand_inputs(spec: str) -> list[str]:
@@ -798,6 +800,12 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
             f"pass {'a CSV, .csv.gz or .parquet file' if path is not None else kinds} (UTF-16 "
             "text without a byte-order mark needs --encoding utf-16-le or utf-16-be)",
         )
+    if delimiter == "," and name.lower().endswith(TAB_SUFFIXES) and codec not in _WIDE_CODECS:
+        # A .tsv file read with the default delimiter, as xsv reads it: by its name, when its
+        # header holds tabs and no comma (where "," could only give one column).
+        first = head.split(b"\n", 1)[0]
+        if b"\t" in first and b"," not in first:
+            delimiter = "\t"
     header, header_lines = _parse_header(head, name, delimiter, encoding)
     src = Source(
         name=name,
