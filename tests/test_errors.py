@@ -375,6 +375,8 @@ TRAIN_OPTION_CASES = [
     ("quote-delimiter", ["--delimiter", '"'], ("--delimiter",)),
     ("unknown-encoding", ["--encoding", "klingon"], ("unknown encoding 'klingon'", "--encoding")),
     ("unknown-option", ["--latnet-dim", "2"], ("No such option: --latnet-dim",)),
+    # A value given to a flag that takes none is read as a second DATA path (was exit 1).
+    ("value-after-a-boolean-flag", ["--linear-path", "off"], ("file not found (off)", "stray")),
     ("missing-config-file", ["--config", "no_such.yaml"], ("config file not found",)),
 ]
 

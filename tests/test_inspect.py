@@ -363,10 +363,34 @@ def test_more_than_two_latent_columns_give_a_pair_grid(pca_model):
     assert len(scatters) == 3  # z0-z1, z0-z2, z1-z2
 
 
-def test_label_needs_an_existing_column(model_dir, csv_path):
-    result = run("inspect", model_dir, "--data", csv_path, "--label", "nope")
+def test_label_needs_an_existing_column_and_a_plot(model_dir, csv_path, tmp_path):
+    result = run(
+        "inspect", model_dir, "--data", csv_path, "--label", "nope", "--plot", tmp_path / "p.png"
+    )
     assert result.exit_code == 2
     assert "nope" in result.stderr
+    # Without --plot the label was read, checked and ignored.
+    result = run("inspect", model_dir, "--data", csv_path, "--label", "label")
+    assert result.exit_code == 2 and "--label colours the plot" in result.stderr
+
+
+def test_one_latent_column_histogram_draws_other_and_missing_labels():
+    # The histogram drew the legend's categories only: rows of "other" (beyond the legend's
+    # categories) and of missing labels were left out while the legend listed them.
+    import matplotlib.pyplot as plt
+
+    from aefeat.cli.plots import MISSING_LABEL, _latent_panel, label_colours
+
+    Z = np.random.default_rng(0).normal(size=(120, 1))
+    labels = [MISSING_LABEL if i % 4 == 0 else f"g{i % 30}" for i in range(120)]
+    colours = label_colours(labels)
+    assert (colours.codes == -1).any() and (colours.codes == -2).any()
+    fig = plt.figure()
+    _latent_panel(fig.subfigures(1, 1), Z, np.arange(120), ["z0"], [0], colours, "group")
+    (ax,) = fig.axes
+    steps = ax.patches  # one step outline per group drawn
+    plt.close(fig)
+    assert len(steps) == len(colours.palette) + 2
 
 
 def test_numeric_label_with_many_values_gets_a_colour_scale():
@@ -496,3 +520,12 @@ def test_piped_text_report_has_whole_lines_for_grep(model_dir, csv_path):
     summary = [line for line in lines if line.startswith(("model:", "metrics:"))]
     assert len(summary) == 1 and summary[0].endswith(")"), summary
     assert next(line for line in lines if line.startswith("config:")).endswith("encoding=utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf"])
+def test_plot_bytes_are_reproducible_in_every_format(model_dir, tmp_path, fmt):
+    # PNG always was; SVG carried a date and random element ids, PDF a creation date.
+    first, second = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"
+    ok("inspect", model_dir, "--plot", first)
+    ok("inspect", model_dir, "--plot", second)
+    assert first.read_bytes() == second.read_bytes()

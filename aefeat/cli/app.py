@@ -540,6 +540,9 @@ def inspect(
             "--label",
             "pass the data that holds the label column with --data",
         )
+    if label is not None and plot is None:
+        # The label colours the plot and nothing else: without one it would be ignored.
+        raise AefeatError("--label colours the plot", "--label", "add --plot FILE.png")
     with storage_options(parse_storage_options(storage_option), [model_dir, data]):
         report = run_inspect(
             model_dir,

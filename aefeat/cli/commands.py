@@ -30,7 +30,7 @@ from aefeat.io.sinks import (
     table_format,
     table_sink,
 )
-from aefeat.io.sources import expand_inputs, open_source
+from aefeat.io.sources import check_input_file, expand_inputs, open_source
 
 
 def run_train(
@@ -67,6 +67,10 @@ def run_train(
             "stdin (-) cannot be read together with files", "DATA", "pass files or stdin, not both"
         )
     paths = [path for spec in specs for path in expand_inputs(spec)]
+    for path in paths[1:]:
+        # Before the sizes are read to choose streaming. A word after a flag that takes no
+        # value (--linear-path off) lands here too, as a DATA path.
+        check_input_file(path, "check the path (DATA takes several paths: is it a stray value?)")
     shown = specs[0] if len(specs) == 1 else f"{specs[0]} and {len(specs) - 1} more"
     check_output_dir(output, paths)  # before the work, not after it
     source = open_source(paths[0], config.delimiter, config.encoding)

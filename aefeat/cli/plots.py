@@ -22,6 +22,7 @@ MAX_PAIR_COLUMNS = 4  # latent columns in the pair grid when there are more than
 MAX_CATEGORIES = 20  # legend entries; rarer labels are drawn grey as "other"
 MISSING_LABEL = "(missing)"
 _GREY = (0.6, 0.6, 0.6, 1.0)
+_NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
 _LIGHT_GREY = (0.85, 0.85, 0.85, 1.0)
 
 
@@ -197,8 +198,11 @@ def _latent_panel(sub, Z, order, latent, shown, colours: LabelColours, label_nam
             ax.set_ylabel(_tex_safe(label_name or "label"))
         elif colours.kind == "categorical":
             bins = np.histogram_bin_edges(Z[:, k], bins=40)
-            for code, colour in enumerate(colours.palette):
-                ax.hist(Z[colours.codes == code, k], bins=bins, histtype="step", color=colour)
+            # Rows of the legend's "other" (-1) and missing (-2) entries too, in their greys.
+            for code, colour in [*enumerate(colours.palette), (-1, _GREY), (-2, _LIGHT_GREY)]:
+                rows = colours.codes == code
+                if rows.any():
+                    ax.hist(Z[rows, k], bins=bins, histtype="step", color=colour)
             ax.set_ylabel("rows")
         else:
             ax.hist(Z[:, k], bins=40, color="tab:blue", alpha=0.8)
@@ -290,6 +294,9 @@ def _loss_panel(ax, history: dict[str, list[float]], report: dict[str, Any]) -> 
     values = values[np.isfinite(values) & (values > 0)]
     if len(values) and values.max() / values.min() > 20:
         ax.set_yscale("log")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # checks are counted, not measured
     ax.set_xlabel(f"validation check (0 = {start_description(arch)})")
     ax.set_ylabel("MSE (scaled units)")
     ax.legend(fontsize=8)
@@ -345,6 +352,11 @@ def write_inspection_plot(
     # Rendered in memory first: the SVG and PDF backends want a seekable file, which the
     # atomic writer is not, and a figure is small.
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=100)
+    import matplotlib as mpl
+
+    # The same model and rows give the same bytes in every format: no creation date in SVG and
+    # PDF, and SVG's element ids from a fixed salt instead of a random one.
+    with mpl.rc_context({"svg.hashsalt": "aefeat"}):
+        fig.savefig(buf, format=fmt, dpi=100, metadata=_NO_DATE.get(fmt))
     with atomic_file(target, "--plot") as fh:
         fh.write(buf.getbuffer())

@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -189,7 +190,8 @@ def _print_analysis(con: Console, report: dict[str, Any], top: int) -> None:
     total = sum(max(v, 0.0) for v in imp.values())
     con.print("\n[bold]latent columns[/bold], most important first")
     con.print(
-        "[dim]MSE rise: how much reconstruction MSE grows when the column is replaced by its mean."
+        "[dim]MSE rise: how much reconstruction MSE grows when the column is replaced by its mean;"
+        " share: its part of the columns' MSE rises."
         "\ntop input features: share of the column's mean |gradient| w.r.t. the scaled inputs "
         "(correlation of feature and column).[/dim]"
     )
@@ -229,7 +231,7 @@ def _print_analysis(con: Console, report: dict[str, Any], top: int) -> None:
         values = sorted(v for _, v in ordered if v is not None)
         constant = len(ordered) - len(values)
         if values:
-            median = values[len(values) // 2]
+            median = float(np.median(values))
             con.print(
                 f"R² over all {len(ordered)} features: median {median:.3f}, best {values[-1]:.3f}"
                 + (f"; {constant} constant" if constant else "")

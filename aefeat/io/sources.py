@@ -764,10 +764,7 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
     else:
         path = Path(spec)
         name = str(path)
-        if not path.exists():
-            raise AefeatError("file not found", name, "check the path")
-        if path.is_dir():
-            raise AefeatError("is a directory, not a data file", name, "pass a CSV or Parquet file")
+        check_input_file(spec)
         if path.suffix.lower() == ".parquet":
             return _open_parquet(path)
         try:
@@ -827,6 +824,20 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
     if len(header) == 1 and src._delimiter_hint():
         raise AefeatError("only one column found", name, src._delimiter_hint())
     return src
+
+
+def check_input_file(spec: str, hint: str = "check the path") -> None:
+    """Refuse a local input that is not there or is a directory (URLs and ``-`` pass)."""
+    spec = remote.local_path(spec)
+    if spec == "-" or remote.is_url(spec):
+        return
+    path = Path(spec)
+    if not path.exists():
+        raise AefeatError("file not found", str(path), hint)
+    if path.is_dir():
+        raise AefeatError(
+            "is a directory, not a data file", str(path), "pass a CSV or Parquet file"
+        )
 
 
 def check_delimiter(delimiter: str, where: str = "--delimiter") -> None:
