@@ -268,7 +268,12 @@ def _latent_size(p: dict[str, Any], X_scaled: np.ndarray) -> int:
 def _seed(p: dict[str, Any]) -> int:
     seed = p["random_state"]
     # None draws a seed and records it, so that any run can be repeated.
-    return int(np.random.SeedSequence().entropy % (2**32)) if seed is None else int(seed)
+    return draw_seed() if seed is None else int(seed)
+
+
+def draw_seed() -> int:
+    """A fresh seed for a run given none (recorded, so that the run can be repeated)."""
+    return int(np.random.SeedSequence().entropy % (2**32))
 
 
 def _train_options(p: dict[str, Any], seed: int) -> TrainOptions:

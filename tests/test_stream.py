@@ -208,3 +208,17 @@ def test_streamed_batches_are_whole_across_passes(parts):
     rows = np.concatenate(seen).reshape(-1, len(FEATURES))[: 3 * 900 - 6]
     _, counts = np.unique(rows, axis=0, return_counts=True)
     assert len(counts) == 900 and counts.min() >= 2
+
+
+def test_an_unseeded_sampled_run_is_repeated_by_its_recorded_seed(parts, tmp_path):
+    # The sample was drawn with seed 0 whatever seed the run drew and recorded, so the
+    # recorded seed did not give the same model again.
+    args = ["--exclude", "id,label", "--epochs", "2", "--hidden", "8", "--max-rows", "500", "-q"]
+    first, again = tmp_path / "first", tmp_path / "again"
+    assert run("train", str(parts / "part*.csv"), "-o", first, *args).exit_code == 0
+    seed = _meta(first)["training"]["seed"]
+    assert _meta(first)["config"]["seed"] == seed
+    assert run("train", str(parts / "part*.csv"), "-o", again, *args, "--seed", seed).exit_code == 0
+    with np.load(first / "weights.npz") as a, np.load(again / "weights.npz") as b:
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])

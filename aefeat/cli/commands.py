@@ -5,6 +5,7 @@ The CLI parses options and calls these; Python users can call them too.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,10 @@ def run_train(
     from aefeat.stream import ChunkedInput, should_stream
 
     started = time.perf_counter()
+    if config.seed is None:
+        # Drawn once, here: the sample of a large input is drawn with it as training is, so
+        # rerunning with the recorded seed gives the same model (the sample used seed 0).
+        config = dataclasses.replace(config, seed=fitting.draw_seed())
     output = model_dir_target(output)
     specs = [data] if isinstance(data, str) else list(data)
     if "-" in specs and len(specs) > 1:
@@ -96,7 +101,7 @@ def run_train(
         # trained as well as 3 million here): read a sample of the file's blocks, not all of it.
         from aefeat.sampling import DEFAULT_SAMPLE_ROWS
 
-        sampled = source.block_sample(features, DEFAULT_SAMPLE_ROWS, config.seed or 0)
+        sampled = source.block_sample(features, DEFAULT_SAMPLE_ROWS, config.seed)
         if sampled is not None:
             stream = False
             if not quiet:
@@ -204,7 +209,7 @@ def _sample(
     from aefeat import sampling
 
     size = config.max_rows or sampling.DASK_SAMPLE_ROWS
-    seed = config.seed or 0
+    seed = config.seed
     if dask is not None:
         from aefeat.dask import scan_files
 
