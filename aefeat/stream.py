@@ -17,6 +17,7 @@ from aefeat.core.prepare import (
     ColumnStats,
     Scaler,
     check_ranges,
+    first_bad_at,
     missing_columns_error,
     no_rows_error,
 )
@@ -121,12 +122,22 @@ def first_pass(inp: ChunkedInput, impute: str, seed: int, sample_size: int) -> S
     """Min, max, fill values and bad-value counts of every column, the row count and a sample."""
     stats = ColumnStats(len(inp.features))
     reservoir = Reservoir(sample_size, len(inp.features), np.random.default_rng(seed))
-    for X in inp.chunks():
-        stats.update(X)
-        reservoir.add(X)
+    first_bad: tuple[Source, int] | None = None  # the file and row of the first bad value
+    for path in inp.paths:
+        source, rows = inp.open(path), 0
+        for X in source.numeric_chunks(inp.features):
+            if first_bad is None and not np.isfinite(X).all():
+                first_bad = (source, rows + int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0]))
+            stats.update(X)
+            reservoir.add(X)
+            rows += len(X)
     where = ", ".join(inp.paths[:3])
     if stats.n_rows == 0:
         raise no_rows_error(where)
+    if first_bad is not None and impute == "none":
+        source, row = first_bad
+        # The file (and line) holding it, not the first files.
+        where = first_bad_at(source.where_row(row), int(stats.nan.sum() + stats.inf.sum()))
     stats.check_values(inp.features, where, impute)
     check_ranges(stats.lo, stats.hi, inp.features, where)
     scaler = stats.scaler(impute, median_rows=reservoir.sample())

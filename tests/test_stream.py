@@ -222,3 +222,18 @@ def test_an_unseeded_sampled_run_is_repeated_by_its_recorded_seed(parts, tmp_pat
     with np.load(first / "weights.npz") as a, np.load(again / "weights.npz") as b:
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_streamed_refusal_names_the_file_and_line_holding_the_bad_value(tmp_path):
+    # It named the first three files ("p0.csv, p1.csv, p2.csv") whichever held the value.
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for i in range(4):
+        frame = make_frame(60, seed=i)
+        if i == 3:
+            frame.loc[[6, 9], "f2"] = np.nan
+        frame.to_csv(folder / f"p{i}.csv", index=False)
+    result = run("train", str(folder / "*.csv"), "-o", tmp_path / "m", *ARGS)
+    assert result.exit_code == 2
+    assert f"({folder / 'p3.csv'}, line 8, the first of them)" in result.stderr
+    assert "p0.csv" not in result.stderr

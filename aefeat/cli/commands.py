@@ -20,6 +20,7 @@ from aefeat.core.config import TrainConfig, check_sizes
 from aefeat.core.prepare import (
     ColumnStats,
     check_ranges,
+    first_bad_at,
     no_rows_error,
 )
 from aefeat.errors import AefeatError
@@ -281,8 +282,7 @@ def _first_bad_row(chunks: list[np.ndarray], source: Any, n_bad: int) -> str:
     for chunk in chunks:
         rows = np.flatnonzero(~np.isfinite(chunk).all(axis=1))
         if len(rows):
-            where = source.where_row(offset + int(rows[0]))
-            return where if n_bad == 1 else f"{where}, the first of them"
+            return first_bad_at(source.where_row(offset + int(rows[0])), n_bad)
         offset += len(chunk)
     return source.name
 

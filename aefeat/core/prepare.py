@@ -60,6 +60,11 @@ def missing_values_error(
     return AefeatError("missing or infinite values in " + ", ".join(parts) + more, where, hint)
 
 
+def first_bad_at(where: str, n_bad: int) -> str:
+    """``where`` (a file and line) as the place of the first of ``n_bad`` bad values."""
+    return where if n_bad == 1 else f"{where}, the first of them"
+
+
 def check_some_values(count: np.ndarray, columns: list[str], where: str | None) -> None:
     """Refuse columns with no finite value (``count``: finite values per column). Imputing
     them would train on a constant made up from nothing, which hides a broken input (a column
