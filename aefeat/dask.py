@@ -317,7 +317,9 @@ def scan_files(
     files = [shared_location(p) for p in paths]
     with session(scheduler) as client:
         futures = [
-            client.submit(scan_file, path, i, features, size, seed, delimiter, encoding, pure=False)
+            client.submit(
+                scan_file, path, i, features, size, seed, delimiter, encoding, storage, pure=False
+            )
             for i, path in enumerate(files)
         ]
         merged = None
@@ -368,7 +370,7 @@ def encode_files(
     url = remote.local_path(str(out_dir))
     if remote.is_url(url):
         return _encode_to_url(scheduler, model, model_path, inputs, names, url, options)
-    out_dir = Path(os.path.abspath(out_dir))
+    out_dir = Path(os.path.abspath(url))  # file:///dir as /dir
     _check_output_dir(out_dir)
     from aefeat.io.sinks import atomic_dir
 

@@ -72,6 +72,15 @@ def test_cli_dask_writes_one_file_per_input_equal_to_single_machine(
     np.testing.assert_allclose(joined[numeric], whole[numeric], rtol=1e-6, atol=1e-6)
 
 
+def test_cli_dask_output_may_be_a_file_url(cluster, model_dir, parts, tmp_path):
+    # The README says encode -o may be file://; with --dask it was read as a relative path.
+    out = tmp_path / "latent"
+    address = cluster.scheduler_address
+    result = run("encode", model_dir, f"{parts}/*.csv", "--dask", address, "-o", out.as_uri())
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["part-0.csv", "part-1.csv", "part-2.csv"]
+
+
 def test_cli_dask_failure_leaves_no_output(cluster, model_dir, parts, tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -103,6 +103,18 @@ def test_streamed_training_from_a_prefix_of_files(s3, endpoint, frame, tmp_path)
     assert len(encoded) == 80 and np.isfinite(encoded.to_numpy()).all()
 
 
+def test_train_dask_workers_get_the_storage_options(s3, endpoint, frame, tmp_path):
+    # The workers' scan tasks were sent without --storage-option: they read from AWS itself.
+    for i in range(2):
+        part = frame.iloc[120 * i : 120 * (i + 1)].to_csv(index=False).encode()
+        s3.pipe_file(f"{BUCKET}/parts/p{i}.csv", part)
+    model = tmp_path / "m"
+    args = [*TRAIN, "--dask", "local", "--max-rows", "200", *_opt(endpoint)]
+    ok("train", f"s3://{BUCKET}/parts/", "-o", model, *args)
+    meta = json.loads((model / "metadata.json").read_text())
+    assert meta["data"]["rows_scanned"] == 240 and meta["data"]["rows"] == 200
+
+
 def test_url_errors_are_one_line(s3, endpoint, model_dir, csv_path, tmp_path):
     url = f"s3://{BUCKET}"
     assert_user_error(
