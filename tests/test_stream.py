@@ -195,6 +195,26 @@ def test_input_too_large_for_memory_is_streamed_and_says_so(parts, tmp_path, mon
     assert _meta(model)["data"]["streamed"] is True
 
 
+def test_memory_estimate_counts_compressed_inputs_as_their_text(parts, tmp_path):
+    # A .csv.gz counted as its compressed size, so a gzip that expands past memory was loaded.
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from aefeat.stream import COMPRESSION_RATIO, text_size
+
+    text = (parts / "all.csv").read_bytes()
+    packed = tmp_path / "all.csv.gz"
+    packed.write_bytes(gzip.compress(text))
+    assert text_size(str(packed)) >= len(text)
+    assert text_size(str(packed)) >= COMPRESSION_RATIO * packed.stat().st_size
+    assert text_size(str(parts / "all.csv")) == len(text)
+    table = pa.table({f"c{j}": np.arange(1000.0) for j in range(5)})
+    pq.write_table(table, tmp_path / "t.parquet")
+    assert text_size(str(tmp_path / "t.parquet")) >= 1000 * 5 * 8
+
+
 def test_streamed_batches_are_whole_across_passes(parts):
     # 900 rows in batches of 7 leave 4 over each pass: they start the next pass's first batch
     # instead of training as a short batch of their own, and no row is dropped.
@@ -237,3 +257,16 @@ def test_streamed_refusal_names_the_file_and_line_holding_the_bad_value(tmp_path
     assert result.exit_code == 2
     assert f"({folder / 'p3.csv'}, line 8, the first of them)" in result.stderr
     assert "p0.csv" not in result.stderr
+
+
+def test_available_memory_respects_a_container_limit(tmp_path, monkeypatch):
+    # In a container /proc/meminfo shows the host's memory; the cgroup limit is what is left.
+    import aefeat.stream
+
+    limit, usage = tmp_path / "memory.max", tmp_path / "memory.current"
+    limit.write_text(f"{2**30}\n")
+    usage.write_text(f"{2**29}\n")
+    monkeypatch.setattr(aefeat.stream, "_CGROUP_FILES", ((str(limit), str(usage)),))
+    assert aefeat.stream.available_memory() == 2**29
+    limit.write_text("max\n")
+    assert aefeat.stream.available_memory() > 2**29  # no limit: MemAvailable

@@ -237,12 +237,11 @@ def _sample(
 
 
 def _stream_reason(paths: list[str]) -> str:
-    from aefeat.io import remote
-    from aefeat.stream import fits_in_memory
+    from aefeat.stream import fits_in_memory, text_size
 
-    size = sum(remote.size(p) for p in paths)
+    size = sum(text_size(p) for p in paths)
     if not fits_in_memory(size):
-        why = f"{size / 2**30:.1f} GiB of input would not fit in the memory available"
+        why = f"about {size / 2**30:.1f} GiB of CSV text would not fit in the memory available"
     else:
         why = f"{len(paths)} files"
     return f"training streamed from disk ({why}); --no-stream loads it, --max-rows samples it"
