@@ -377,6 +377,7 @@ TRAIN_OPTION_CASES = [
     ("unknown-option", ["--latnet-dim", "2"], ("No such option: --latnet-dim",)),
     # A value given to a flag that takes none is read as a second DATA path (was exit 1).
     ("value-after-a-boolean-flag", ["--linear-path", "off"], ("file not found (off)", "stray")),
+    ("stream-and-max-rows", ["--stream", "--max-rows", "50"], ("trains in memory", "--stream")),
     ("missing-config-file", ["--config", "no_such.yaml"], ("config file not found",)),
 ]
 
@@ -986,3 +987,9 @@ def test_encode_of_a_header_only_input_is_the_header(ctx, tmp_path, end, fmt):
     assert result.stderr == "aefeat: the input has no data rows: wrote the header only\n"
     table = pd.read_csv(out) if fmt.endswith(".csv") else pd.read_parquet(out)
     assert list(table.columns) == ["id", "z0", "z1", "reconstruction_error"] and table.empty
+
+
+def test_encode_of_a_pattern_says_how_to_encode_several_files(ctx):
+    # encode reads one file; `encode m 'parts/*.csv'` said only "check the path".
+    result = run("encode", ctx.model, str(ctx.tmp / "part*.csv"))
+    assert_user_error(result, "file not found", "encode with --dask local -o DIR")

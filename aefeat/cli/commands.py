@@ -84,6 +84,12 @@ def run_train(
     check_sizes(
         config.latent_dim, config.validation_split, n_features=len(features), source=source.name
     )
+    if stream and config.max_rows is not None:
+        raise AefeatError(
+            "--max-rows trains in memory on a sample, not streamed",
+            "--stream",
+            "drop --stream, or drop --max-rows to stream every row",
+        )
     if dask is not None:
         if stream:
             raise AefeatError(

@@ -833,6 +833,10 @@ def check_input_file(spec: str, hint: str = "check the path") -> None:
         return
     path = Path(spec)
     if not path.exists():
+        if glob.has_magic(spec):
+            hint = (
+                "a pattern of several files is for train, and for encode with --dask local -o DIR"
+            )
         raise AefeatError("file not found", str(path), hint)
     if path.is_dir():
         raise AefeatError(
