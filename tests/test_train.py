@@ -269,7 +269,20 @@ def test_why_pca_tells_a_loss_from_a_gain_too_small_to_trust():
         "the trained network's validation MSE 0.0009 was below PCA's 0.001, but not reliably: "
         "over 60 validation rows the difference is within chance (a paired t-test at 5%)"
     )
-    assert why_pca(0.0009, 0.001, 18).startswith("18 validation rows are too few")
+    assert why_pca(0.0009, 0.001, 18, 90) == (
+        "the trained network's validation MSE 0.0009 was below PCA's 0.001, but 18 validation "
+        "rows are too few to show it: at least 20 are needed (more rows, or a larger "
+        "--validation-split)"
+    )
+    # A loss is told as a loss, whatever the rows (it read as a win too small to show).
+    assert why_pca(0.002, 0.001, 12, 60).startswith(
+        "the trained network's validation MSE 0.002 was not below"
+    )
+    # No split of 10 rows can help: the advice is not to raise --validation-split.
+    assert why_pca(0.0009, 0.001, 1, 10).endswith(
+        "but 1 validation row is too few to show it: at least 20 are needed (a table of 10 "
+        "rows keeps PCA; a network needs about 40 or more)"
+    )
 
 
 def _curve_csv(path, n_rows: int):
@@ -288,14 +301,14 @@ def test_too_few_validation_rows_keep_pca_and_the_summary_says_why(tmp_path):
     args = ("-k", "1", "--seed", "0", "--epochs", "40")
     result = run("train", path, "-o", tmp_path / "m", *args)
     assert result.exit_code == 0, result.stderr
-    assert "18 validation rows are too few to show that the trained network" in result.stderr
+    assert "but 18 validation rows are too few to show it" in result.stderr
     assert "at least 20 are needed" in result.stderr
     metrics = json.loads((tmp_path / "m" / "metadata.json").read_text())["metrics"]
     assert metrics["model"] == "pca"
     assert metrics["autoencoder_val_mse"] < 0.6 * metrics["pca_val_mse"]
     shown = run("inspect", tmp_path / "m")
     assert shown.exit_code == 0, shown.stderr
-    assert "(18 validation rows are too few" in shown.stdout
+    assert "but 18 validation rows are too few to show it" in shown.stdout
     # With 150 rows of the same curve (30 validation rows) the network is kept.
     path = _curve_csv(tmp_path / "curve150.csv", 150)
     result = run("train", path, "-o", tmp_path / "m150", *args)
@@ -518,3 +531,15 @@ def test_progress_on_a_terminal_says_preparing_then_steps(csv_path, tmp_path):
     assert "preparing" in text and "step " in text
     assert "None" not in text
     assert "trained on 240 rows" in text
+
+
+def test_summary_gives_a_ratio_when_the_network_is_far_above_pca(tmp_path):
+    # "(6251.1% higher; ...)" read badly; far above PCA the summary says how many times.
+    path = _two_directions_csv(tmp_path / "linear.csv", 300, 5, 0.01, seed=0)
+    args = ("--seed", "0", "--epochs", "1", "--no-linear-path", "--learning-rate", "0.0001")
+    result = run("train", path, "-o", tmp_path / "m", *args)
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads((tmp_path / "m" / "metadata.json").read_text())["metrics"]
+    ratio = metrics["val_mse"] / metrics["pca_val_mse"]
+    assert ratio > 2, ratio
+    assert f"({ratio:.3g} times PCA's; no weights make this network PCA" in result.stderr

@@ -319,18 +319,20 @@ def _versus_pca(fitted: fitting.FittedModel) -> str:
         saved = "the saved model is PCA (fitted on all rows, validation rows included)"
         if exact:
             return f"{saved}: PCA reconstructs these rows exactly{ended}"
-        why = why_pca(ae, pca, fitted.training["n_val"])
+        why = why_pca(ae, pca, fitted.training["n_val"], fitted.training.get("n_rows"))
         return f"{saved}: {why}{ended}"
     if exact:
         return f"validation MSE {ae:.4g} (PCA reconstructs these rows exactly){ended}"
     change = 1 - ae / pca
-    word = "lower" if change >= 0 else "higher"
+    # Far above PCA, a ratio reads better than a percentage ("64 times", not "6251.1% higher").
+    compared = f"{ae / pca:.3g} times PCA's" if ae > 2 * pca else f"{abs(change):.1%} "
+    compared += "" if ae > 2 * pca else ("lower" if change >= 0 else "higher")
     if not fitted.network.spec.can_be_pca():
-        word += (
+        compared += (
             "; no weights make this network PCA (see --linear-path and the activations), "
             "so PCA cannot be saved instead"
         )
-    return f"validation MSE {ae:.4g} vs PCA {pca:.4g} ({abs(change):.1%} {word}){ended}"
+    return f"validation MSE {ae:.4g} vs PCA {pca:.4g} ({compared}){ended}"
 
 
 def _duration(seconds: float | None) -> str:

@@ -35,23 +35,30 @@ def _fmt(v: Any) -> str:
 DIVERGED = "; training diverged (the loss became NaN or infinite): a lower --learning-rate may help"
 
 
-def why_pca(autoencoder_val_mse: Any, pca_val_mse: Any, n_val: Any) -> str:
-    """Why the saved model is PCA, from a model's metrics, for the train summary and inspect."""
+def why_pca(autoencoder_val_mse: Any, pca_val_mse: Any, n_val: Any, n_rows: Any = None) -> str:
+    """Why the saved model is PCA, from a model's metrics, for the train summary and inspect:
+    the network was not below PCA, or too few validation rows (``n_val`` of ``n_rows``) could
+    show it was, or the difference was within chance."""
     ae, pca = (
         f"{v:.4g}" if isinstance(v, float) else "-" for v in (autoencoder_val_mse, pca_val_mse)
     )
-    if isinstance(n_val, int) and n_val < MIN_SELECTION_ROWS:
-        return (
-            f"{n_val} validation rows are too few to show that the trained network (validation "
-            f"MSE {ae}) beats PCA ({pca}): at least {MIN_SELECTION_ROWS} are needed (more rows, "
-            "or a larger --validation-split)"
-        )
     if (
         isinstance(autoencoder_val_mse, float)
         and isinstance(pca_val_mse, float)
         and autoencoder_val_mse >= pca_val_mse
     ):
         return f"the trained network's validation MSE {ae} was not below PCA's {pca}"
+    if isinstance(n_val, int) and n_val < MIN_SELECTION_ROWS:
+        if isinstance(n_rows, int) and n_rows < 2 * MIN_SELECTION_ROWS:
+            # No split leaves enough validation rows and as many to train on.
+            how = f"a table of {n_rows} rows keeps PCA; a network needs about {2 * MIN_SELECTION_ROWS} or more"
+        else:
+            how = "more rows, or a larger --validation-split"
+        rows = f"{n_val} validation row is" if n_val == 1 else f"{n_val} validation rows are"
+        return (
+            f"the trained network's validation MSE {ae} was below PCA's {pca}, but {rows} "
+            f"too few to show it: at least {MIN_SELECTION_ROWS} are needed ({how})"
+        )
     rows = f"{n_val} validation rows" if isinstance(n_val, int) else "the validation rows"
     return (
         f"the trained network's validation MSE {ae} was below PCA's {pca}, but not reliably: "
@@ -161,7 +168,9 @@ def _print_model(con: Console, report: dict[str, Any]) -> None:
         con.print(f"  {DIVERGED.lstrip('; ')}")
     m = report.get("metrics", {})
     if m.get("model") == "pca":
-        why = why_pca(m.get("autoencoder_val_mse"), m.get("pca_val_mse"), tr.get("n_val"))
+        why = why_pca(
+            m.get("autoencoder_val_mse"), m.get("pca_val_mse"), tr.get("n_val"), tr.get("n_rows")
+        )
         con.print(
             "model: PCA, fitted on all rows, validation rows included "
             f"({escape(why)}, so PCA was saved)"
