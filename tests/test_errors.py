@@ -452,7 +452,23 @@ def test_encode_failure_after_chunks_were_written(existing, ctx, tmp_path):
 def test_train_refuses_text_column_and_suggests_exclude(ctx, tmp_path):
     args = ["train", str(ctx.good), "--epochs", "1"]
     result = run_and_check_output("train", args, tmp_path, True, ctx.model)
-    assert_user_error(result, "column 'id' is not numeric", "line 2: 'row0'", "--exclude id")
+    # Every text column of the first row at once (it named 'id', then 'label' on the next run).
+    assert_user_error(
+        result, "columns 'id', 'label' hold text, not numbers", "line 2", "--exclude id,label"
+    )
+
+
+def test_train_tells_decimal_commas_and_blank_cells_for_what_they_are(tmp_path):
+    # A semicolon file from a spreadsheet with decimal commas: "fix or drop that row" moved the
+    # error to the next column on each run. A cell of spaces was shown as '' with no line.
+    path = tmp_path / "excel.csv"
+    path.write_text("a;b;c\n0,5;1,25;3\n1,5;2,5;4\n")
+    result = run("train", path, "-o", tmp_path / "m", "-d", ";")
+    assert_user_error(result, "holds decimal commas", "line 2", "aefeat reads decimal points")
+    blank = tmp_path / "blank.csv"
+    blank.write_text("a,b,c\n1,2,3\n4, ,6\n7,8,9\n")
+    result = run("train", blank, "-o", tmp_path / "m")
+    assert_user_error(result, "column 'b' is not numeric", "blank.csv, line 3: ' '")
 
 
 def test_train_output_is_an_existing_file(ctx):

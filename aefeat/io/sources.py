@@ -308,7 +308,7 @@ class Source:
         except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
             if "Could not skip initial" in str(exc):
                 return  # a header with nothing after it: no rows, which callers judge
-            raise self.diagnose(exc) from None
+            raise self.diagnose(exc, numeric) from None
 
     def _parsed_chunks(self, stream, read, parse, convert, block_size: int) -> Iterator[Any]:
         """Cut the byte stream at record boundaries into blocks and parse each with pyarrow's
@@ -393,8 +393,9 @@ class Source:
 
     # --- error diagnosis (slow path: only after pyarrow refused the input) -----------------
 
-    def diagnose(self, exc: BaseException) -> AefeatError:
-        """Turn a parser error into a message with the column, value and line where possible."""
+    def diagnose(self, exc: BaseException, numeric: list[str] | None = None) -> AefeatError:
+        """Turn a parser error into a message with the column, value and line where possible
+        (``numeric``: the columns read as numbers, to name every text column at once)."""
         text = str(exc)
         if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "UTF-8" in text:
             line = self._find_undecodable_line()
@@ -429,8 +430,40 @@ class Source:
         if m:
             index, value = int(m.group(1)), m.group(3)
             name = self.header[index] if index < len(self.header) else f"#{index}"
-            line = self._find_line(lambda row: index < len(row) and row[index] == value)
-            where = f"line {line}: {value[:40]!r}" if line else f"value {value[:40]!r}"
+            found: list[list[str]] = []
+
+            def holds_it(row: list[str]) -> bool:
+                # pyarrow reports the value trimmed (a cell of spaces as ''): compare so.
+                if index < len(row) and row[index].strip() == value.strip():
+                    found.append(row)
+                    return True
+                return False
+
+            line = self._find_line(holds_it)
+            shown = found[0][index] if found else value
+            where = f"line {line}: {shown[:40]!r}" if line else f"value {shown[:40]!r}"
+            if re.fullmatch(r"\s*[-+]?\d*,\d+\s*", value):
+                return AefeatError(
+                    f"column {name!r} holds decimal commas, not numbers",
+                    f"{self.name}, {where}",
+                    "aefeat reads decimal points: convert the numbers first (e.g. save the "
+                    "sheet with '.' decimals, or sed 's/,/./g' on a file separated by ';')",
+                )
+            texts = self._text_columns(found[0], numeric) if found and line == 2 else []
+            if self.for_training and texts:
+                # The first data row already holds text: dates, categories, names. Name every
+                # such column, not one per run, and do not ask to fix a row.
+                listed = ", ".join(repr(t) for t in texts[:10])
+                more = f" and {len(texts) - 10} more" if len(texts) > 10 else ""
+                names = ",".join(option_name(t) for t in texts)
+                several = len(texts) > 1
+                return AefeatError(
+                    f"column{'s' if several else ''} {listed}{more} "
+                    f"hold{'' if several else 's'} text, not numbers",
+                    f"{self.name}, line 2",
+                    f"exclude {'them' if several else 'it'} with --exclude {names} (or encode "
+                    "categories as numbers first)",
+                )
             return AefeatError(
                 f"column {name!r} is not numeric",
                 f"{self.name}, {where}",
@@ -441,6 +474,20 @@ class Source:
             self.name,
             "check the file format and --delimiter",
         )
+
+    def _text_columns(self, row: list[str], numeric: list[str] | None) -> list[str]:
+        """The columns of ``numeric`` whose cell in ``row`` is neither a number nor blank."""
+        out = []
+        for j, name in enumerate(self.header):
+            if numeric is not None and name not in numeric or j >= len(row):
+                continue
+            cell = row[j].strip()
+            if cell and cell.lower() not in _MISSING_WORDS:
+                try:
+                    float(cell)
+                except ValueError:
+                    out.append(name)
+        return out
 
     def where_row(self, index: int) -> str:
         """Where data row ``index`` (0-based) is, for messages: its line in a CSV file (records
@@ -701,6 +748,8 @@ def _open_text(path: Path | str, encoding: str) -> IO[str]:
 
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".parquet")
+# What pyarrow reads as a missing cell (its default null values), for telling text from gaps.
+_MISSING_WORDS = frozenset(v.lower() for v in pacsv.ConvertOptions().null_values)
 TAB_SUFFIXES = (".tsv", ".tsv.gz", ".tab", ".tab.gz")  # read tab-separated by default
 _WIDE_CODECS = ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")
 
