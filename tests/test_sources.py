@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import make_frame, ok
+from conftest import make_frame, ok, run
 
 from aefeat.errors import AefeatError
 from aefeat.io.sources import expand_inputs, open_source
@@ -206,3 +206,18 @@ def test_a_tsv_file_is_read_tab_separated_by_its_name(tmp_path, model_dir):
     commas = tmp_path / "commas.tsv"
     frame.to_csv(commas, index=False)
     assert open_source(str(commas)).delimiter == ","
+
+
+def test_a_header_longer_than_a_parser_block_still_reads_its_rows(tmp_path, model_dir):
+    # A header over pyarrow's 1 MiB block made encode write the header alone and exit 0 (the
+    # rows were taken for none), and train say the file had no rows.
+    names = [*(f"f{i}" for i in range(6)), *(f"pad{i:06d}" for i in range(120_000))]
+    path = tmp_path / "wide.csv"
+    row = ",".join(["0.5"] * len(names))
+    path.write_text(",".join(names) + "\n" + (row + "\n") * 3)
+    assert path.stat().st_size > 2 * 2**20
+    assert len(ok("encode", model_dir, path).splitlines()) == 4
+    huge = tmp_path / "huge.csv"
+    huge.write_text(",".join(f"column_{i:08d}" for i in range(400_000)) + "\n")
+    result = run("encode", model_dir, huge)
+    assert result.exit_code == 2 and "header line is longer than 4 MiB" in result.stderr

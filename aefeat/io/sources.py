@@ -566,12 +566,14 @@ def float_values(column: Any) -> np.ndarray:
 
 def _read_chunk(chunk: Any, opts: Any, parse: Any, convert: Any) -> Any:
     """One block of whole records, parsed by pyarrow's multi-threaded reader. A record longer
-    than pyarrow's own block (a 50 MB text cell) makes that block grow to the whole chunk."""
+    than pyarrow's own block (a 50 MB text cell), or a header longer than it (skipped rows must
+    fit one block), makes that block grow to the whole chunk."""
     try:
         return pacsv.read_csv(pa.BufferReader(chunk), opts, parse, convert)
     except pa.ArrowInvalid as exc:
-        if "straddl" not in str(exc):
-            raise
+        grows = "straddl" in str(exc) or "Could not skip initial" in str(exc)
+        if not grows or opts.block_size > len(chunk):
+            raise  # a header with no rows after it fails again, as it should
     opts.block_size = max(opts.block_size, len(chunk) + 1)
     return pacsv.read_csv(pa.BufferReader(chunk), opts, parse, convert)
 
@@ -905,6 +907,13 @@ def check_delimiter(delimiter: str, where: str = "--delimiter") -> None:
 
 def _parse_header(head: bytes, name: str, delimiter: str, encoding: str) -> tuple[list[str], int]:
     """Column names and the number of physical lines the header row spans."""
+    if len(head) >= 64 * HEAD_BYTES and b"\n" not in head:
+        # Read no further: the names would be cut at an arbitrary column.
+        raise AefeatError(
+            f"the header line is longer than {64 * HEAD_BYTES >> 20} MiB",
+            name,
+            "pass a CSV with fewer or shorter column names (or check that it is CSV text)",
+        )
     try:
         text = (
             head.decode(encoding, errors="strict")
