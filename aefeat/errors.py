@@ -109,4 +109,16 @@ def _one_line(what: str, where: str, hint: str | None) -> str:
     if hint:
         text += f" — {hint}"
     # One line, always: values from data may contain newlines.
-    return " ".join(text.split())
+    return visible(" ".join(text.split()))
+
+
+def visible(text: str) -> str:
+    """``text`` with control and format characters shown as escapes (``\x1b``): column names,
+    values and metadata come from files others may have made, and an escape sequence printed
+    to a terminal can rewrite the screen, set the title or, in some terminals, the clipboard."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch in "\t\n" else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )

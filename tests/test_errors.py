@@ -1009,3 +1009,28 @@ def test_encode_of_a_pattern_says_how_to_encode_several_files(ctx):
     # encode reads one file; `encode m 'parts/*.csv'` said only "check the path".
     result = run("encode", ctx.model, str(ctx.tmp / "part*.csv"))
     assert_user_error(result, "file not found", "encode with --dask local -o DIR")
+
+
+def test_terminal_escapes_in_names_are_shown_not_sent(tmp_path):
+    # A shared CSV (or model) whose column names hold escape sequences could rewrite the
+    # user's screen, set the title or the clipboard through inspect, notes and error hints.
+    red, title = "\x1b[31mRED\x1b[0m", "\x1b]0;pwned\x07"
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(120, 4)), columns=[red, "b", title, "d"])
+    path = tmp_path / "esc.csv"
+    frame.to_csv(path, index=False)
+    model = tmp_path / "m"
+    trained = run("train", path, "-o", model, "--epochs", "1", "--hidden", "4")
+    assert trained.exit_code == 0, trained.stderr
+    far = frame.head(2).copy()
+    far[red] = 1e3
+    far.to_csv(tmp_path / "far.csv", index=False)
+    shown = [
+        run("inspect", model).stdout,
+        run("encode", model, tmp_path / "far.csv").stderr,
+        run("train", path, "-o", tmp_path / "x", "--columns", "nope").stderr,
+        trained.stderr,
+    ]
+    for text in shown:
+        assert "\x1b" not in text and "\x07" not in text, text
+    assert "\\x1b[31mRED" in shown[0] and "\\x1b[31mRED" in shown[1] + shown[2]

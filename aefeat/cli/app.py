@@ -208,7 +208,7 @@ def _fail(line: str, code: int, debug: bool) -> int:
     if debug:
         traceback.print_exc()
     with contextlib.suppress(OSError):  # a stderr that cannot take the line changes no code
-        print(line, file=sys.stderr, flush=True)
+        print(errors.visible(line), file=sys.stderr, flush=True)
     return code
 
 

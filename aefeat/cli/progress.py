@@ -23,8 +23,10 @@ def note(message: str, quiet: bool = False) -> None:
     """A one-line message for the user (suppressed by --quiet)."""
     if quiet:
         return
+    from aefeat.errors import visible
+
     try:
-        print(f"aefeat: {message}", file=sys.stderr, flush=True)
+        print(visible(f"aefeat: {message}"), file=sys.stderr, flush=True)
     except OSError:
         pass  # chatter is best-effort: a stderr that cannot take it (2>/dev/full) fails no job
 

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aefeat.core.config import MIN_SELECTION_ROWS
+from aefeat.errors import visible
 from aefeat.inspection import start_description
 
 MAX_COLUMN_ROWS = 20  # input columns listed with their ranges; more are summarised
@@ -85,6 +86,7 @@ class _PipeConsole(Console):
 
 
 def print_report(report: dict[str, Any], top: int = 5) -> None:
+    report = _visible(report)  # names and metadata may hold terminal escape sequences
     con = _PipeConsole(highlight=False, emoji=False)
     if con.is_terminal:
         _print_body(con, report, top)
@@ -104,6 +106,17 @@ def print_report(report: dict[str, Any], top: int = 5) -> None:
     )
     _print_body(text, report, top)
     sys.stdout.write("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
+
+
+def _visible(value: Any) -> Any:
+    """``value`` with every string in it (keys included) passed through :func:`visible`."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {_visible(k): _visible(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_visible(v) for v in value]
+    return value
 
 
 def _print_body(con: Console, report: dict[str, Any], top: int) -> None:
