@@ -70,7 +70,9 @@ class AefeatError(ValueError):
         """The command line's wording: parameters named by their flags."""
         what = self.what
         if what is None:
-            what = f"invalid value {self.got!r}" if self.got is not _UNSET else "invalid value"
+            what = (
+                f"invalid value {_short(self.got)}" if self.got is not _UNSET else "invalid value"
+            )
         where = [self.where] if self.where else []
         if self.flag and not self.where:
             where.append(self.flag)
@@ -82,18 +84,28 @@ class AefeatError(ValueError):
     def python_message(self) -> str:
         """The Python API's wording: parameters named as Python spells them, as in scikit-learn."""
         if self.param is not None and self.expected is not None:
-            got = "" if self.got is _UNSET else f"{self.got!r}"
+            got = "" if self.got is _UNSET else _short(self.got)
             text = f"{self.param}={got} must be {self.expected}; got {got}"
             return _one_line(text, self.where or "", None)
         where = [self.where] if self.where else []
         if self.param is not None:
-            where.append(self.param if self.got is _UNSET else f"{self.param}={self.got!r}")
+            where.append(self.param if self.got is _UNSET else f"{self.param}={_short(self.got)}")
         where += [f"{k}={v!r}" for k, v in self.params.items()]
         what = self.python_what or self.what or "invalid value"
         return _one_line(what, ", ".join(where), self.hint)
 
     def __str__(self) -> str:
         return self.python_message
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut short: a value read from a file may be huge (a list of a million
+    names), and a message is one line."""
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring, shortener.maxother, shortener.maxlist, shortener.maxlevel = 80, 80, 8, 3
+    return shortener.repr(value)
 
 
 def _flag(key: str) -> str:

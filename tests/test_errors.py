@@ -329,6 +329,14 @@ CONFIG_CASES = {
     "invalid-value": ('latent_dim: "two"\n', ("key 'latent_dim'", "cfg.yaml")),
     "not-a-mapping": ("- a\n- b\n", ("must be a mapping", "cfg.yaml", "'latent_dim: 2'")),
     "hidden-empty-text": ('hidden: ""\n', ("key 'hidden' in", "cfg.yaml", "none for no hidden")),
+    # A few hundred bytes of aliases expanded into an 80 MB error line ("billion laughs").
+    "aliases": (
+        "columns: [&a [x, x, x, x, x, x, x, x], &b [*a, *a, *a, *a], [*b, *b, *b]]\n",
+        ("aliases (*name) are not allowed", "cfg.yaml, line 1"),
+    ),
+    # These were internal errors (TypeError, RecursionError), exit 1.
+    "list-as-key": ("? [a, b]\n: 1\n", ("a key must be a name", "cfg.yaml, line 1")),
+    "nested-too-deeply": ("columns: " + "[" * 3000 + "]" * 3000 + "\n", ("nested too deeply",)),
     "python-tag": ("!!python/object/apply:os.getcwd []\n", ("not valid YAML", "cfg.yaml")),
 }
 

@@ -77,6 +77,13 @@ class _DuplicateKey(Exception):
         self.key, self.line = key, line
 
 
+class _Refused(Exception):
+    """YAML a config has no use for (aliases, keys that are lists), with its line."""
+
+    def __init__(self, what: str, line: int) -> None:
+        self.what, self.line = what, line
+
+
 def _config_loader() -> type:
     """PyYAML's safe loader with two YAML 1.2 rules PyYAML (YAML 1.1) lacks: a key given twice
     is an error (PyYAML keeps the last silently), and ``1e-1`` or ``3e4`` is a number (YAML 1.1
@@ -86,10 +93,20 @@ def _config_loader() -> type:
     import yaml
 
     class Loader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            # Aliases (*name) would let a few hundred bytes expand into gigabytes ("billion
+            # laughs"); an option file has no use for them.
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise _Refused("aliases (*name) are not allowed", event.start_mark.line + 1)
+            return super().compose_node(parent, index)
+
         def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
             seen: set[Any] = set()
             for key_node, _ in node.value:
                 key = self.construct_object(key_node, deep=deep)
+                if not isinstance(key, str | int | float | bool) and key is not None:
+                    raise _Refused("a key must be a name", key_node.start_mark.line + 1)
                 if key in seen:
                     raise _DuplicateKey(key, key_node.start_mark.line + 1)
                 seen.add(key)
@@ -120,6 +137,12 @@ def load_config_file(path: Path) -> dict[str, Any]:
         raise AefeatError(
             f"key '{exc.key}' is given twice", f"{path}, line {exc.line}", "keep one of them"
         ) from None
+    except _Refused as exc:
+        raise AefeatError(
+            f"config file is not valid: {exc.what}", f"{path}, line {exc.line}", "fix the YAML"
+        ) from None
+    except RecursionError:
+        raise AefeatError("config file is nested too deeply", str(path), "fix the YAML") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
