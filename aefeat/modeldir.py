@@ -92,15 +92,31 @@ def _shape_text(shape: Shape) -> str:
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
+_MAX_HEADER = 10_000  # bytes of .npy header; numpy's own default limit for a safe load
+
+
 def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """Each array's shape and dtype as its .npy header inside the zip declares them, read
-    without decompressing any data: a forged header cannot make aefeat allocate gigabytes."""
+    without decompressing any data: a forged header cannot make aefeat allocate gigabytes.
+    Members must be stored, not compressed (as ``np.savez`` writes them), so that the file's
+    size on disk bounds what loading it takes; a header may declare at most ``_MAX_HEADER``
+    bytes (numpy reads all it declares, up to 4 GiB, before judging it)."""
     fmt = np.lib.format
     out = {}
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             if not info.filename.endswith(".npy"):
                 raise ValueError(f"unexpected member {info.filename!r}")
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"member {info.filename!r} is compressed")
+            with zf.open(info) as fh:
+                start = fh.read(12)
+            if len(start) < 10 or start[:6] != fmt.MAGIC_PREFIX:
+                raise ValueError(f"member {info.filename!r} is not a .npy array")
+            size_bytes = 2 if start[6] == 1 else 4
+            declared = int.from_bytes(start[8 : 8 + size_bytes], "little")
+            if declared > _MAX_HEADER:
+                raise ValueError(f"member {info.filename!r} declares a {declared}-byte header")
             with zf.open(info) as fh:
                 version = fmt.read_magic(fh)
                 if version == (1, 0):
@@ -130,9 +146,11 @@ def _load_npz(path: Path, expected: dict[str, Shape]) -> dict[str, np.ndarray]:
             f"{path.name} does not match metadata.json: retrain the model",
         )
     for key, (shape, dtype) in headers.items():
-        if dtype.kind not in "fiu" or dtype.itemsize > 8:
+        if dtype.kind != "f" or dtype.itemsize not in (4, 8):
+            # aefeat writes float32 and float64 only; narrower types would grow 8-fold when
+            # converted.
             raise AefeatError(
-                f"cannot read {path.name}: array {key!r} is not numeric",
+                f"cannot read {path.name}: array {key!r} is not float32 or float64",
                 str(path),
                 "retrain the model with aefeat train",
             )

@@ -562,6 +562,29 @@ def _object_weights(d: Path) -> None:
     _resign(d)
 
 
+def _rewrite_weights(d: Path, how: str) -> None:
+    """weights.npz with the same arrays, rewritten as an attacker would: deflated (a small file
+    that expands to gigabytes), int8 (8-fold on conversion), or with a forged header length."""
+    import zipfile
+
+    with np.load(d / "weights.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    if how == "int8":
+        np.savez(d / "weights.npz", **{k: v.astype(np.int8) for k, v in arrays.items()})
+    elif how == "deflated":
+        np.savez_compressed(d / "weights.npz", **arrays)
+    else:
+        buf = io.BytesIO()
+        np.save(buf, arrays[next(iter(arrays))])
+        raw = bytearray(buf.getvalue())
+        raw[6], raw[8:10] = 2, b"\x00\x00"  # version 2.0: a 4-byte header length ...
+        raw[8:12] = (10**9).to_bytes(4, "little")  # ... of a billion bytes
+        with zipfile.ZipFile(d / "weights.npz", "w") as zf:
+            for i, key in enumerate(arrays):
+                zf.writestr(f"{key}.npy", bytes(raw) if i == 0 else b"")
+    _resign(d)
+
+
 MODEL_DIR_CASES: list[tuple[str, Callable[[Path], Path | None], tuple[str, ...]]] = [
     ("missing", lambda d: d.parent / "no_model", ("model directory not found", "no_model")),
     ("a-file", _replace_with_file, ("not a model directory", "it is a file")),
@@ -621,6 +644,22 @@ MODEL_DIR_CASES: list[tuple[str, Callable[[Path], Path | None], tuple[str, ...]]
         "weights-with-objects-sha-updated",
         _object_weights,
         ("cannot read weights.npz",),
+    ),
+    # Crafted to exhaust memory on load (a 1 MB file asked for 2 GB, a 440 KB one for 4 GB).
+    (
+        "weights-deflated",
+        lambda d: _rewrite_weights(d, "deflated"),
+        ("cannot read weights.npz", "is compressed"),
+    ),
+    (
+        "weights-int8",
+        lambda d: _rewrite_weights(d, "int8"),
+        ("cannot read weights.npz", "not float32 or float64"),
+    ),
+    (
+        "weights-header-a-billion-bytes",
+        lambda d: _rewrite_weights(d, "header"),
+        ("cannot read weights.npz", "declares a 1000000000-byte header"),
     ),
     (
         "network-shape-mismatch",
