@@ -189,7 +189,13 @@ def analyse(
     pca_explained = None
     if n_rows >= 2 and sst.sum() > 1e-12:
         # PCA fitted on these same rows: the most any K-dimensional linear projection keeps.
-        eig = np.linalg.eigvalsh(np.atleast_2d(np.cov(Xs, rowvar=False)))[::-1].clip(min=0)
+        if Xs.shape[1] <= n_rows:
+            eig = np.linalg.eigvalsh(np.atleast_2d(np.cov(Xs, rowvar=False)))[::-1].clip(min=0)
+        else:
+            # More columns than rows: the same variances from the rows' singular values, not a
+            # columns x columns covariance (12 GB for a crafted 40,000-column model of 2 rows).
+            centred = Xs - Xs.mean(axis=0)
+            eig = np.linalg.svd(centred, compute_uv=False) ** 2 / (n_rows - 1)
         pca_explained = float(eig[: model.spec.latent_dim].sum() / eig.sum())
 
     importance = {}

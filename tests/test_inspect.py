@@ -529,3 +529,17 @@ def test_plot_bytes_are_reproducible_in_every_format(model_dir, tmp_path, fmt):
     ok("inspect", model_dir, "--plot", first)
     ok("inspect", model_dir, "--plot", second)
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_pca_variance_on_fewer_rows_than_columns_needs_no_column_square(model_dir, frame, tmp_path):
+    # From the rows' singular values when columns outnumber rows (a columns x columns
+    # covariance of a crafted 40,000-column model took 12 GB): the same figure.
+    rows = frame.head(4)
+    path = tmp_path / "four.csv"
+    rows.to_csv(path, index=False)
+    report = _inspect_json(model_dir, "--data", path)
+    meta = json.loads((model_dir / "metadata.json").read_text())
+    lo, hi = np.array(meta["scaling"]["min"]), np.array(meta["scaling"]["max"])
+    Xs = (rows[FEATURES].to_numpy() - lo) / np.where(hi > lo, hi - lo, 1.0)
+    eig = np.linalg.eigvalsh(np.cov(Xs, rowvar=False))[::-1].clip(min=0)
+    assert report["pca_explained_variance"] == pytest.approx(eig[:2].sum() / eig.sum())
