@@ -30,7 +30,7 @@ import numpy as np
 from aefeat.core.config import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from aefeat.core.kernel import EncodeKernel
 from aefeat.core.network import DenseNetwork, NetworkSpec
-from aefeat.core.prepare import Scaler
+from aefeat.core.prepare import MAX_SPAN, Scaler
 from aefeat.errors import AefeatError
 from aefeat.io import remote, strictjson
 
@@ -462,6 +462,36 @@ def _check_structure(meta: dict[str, Any]) -> None:
         for v in history.values()
     ):
         raise ValueError("training history must map names to lists of numbers")
+    for key, value in meta.get("metrics", {}).items():
+        # Read by the summary and the plot as numbers, or a word for the model kept.
+        if key == "model":
+            if value not in ("autoencoder", "pca"):
+                raise ValueError("metrics model must be 'autoencoder' or 'pca'")
+        elif value is not None and (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
+            raise ValueError(f"metrics {key} must be a finite number or null")
+    if _depth(meta) > _MAX_DEPTH:
+        raise ValueError(f"it is nested more than {_MAX_DEPTH} levels deep")
+    spans = [hi - lo for lo, hi in zip(scaling["min"], scaling["max"], strict=True)]
+    if not all(math.isfinite(s) and s <= MAX_SPAN for s in spans):
+        # What train refuses to fit: encode would divide by an infinite span.
+        raise ValueError(f"scaling spans more than {MAX_SPAN:.0e} in a column")
+
+
+_MAX_DEPTH = 32  # what aefeat writes is 4 deep; deeper JSON only trips recursion later
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > _MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
 
 
 def load_model_dir(path: Path | str) -> ModelDir:
@@ -480,7 +510,16 @@ def load_model_dir(path: Path | str) -> ModelDir:
         raise AefeatError(
             f"metadata.json is inconsistent: {exc}", str(path / METADATA), "retrain the model"
         ) from None
-    network = DenseNetwork(spec, _load_npz(path / WEIGHTS, dict(spec.weight_shapes())))
+    weights = _load_npz(path / WEIGHTS, dict(spec.weight_shapes()))
+    bad = [k for k, w in weights.items() if not np.isfinite(w).all()]
+    if bad:
+        # Training never saves these (a diverged run keeps its last finite weights).
+        raise AefeatError(
+            f"model file {WEIGHTS} holds values that are not finite (array {bad[0]!r})",
+            str(path),
+            "retrain the model with aefeat train",
+        )
+    network = DenseNetwork(spec, weights)
     return ModelDir(path=path, metadata=meta, spec=spec, scaler=scaler, network=network)
 
 

@@ -569,7 +569,11 @@ def _rewrite_weights(d: Path, how: str) -> None:
 
     with np.load(d / "weights.npz") as npz:
         arrays = {k: npz[k] for k in npz.files}
-    if how == "int8":
+    if how == "nan":
+        first = next(iter(arrays))
+        arrays[first] = np.full_like(arrays[first], np.nan)
+        np.savez(d / "weights.npz", **arrays)
+    elif how == "int8":
         np.savez(d / "weights.npz", **{k: v.astype(np.int8) for k, v in arrays.items()})
     elif how == "deflated":
         np.savez_compressed(d / "weights.npz", **arrays)
@@ -646,6 +650,26 @@ MODEL_DIR_CASES: list[tuple[str, Callable[[Path], Path | None], tuple[str, ...]]
         ("cannot read weights.npz",),
     ),
     # Crafted to exhaust memory on load (a 1 MB file asked for 2 GB, a 440 KB one for 4 GB).
+    (
+        "weights-not-finite",
+        lambda d: _rewrite_weights(d, "nan"),
+        ("weights.npz holds values that are not finite", "retrain"),
+    ),
+    (
+        "metadata-nested-500-deep",
+        _edit_metadata(lambda m: m["config"].update(x=json.loads("[" * 500 + "]" * 500))),
+        ("nested more than 32 levels",),
+    ),
+    (
+        "metrics-not-numbers",
+        _edit_metadata(lambda m: m["metrics"].update(best_epoch=[1, 2])),
+        ("metrics best_epoch must be a finite number or null",),
+    ),
+    (
+        "scaling-span-overflows",
+        _edit_metadata(lambda m: m["scaling"].update(min=[-1.7e308] * 6, max=[1.7e308] * 6)),
+        ("scaling spans more than",),
+    ),
     (
         "weights-deflated",
         lambda d: _rewrite_weights(d, "deflated"),
