@@ -543,3 +543,24 @@ def test_pca_variance_on_fewer_rows_than_columns_needs_no_column_square(model_di
     Xs = (rows[FEATURES].to_numpy() - lo) / np.where(hi > lo, hi - lo, 1.0)
     eig = np.linalg.eigvalsh(np.cov(Xs, rowvar=False))[::-1].clip(min=0)
     assert report["pca_explained_variance"] == pytest.approx(eig[:2].sum() / eig.sum())
+
+
+def test_small_attribution_shares_keep_a_decimal(model_dir, capsys):
+    # Among hundreds of features every share is under 1%: the report said "0%" or "1%" for
+    # all of them, and the heatmap's colour bar "0%" on every tick.
+    import matplotlib.pyplot as plt
+
+    from aefeat.cli.plots import inspection_figure
+    from aefeat.cli.report import print_report
+
+    report = _inspect_json(model_dir)
+    names = list(report["attribution"]["z0"])
+    tiny = {n: 0.004 + 0.001 * j for j, n in enumerate(names)}
+    report["attribution"] = {z: tiny for z in report["attribution"]}
+    print_report(report)
+    assert "0.9%" in capsys.readouterr().out
+    fig = inspection_figure(np.zeros((3, 2)), report, {}, None, None)
+    fig.canvas.draw()
+    ticks = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if "%" in t.get_text()]
+    plt.close(fig)
+    assert ticks and len(set(ticks)) == len(ticks), ticks

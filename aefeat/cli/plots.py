@@ -331,8 +331,16 @@ def _heatmap(fig, ax, attribution: dict[str, dict[str, float]], latent, features
     )
     from matplotlib.ticker import PercentFormatter
 
+    # Enough decimals for the largest share: with 500 features every share is under 1%.
+    top = float(M.max()) if M.size else 1.0
+    decimals = 0 if top >= 0.1 else 1 if top >= 0.01 else 2
     fig.colorbar(
-        im, ax=ax, label="share", fraction=0.03, pad=0.01, format=PercentFormatter(1.0, decimals=0)
+        im,
+        ax=ax,
+        label="share",
+        fraction=0.03,
+        pad=0.01,
+        format=PercentFormatter(1.0, decimals=decimals),
     )
 
 

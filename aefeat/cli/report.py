@@ -67,6 +67,12 @@ def why_pca(autoencoder_val_mse: Any, pca_val_mse: Any, n_val: Any, n_rows: Any 
     )
 
 
+def _share(v: float) -> str:
+    """An attribution share: whole percents, with a decimal below 10% (among 500 features
+    every share is under 1%, and '0%' or '1%' on all of them says nothing)."""
+    return f"{v:.0%}" if v >= 0.095 else f"{v:.1%}"
+
+
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v:.1%}"
 
@@ -225,7 +231,7 @@ def _print_analysis(con: Console, report: dict[str, Any], top: int) -> None:
     order = sorted(imp, key=lambda name: -imp[name])
     entries = {
         z: [
-            f"{escape(f)} {s:.0%} ({corr[z][f]:+.2f})"
+            f"{escape(f)} {_share(s)} ({corr[z][f]:+.2f})"
             for f, s in sorted(attr[z].items(), key=lambda kv: -kv[1])[:top]
         ]
         for z in order
