@@ -545,10 +545,22 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
         md = load_model_dir(Path(path))
         meta = md.metadata
-        params = dict(meta.get("params", {}))
+        params = meta.get("params", {})
+        if not isinstance(params, dict):
+            raise AefeatError(
+                "metadata.json params must be an object", str(path), "retrain the model"
+            )
+        params = dict(params)
         if isinstance(params.get("hidden"), list):
             params["hidden"] = tuple(params["hidden"])
         est = cls(**{k: v for k, v in params.items() if k in cls._get_param_names()})
+        try:
+            # A forged value would come back from get_params() and break clone or a refit.
+            fitting.check_params(est.get_params())
+        except AefeatError as exc:
+            raise AefeatError(
+                f"metadata.json params are not valid: {exc}", str(path), "retrain the model"
+            ) from None
         est.n_features_in_ = md.spec.n_features
         columns = md.columns
         named = meta.get("named_columns")

@@ -507,3 +507,18 @@ def test_score_is_minus_the_reconstruction_error_so_a_search_can_use_it(fitted, 
     # GridSearchCV without `scoring` needs score(): it refused the estimator before.
     grid = GridSearchCV(small(epochs=1), {"latent_dim": [1, 2]}, cv=2).fit(X)
     assert grid.best_params_ == {"latent_dim": 2} and grid.best_score_ < 0
+
+
+@pytest.mark.parametrize("params", ["abc", [1, 2], {"latent_dim": "zzz", "hidden": "x"}])
+def test_load_refuses_forged_params(fitted, tmp_path, params):
+    # A dict of any values loaded, and get_params() then returned latent_dim='zzz'; a string
+    # or a list gave a bare TypeError or ValueError from Python itself.
+    import json
+
+    fitted.save(tmp_path / "m")
+    meta_path = tmp_path / "m" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["params"] = params
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(AefeatError, match="metadata.json params"):
+        AutoencoderTransformer.load(tmp_path / "m")
