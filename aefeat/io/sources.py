@@ -450,9 +450,10 @@ class Source:
                     "sheet with '.' decimals, or sed 's/,/./g' on a file separated by ';')",
                 )
             texts = self._text_columns(found[0], numeric) if found and line == 2 else []
-            if self.for_training and texts:
-                # The first data row already holds text: dates, categories, names. Name every
-                # such column, not one per run, and do not ask to fix a row.
+            if self.for_training and len(texts) > 1:
+                # The first data row holds text in several columns: dates, categories, names.
+                # Name every such column, not one per run, and do not ask to fix a row (one
+                # such column may be a typo in that row: it keeps the usual message).
                 listed = ", ".join(repr(t) for t in texts[:10])
                 more = f" and {len(texts) - 10} more" if len(texts) > 10 else ""
                 names = ",".join(option_name(t) for t in texts)
