@@ -30,7 +30,7 @@ import numpy as np
 from aefeat.core.config import ACTIVATIONS, OUTPUT_ACTIVATIONS
 from aefeat.core.kernel import EncodeKernel
 from aefeat.core.network import DenseNetwork, NetworkSpec
-from aefeat.core.prepare import MAX_SPAN, Scaler
+from aefeat.core.prepare import MAX_SPAN, Scaler, too_large
 from aefeat.errors import AefeatError
 from aefeat.io import remote, strictjson
 
@@ -475,8 +475,7 @@ def _check_structure(meta: dict[str, Any]) -> None:
             raise ValueError(f"metrics {key} must be a finite number or null")
     if _depth(meta) > _MAX_DEPTH:
         raise ValueError(f"it is nested more than {_MAX_DEPTH} levels deep")
-    spans = [hi - lo for lo, hi in zip(scaling["min"], scaling["max"], strict=True)]
-    if not all(math.isfinite(s) and s <= MAX_SPAN for s in spans):
+    if too_large(scaling["min"], scaling["max"]).any():
         # What train refuses to fit: encode would divide by an infinite span.
         raise ValueError(f"scaling spans more than {MAX_SPAN:.0e} in a column")
 

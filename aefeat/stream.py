@@ -18,12 +18,13 @@ from aefeat.core.prepare import (
     Scaler,
     check_ranges,
     first_bad_at,
+    first_nonfinite_row,
     missing_columns_error,
     no_rows_error,
 )
 from aefeat.errors import AefeatError
 from aefeat.io import remote
-from aefeat.io.sources import Source, open_source
+from aefeat.io.sources import GZIP_MAGIC, Source, open_source
 
 MAX_VALIDATION_ROWS = 50_000
 SHUFFLE_ROWS = 65_536
@@ -42,7 +43,6 @@ def should_stream(paths: list[str]) -> bool:
 # repetitive table): compressed inputs count as this many times their size, or as what a gzip
 # trailer says when that is more. Parquet counts as its values written as 8-byte text fields.
 COMPRESSION_RATIO = 4
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 def text_size(path: str) -> int:
@@ -177,9 +177,10 @@ def first_pass(inp: ChunkedInput, impute: str, seed: int, sample_size: int) -> S
     for path in inp.paths:
         source, rows = inp.open(path), 0
         for X in source.numeric_chunks(inp.features):
-            if first_bad is None and not np.isfinite(X).all():
-                first_bad = (source, rows + int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0]))
+            seen_bad = stats.n_bad
             stats.update(X)
+            if first_bad is None and stats.n_bad > seen_bad:  # searched only then
+                first_bad = (source, rows + first_nonfinite_row(X))
             reservoir.add(X)
             rows += len(X)
     where = ", ".join(inp.paths[:3])
@@ -188,7 +189,7 @@ def first_pass(inp: ChunkedInput, impute: str, seed: int, sample_size: int) -> S
     if first_bad is not None and impute == "none":
         source, row = first_bad
         # The file (and line) holding it, not the first files.
-        where = first_bad_at(source.where_row(row), int(stats.nan.sum() + stats.inf.sum()))
+        where = first_bad_at(source.where_row(row), stats.n_bad)
     stats.check_values(inp.features, where, impute)
     check_ranges(stats.lo, stats.hi, inp.features, where)
     scaler = stats.scaler(impute, median_rows=reservoir.sample())

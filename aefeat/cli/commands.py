@@ -21,6 +21,7 @@ from aefeat.core.prepare import (
     ColumnStats,
     check_ranges,
     first_bad_at,
+    first_nonfinite_row,
     no_rows_error,
 )
 from aefeat.errors import AefeatError
@@ -268,10 +269,10 @@ def _check_values(
         stats.update(chunk)
     if stats.n_rows == 0:
         raise no_rows_error(name)
-    if source is not None and config.impute == "none" and (stats.nan.any() or stats.inf.any()):
-        name = _first_bad_row(chunks, source, int(stats.nan.sum() + stats.inf.sum()))
+    if source is not None and config.impute == "none" and stats.n_bad:
+        name = _first_bad_row(chunks, source, stats.n_bad)
     stats.check_values(features, name, config.impute)
-    if stats.nan.any() or stats.inf.any():
+    if stats.n_bad:
         # Infinite cells in a file are missing values to impute; the estimator, as
         # scikit-learn's do, accepts NaN for them but refuses infinities.
         for chunk in chunks:
@@ -285,9 +286,9 @@ def _first_bad_row(chunks: list[np.ndarray], source: Any, n_bad: int) -> str:
     """Where the first missing or infinite value is (``file, line N``), for the refusal."""
     offset = 0
     for chunk in chunks:
-        rows = np.flatnonzero(~np.isfinite(chunk).all(axis=1))
-        if len(rows):
-            return first_bad_at(source.where_row(offset + int(rows[0])), n_bad)
+        row = first_nonfinite_row(chunk)
+        if row is not None:
+            return first_bad_at(source.where_row(offset + row), n_bad)
         offset += len(chunk)
     return source.name
 
@@ -324,9 +325,10 @@ def _versus_pca(fitted: fitting.FittedModel) -> str:
     if exact:
         return f"validation MSE {ae:.4g} (PCA reconstructs these rows exactly){ended}"
     change = 1 - ae / pca
-    # Far above PCA, a ratio reads better than a percentage ("64 times", not "6251.1% higher").
-    compared = f"{ae / pca:.3g} times PCA's" if ae > 2 * pca else f"{abs(change):.1%} "
-    compared += "" if ae > 2 * pca else ("lower" if change >= 0 else "higher")
+    if ae > 2 * pca:  # a ratio reads better than a percentage ("64 times", not "6251.1% higher")
+        compared = f"{ae / pca:.3g} times PCA's"
+    else:
+        compared = f"{abs(change):.1%} {'lower' if change >= 0 else 'higher'}"
     if not fitted.network.spec.can_be_pca():
         compared += (
             "; no weights make this network PCA (see --linear-path and the activations), "

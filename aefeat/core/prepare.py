@@ -60,6 +60,12 @@ def missing_values_error(
     return AefeatError("missing or infinite values in " + ", ".join(parts) + more, where, hint)
 
 
+def first_nonfinite_row(X: np.ndarray) -> int | None:
+    """The index of the first row of ``X`` holding a missing or infinite value, or None."""
+    rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
+    return int(rows[0]) if len(rows) else None
+
+
 def first_bad_at(where: str, n_bad: int) -> str:
     """``where`` (a file and line) as the place of the first of ``n_bad`` bad values."""
     return where if n_bad == 1 else f"{where}, the first of them"
@@ -84,12 +90,20 @@ def check_some_values(count: np.ndarray, columns: list[str], where: str | None) 
     raise AefeatError(f"no values to impute from in {noun} {listed}", where, hint)
 
 
+def too_large(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Which columns, of per-column minimum ``lo`` and maximum ``hi`` (inf/-inf for a column
+    with no value), span more than float32 training can represent: the rule training refuses
+    data by, and a model directory's scaling is checked by."""
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = hi - lo
+        return np.isfinite(lo) & ((span > MAX_SPAN) | (np.maximum(abs(lo), abs(hi)) > MAX_ABS))
+
+
 def check_ranges(lo: np.ndarray, hi: np.ndarray, features: list[str], name: str) -> None:
     """Refuse columns whose finite values span more than float32 training can represent.
     ``lo``/``hi`` are per-column minimum and maximum (inf/-inf for a column with none)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        span = hi - lo
-        big = np.isfinite(lo) & ((span > MAX_SPAN) | (np.maximum(abs(lo), abs(hi)) > MAX_ABS))
+    big = too_large(lo, hi)
     too_big = [f"{features[j]!r} (from {lo[j]:.3g} to {hi[j]:.3g})" for j in np.flatnonzero(big)]
     if too_big:
         raise AefeatError(
@@ -197,6 +211,11 @@ class ColumnStats:
             self.total += np.sum(X, axis=0, where=finite)
             self.count += finite.sum(axis=0)
         return self
+
+    @property
+    def n_bad(self) -> int:
+        """Missing and infinite cells seen so far."""
+        return int(self.nan.sum() + self.inf.sum())
 
     def bad_values(self, columns: list[str]) -> dict[str, tuple[int, int]]:
         """As :func:`count_bad_values`, for every row seen."""

@@ -457,13 +457,10 @@ class Source:
                 listed = ", ".join(repr(t) for t in texts[:10])
                 more = f" and {len(texts) - 10} more" if len(texts) > 10 else ""
                 names = ",".join(option_name(t) for t in texts)
-                several = len(texts) > 1
                 return AefeatError(
-                    f"column{'s' if several else ''} {listed}{more} "
-                    f"hold{'' if several else 's'} text, not numbers",
+                    f"columns {listed}{more} hold text, not numbers",
                     f"{self.name}, line 2",
-                    f"exclude {'them' if several else 'it'} with --exclude {names} (or encode "
-                    "categories as numbers first)",
+                    f"exclude them with --exclude {names} (or encode categories as numbers first)",
                 )
             return AefeatError(
                 f"column {name!r} is not numeric",
@@ -479,8 +476,9 @@ class Source:
     def _text_columns(self, row: list[str], numeric: list[str] | None) -> list[str]:
         """The columns of ``numeric`` whose cell in ``row`` is neither a number nor blank."""
         out = []
+        wanted = None if numeric is None else set(numeric)  # a header may have 100,000 names
         for j, name in enumerate(self.header):
-            if numeric is not None and name not in numeric or j >= len(row):
+            if wanted is not None and name not in wanted or j >= len(row):
                 continue
             cell = row[j].strip()
             if cell and cell.lower() not in _MISSING_WORDS:
