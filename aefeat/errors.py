@@ -8,13 +8,25 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USER = 2
 EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process killed by it
 
 
 class Terminated(BaseException):
-    """Raised in the main thread when aefeat receives SIGTERM, so that every ``finally`` block
-    runs (temporary outputs are removed) as it does for Ctrl-C. A ``BaseException``, like
-    ``KeyboardInterrupt``, so that no ``except Exception`` swallows it."""
+    """Raised in the main thread when aefeat receives SIGTERM (or SIGHUP, SIGXCPU), so that
+    every ``finally`` block runs (temporary outputs are removed) as it does for Ctrl-C. A
+    ``BaseException``, like ``KeyboardInterrupt``, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int = 15) -> None:
+        super().__init__(signum)
+        self.signum = int(signum)
+
+    @property
+    def name(self) -> str:
+        import signal
+
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:
+            return f"signal {self.signum}"
 
 
 _UNSET: Any = object()

@@ -54,11 +54,12 @@ def aefeat(
     stdout=subprocess.PIPE,
     fsize: int | None = None,
     close_stdin: bool = False,
+    close_stdout: bool = False,
     close_stderr: bool = False,
     env: dict[str, str] | None = None,
 ) -> Proc:
-    """Run the installed ``aefeat`` with a file-size limit or a closed stdin or stderr if
-    asked."""
+    """Run the installed ``aefeat`` with a file-size limit or a closed stdin, stdout or stderr
+    if asked."""
     assert EXE, "the aefeat console script is not installed next to this Python"
 
     def child() -> None:
@@ -67,13 +68,15 @@ def aefeat(
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         if close_stdin:
             os.close(0)
+        if close_stdout:
+            os.close(1)  # as `>&-` in a shell
         if close_stderr:
             os.close(2)  # as `2>&-` in a shell
 
     proc = subprocess.run(
         [EXE, *map(str, args)],
         stdin=stdin,
-        stdout=stdout,
+        stdout=None if close_stdout else stdout,
         stderr=None if close_stderr else subprocess.PIPE,
         preexec_fn=child,
         env=env,
@@ -410,6 +413,26 @@ def test_closed_stdin_is_a_user_error(model_dir):
     assert proc.stdout == b""
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["encode", "{model}", "{csv}"], id="encode"),
+        pytest.param(["inspect", "{model}"], id="inspect"),
+        pytest.param(["inspect", "{model}", "--json"], id="inspect-json"),
+        # Refused before training: the summary would have nowhere to go after it.
+        pytest.param(["train", "{csv}", "-o", "{new}", "--json", *TRAIN_FAST], id="train-json"),
+    ],
+)
+def test_closed_stdout_is_a_user_error(command, model_dir, csv_path, tmp_path):
+    fill = {"model": model_dir, "csv": csv_path, "new": tmp_path / "m"}
+    proc = aefeat(
+        *(a.format(**{k: str(v) for k, v in fill.items()}) for a in command), close_stdout=True
+    )
+    assert_user_error(proc, "aefeat: error: no standard output")
+    assert not (tmp_path / "m").exists()
+    assert stray_files(tmp_path) == []
+
+
 # --- row 8: devices, FIFOs and symlinks as outputs ------------------------------------------------
 
 
@@ -526,17 +549,18 @@ def test_train_uses_an_empty_directory(csv_path, tmp_path):
     assert stray_files(tmp_path) == []
 
 
-# --- row 10: SIGTERM --------------------------------------------------------------------------------
+# --- row 10: SIGTERM, and the other signals that end batch jobs (SIGHUP, SIGXCPU) -----------------
 
 
-def test_sigterm_cleans_up_like_ctrl_c(model_dir, big_csv, tmp_path):
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP", "SIGXCPU"])
+def test_ending_signals_clean_up_like_ctrl_c(sig, model_dir, big_csv, tmp_path):
     target = tmp_path / "out.csv"
     target.write_bytes(b"old")
     proc = _start_encode_from_pipe(model_dir, big_csv, target)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(getattr(signal, sig))
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143
-    assert err == b"aefeat: terminated\n"
+    assert proc.returncode == 128 + getattr(signal, sig)
+    assert err == f"aefeat: terminated ({sig})\n".encode()
     assert target.read_bytes() == b"old"
     assert stray_files(tmp_path) == []
 

@@ -543,3 +543,18 @@ def test_summary_gives_a_ratio_when_the_network_is_far_above_pca(tmp_path):
     ratio = metrics["val_mse"] / metrics["pca_val_mse"]
     assert ratio > 2, ratio
     assert f"({ratio:.3g} times PCA's; no weights make this network PCA" in result.stderr
+
+
+def test_pca_start_of_a_wide_table_is_pca():
+    # Wide tables take the few-components solver: the same components and variance ratios as a
+    # full SVD (whose cost made training a 3,000 x 4,000 table take minutes).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1200, 4)) @ rng.normal(size=(4, 1500)) + 0.1 * rng.normal(
+        size=(1200, 1500)
+    )
+    X = X.astype(np.float32)
+    components, mean, ratio = fit_mod.pca_start(X, 3)
+    full = PCA(3, svd_solver="full").fit(X.astype(np.float64))
+    np.testing.assert_allclose(np.abs(components @ full.components_.T), np.eye(3), atol=1e-6)
+    np.testing.assert_allclose(mean, full.mean_, atol=1e-6)
+    assert ratio == pytest.approx(full.explained_variance_ratio_.sum(), rel=1e-6)

@@ -1,7 +1,8 @@
 """The ``aefeat`` command line: parses options and calls the library. Errors become exit codes here.
 
 Exit codes: 0 success, 2 a problem the user can fix (one line on stderr), 1 an internal error,
-130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+130 interrupted (Ctrl-C), 128 + the signal's number when terminated (143 for SIGTERM, 129 for
+SIGHUP, 152 for SIGXCPU).
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ class _Group(TyperGroup):
             code = _fail("aefeat: interrupted", errors.EXIT_INTERRUPTED, debug)
         except KeyboardInterrupt:
             code = _fail("aefeat: interrupted", errors.EXIT_INTERRUPTED, debug)
-        except Terminated:
-            code = _fail("aefeat: terminated", errors.EXIT_TERMINATED, debug)
+        except Terminated as exc:
+            code = _fail(f"aefeat: terminated ({exc.name})", 128 + exc.signum, debug)
         except typer.TyperException as exc:  # usage errors from option parsing
             ctx = getattr(exc, "ctx", None)
             if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
@@ -141,25 +142,37 @@ def _quiet_libraries(quiet: bool):
                 lg.setLevel(level)
 
 
+# What ends a batch job: a kill (SIGTERM), a closed terminal or ssh session (SIGHUP), a batch
+# system's CPU limit (SIGXCPU). Each would otherwise end the process without its cleanup.
+_ENDING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGXCPU") if hasattr(signal, name)
+)
+
+
 @contextlib.contextmanager
 def _sigterm_raises():
-    """SIGTERM takes the path Ctrl-C takes: an exception in the main thread, so temporaries are
-    removed by the ``finally`` blocks that own them, then one line and exit 143."""
+    """SIGTERM (and SIGHUP, SIGXCPU) take the path Ctrl-C takes: an exception in the main
+    thread, so temporaries are removed by the ``finally`` blocks that own them, then one line
+    and exit 128 + the signal's number."""
 
     def handler(signum: int, frame: Any) -> None:
-        # Once: a second SIGTERM must not interrupt the cleanup the first one started.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated()
+        # Once: a second signal must not interrupt the cleanup the first one started.
+        for sig in _ENDING_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        raise Terminated(signum)
 
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        for sig in _ENDING_SIGNALS:
+            previous[sig] = signal.signal(sig, handler)
     except ValueError:  # not the main thread (aefeat called from a thread): leave it alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @contextlib.contextmanager
@@ -254,8 +267,10 @@ def _version(value: bool) -> None:
     # Eager: runs while the options are parsed, so `aefeat --version` needs no command.
     if value:
         from aefeat import __version__
+        from aefeat.io.sinks import writing_stdout
 
-        print(__version__)
+        with writing_stdout():
+            print(__version__)
         raise typer.Exit(0)
 
 
@@ -377,6 +392,10 @@ def train(
         encoding=encoding,
         seed=seed,
     )
+    if as_json:
+        from aefeat.io.sinks import require_stdout
+
+        require_stdout("leave out --json")  # before the training, not after it
     storage = parse_storage_options(storage_option)
     with storage_options(storage, list(data)):
         run_train(
@@ -543,6 +562,9 @@ def inspect(
     if label is not None and plot is None:
         # The label colours the plot and nothing else: without one it would be ignored.
         raise AefeatError("--label colours the plot", "--label", "add --plot FILE.png")
+    from aefeat.io.sinks import require_stdout
+
+    require_stdout()  # the report's only place: refused before the work, not after it
     with storage_options(parse_storage_options(storage_option), [model_dir, data]):
         report = run_inspect(
             model_dir,

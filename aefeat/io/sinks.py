@@ -167,10 +167,15 @@ class CheckedWriter:
         return False
 
 
+def require_stdout(instead: str = "redirect it to a file") -> None:
+    """Refuse a closed standard output (``>&-``) before work whose result goes there."""
+    if sys.stdout is None:
+        raise AefeatError("no standard output", None, f"run aefeat with stdout open, or {instead}")
+
+
 def checked_stdout() -> CheckedWriter:
     """Standard output as a :class:`CheckedWriter` named ``<stdout>``."""
-    if sys.stdout is None:
-        raise AefeatError("no standard output", None, "run aefeat with stdout open, or use -o FILE")
+    require_stdout("use -o FILE")
     return CheckedWriter(sys.stdout.buffer, STDOUT_NAME)
 
 
@@ -179,6 +184,7 @@ def writing_stdout() -> Iterator[None]:
     """Around code that only writes to stdout (a report, JSON): its ``OSError`` becomes the
     usual error naming ``<stdout>``. Unbuffered stdout (``PYTHONUNBUFFERED``) fails at the
     write, buffered stdout at the flush: both are covered."""
+    require_stdout()
     try:
         yield
         if sys.stdout is not None:
