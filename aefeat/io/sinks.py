@@ -187,8 +187,7 @@ def writing_stdout() -> Iterator[None]:
     require_stdout()
     try:
         yield
-        if sys.stdout is not None:
-            sys.stdout.flush()
+        sys.stdout.flush()
     except BrokenPipeError:
         raise
     except OSError as exc:

@@ -189,7 +189,7 @@ def _pca(X: Any, n_components: int | None) -> tuple[np.ndarray, np.ndarray, np.n
     if n <= 4 * d or d > MAX_COLUMNS:
         from sklearn.decomposition import PCA
 
-        # A full SVD of a wide table costs minutes (3,000 x 4,000: 55 s, twice per training)
+        # A full SVD of a wide table costs about a minute (2,400 x 4,000: 55 s, twice per training)
         # where its few largest components take a second by ARPACK; sizes below this keep the
         # full SVD, so their results are unchanged.
         few = n_components is not None and min(n, d) > 1000 and n_components <= min(n, d) // 10
