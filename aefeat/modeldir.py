@@ -10,14 +10,18 @@ Layout (format version 1)::
       sample.npz      up to 1,000 raw training rows, used by ``inspect`` when no --data is given
 
 Nothing here is unpickled, and nothing is read before every file's sha256 matches metadata.json.
+Loading reads every file through one handle on the directory and parses the very bytes it
+hashed, so a model retrained into the same path meanwhile is never mixed with the old one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
+import stat
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -64,6 +68,7 @@ class ModelDir:
     scaler: Scaler
     network: DenseNetwork
     location: str | None = None  # the URL it was fetched from, when it was
+    sample_bytes: bytes = b""  # sample.npz as hashed at load time, parsed on demand
 
     @property
     def name(self) -> str:
@@ -81,7 +86,7 @@ class ModelDir:
     def sample(self) -> np.ndarray:
         """The stored raw training rows (sha256 already checked; shape checked before reading)."""
         expected = {"X": (range(1, MAX_SAMPLE_ROWS + 1), self.spec.n_features)}
-        return _load_npz(self.path / SAMPLE, expected)["X"]
+        return _load_npz(self.sample_bytes, self.path / SAMPLE, expected)["X"]
 
 
 Shape = tuple[int | range, ...]
@@ -95,7 +100,7 @@ def _shape_text(shape: Shape) -> str:
 _MAX_HEADER = 10_000  # bytes of .npy header; numpy's own default limit for a safe load
 
 
-def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+def _npz_headers(raw: bytes) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """Each array's shape and dtype as its .npy header inside the zip declares them, read
     without decompressing any data: a forged header cannot make aefeat allocate gigabytes.
     Members must be stored, not compressed (as ``np.savez`` writes them), so that the file's
@@ -103,7 +108,7 @@ def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     bytes (numpy reads all it declares, up to 4 GiB, before judging it)."""
     fmt = np.lib.format
     out = {}
-    with zipfile.ZipFile(path) as zf:
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
         for info in zf.infolist():
             if not info.filename.endswith(".npy"):
                 raise ValueError(f"unexpected member {info.filename!r}")
@@ -129,11 +134,12 @@ def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     return out
 
 
-def _load_npz(path: Path, expected: dict[str, Shape]) -> dict[str, np.ndarray]:
-    """The arrays of a model .npz, after checking from the headers alone that it holds exactly
-    the ``expected`` names with those shapes (a ``range`` allows sizes in it) and numbers."""
+def _load_npz(raw: bytes, path: Path, expected: dict[str, Shape]) -> dict[str, np.ndarray]:
+    """The arrays of the model .npz whose bytes are ``raw`` (read from ``path``), after checking
+    from the headers alone that it holds exactly the ``expected`` names with those shapes (a
+    ``range`` allows sizes in it) and numbers."""
     try:
-        headers = _npz_headers(path)
+        headers = _npz_headers(raw)
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         reason = "not a valid .npz file" if isinstance(exc, zipfile.BadZipFile) else str(exc)
         raise AefeatError(
@@ -165,7 +171,7 @@ def _load_npz(path: Path, expected: dict[str, Shape]) -> dict[str, np.ndarray]:
                 f"{path.name} does not match metadata.json: retrain the model",
             )
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             return {k: data[k] for k in expected}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise AefeatError(
@@ -309,30 +315,36 @@ def save_model_dir(
             before_commit()
 
 
-def read_metadata(path: Path) -> dict[str, Any]:
-    """``metadata.json`` of a model directory, after checking what it is and its version."""
-    path = Path(path)
-    if not path.exists():
-        raise AefeatError(
-            "model directory not found", str(path), "check the path or run aefeat train"
-        )
-    if not path.is_dir():
-        raise AefeatError(
-            "not a model directory (it is a file)",
-            str(path),
-            "pass the directory aefeat train -o wrote",
-        )
-    meta_path = path / METADATA
-    if not meta_path.is_file():
-        raise AefeatError(
-            f"not an aefeat model directory: {METADATA} is missing",
-            str(path),
-            "pass the directory aefeat train -o wrote",
-        )
+class _Replaced(Exception):
+    """The directory was swapped for another (a retrain) while it was being read."""
+
+
+def _read_at(
+    dir_fd: int, name: str, where: Path, limit: int | None, keep: bool
+) -> tuple[str, bytes]:
+    """sha256 of the regular file ``name`` in the open directory ``dir_fd``, and its bytes when
+    ``keep``. Raises ``FileNotFoundError`` when it is missing or not a regular file."""
     try:
-        if meta_path.stat().st_size > MAX_METADATA_BYTES:
-            raise AefeatError(f"{METADATA} is implausibly large", str(meta_path))
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+    except IsADirectoryError:
+        raise FileNotFoundError(name) from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(name)
+        if limit is not None and st.st_size > limit:
+            raise AefeatError(f"{name} is implausibly large", str(where / name))
+        digest, parts = hashlib.sha256(), []
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+            if keep:
+                parts.append(block)
+    return digest.hexdigest(), b"".join(parts)
+
+
+def _parse_metadata(raw: bytes, meta_path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise AefeatError(
             f"{METADATA} is not valid JSON ({exc})",
@@ -345,8 +357,6 @@ def read_metadata(path: Path) -> dict[str, Any]:
             str(meta_path),
             "retrain the model with aefeat train",
         ) from None
-    except OSError as exc:
-        raise AefeatError(f"cannot read {METADATA}: {exc.strerror}", str(meta_path)) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise AefeatError(
             "not an aefeat model directory (metadata.json has no aefeat format marker)",
@@ -363,24 +373,91 @@ def read_metadata(path: Path) -> dict[str, Any]:
     return meta
 
 
-def verify_files(path: Path, meta: dict[str, Any]) -> None:
-    """Refuse the directory unless every file exists and matches its recorded sha256."""
-    files = meta.get("files")
-    if not isinstance(files, dict) or set(files) != set(REQUIRED_FILES):
+def _read_once(path: Path, keep: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    try:
+        dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
         raise AefeatError(
-            "metadata.json does not list the model files", str(path / METADATA), "retrain the model"
-        )
-    for name in REQUIRED_FILES:
-        fpath = path / name
-        if not fpath.is_file():
-            raise AefeatError(f"model file {name} is missing", str(path), "retrain the model")
-        if sha256_file(fpath) != files[name]:
+            "model directory not found", str(path), "check the path or run aefeat train"
+        ) from None
+    except NotADirectoryError:
+        raise AefeatError(
+            "not a model directory (it is a file)",
+            str(path),
+            "pass the directory aefeat train -o wrote",
+        ) from None
+    except OSError as exc:
+        raise AefeatError(f"cannot open the model directory: {exc.strerror}", str(path)) from None
+
+    def replaced() -> bool:
+        try:
+            now = os.stat(path)
+        except OSError:
+            return True
+        held = os.fstat(dir_fd)
+        return (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
+
+    name = METADATA
+    try:
+        try:
+            _, raw = _read_at(dir_fd, METADATA, path, MAX_METADATA_BYTES, keep=True)
+        except FileNotFoundError:
+            if replaced():
+                raise _Replaced from None
             raise AefeatError(
-                f"model file {name} does not match the sha256 in metadata.json "
-                "(changed or corrupt); refusing to load it",
-                str(fpath),
-                "retrain the model or restore the original file",
+                f"not an aefeat model directory: {METADATA} is missing",
+                str(path),
+                "pass the directory aefeat train -o wrote",
+            ) from None
+        meta = _parse_metadata(raw, path / METADATA)
+        files = meta.get("files")
+        if not isinstance(files, dict) or set(files) != set(REQUIRED_FILES):
+            raise AefeatError(
+                "metadata.json does not list the model files",
+                str(path / METADATA),
+                "retrain the model",
             )
+        blobs = {}
+        for name in REQUIRED_FILES:
+            try:
+                digest, blobs[name] = _read_at(dir_fd, name, path, None, keep=name in keep)
+            except FileNotFoundError:
+                if replaced():
+                    raise _Replaced from None
+                raise AefeatError(
+                    f"model file {name} is missing", str(path), "retrain the model"
+                ) from None
+            if digest != files[name]:
+                raise AefeatError(
+                    f"model file {name} does not match the sha256 in metadata.json "
+                    "(changed or corrupt); refusing to load it",
+                    str(path / name),
+                    "retrain the model or restore the original file",
+                )
+        return meta, blobs
+    except OSError as exc:
+        raise AefeatError(f"cannot read {name}: {exc.strerror}", str(path / name)) from None
+    finally:
+        os.close(dir_fd)
+
+
+def read_checked(path: Path, keep: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """``metadata.json`` of a model directory, after checking what it is, its version, and
+    that every model file matches its recorded sha256; plus the bytes of the files in
+    ``keep``, exactly as hashed. All are read through one open handle on the directory, so a
+    model retrained into ``path`` meanwhile (``train`` swaps whole directories) is never mixed
+    with the old one: a read that finds the directory swapped starts again."""
+    path = Path(path)
+    for _ in range(3):
+        try:
+            return _read_once(path, keep)
+        except _Replaced:
+            continue
+    raise AefeatError(
+        "the model directory kept changing while it was read",
+        str(path),
+        "wait for the aefeat train writing it to finish",
+    )
 
 
 def _is_count(v: Any, least: int) -> bool:
@@ -499,8 +576,7 @@ def load_model_dir(path: Path | str) -> ModelDir:
     if remote.is_url(remote.local_path(str(path))):
         return _load_remote(remote.local_path(str(path)))
     path = Path(remote.local_path(str(path)))
-    meta = read_metadata(path)
-    verify_files(path, meta)
+    meta, blobs = read_checked(path, keep=(WEIGHTS, SAMPLE))
     try:
         _check_structure(meta)
         spec = NetworkSpec.from_json(meta["network"])
@@ -509,7 +585,7 @@ def load_model_dir(path: Path | str) -> ModelDir:
         raise AefeatError(
             f"metadata.json is inconsistent: {exc}", str(path / METADATA), "retrain the model"
         ) from None
-    weights = _load_npz(path / WEIGHTS, dict(spec.weight_shapes()))
+    weights = _load_npz(blobs[WEIGHTS], path / WEIGHTS, dict(spec.weight_shapes()))
     bad = [k for k, w in weights.items() if not np.isfinite(w).all()]
     if bad:
         # Training never saves these (a diverged run keeps its last finite weights).
@@ -519,40 +595,49 @@ def load_model_dir(path: Path | str) -> ModelDir:
             "retrain the model with aefeat train",
         )
     network = DenseNetwork(spec, weights)
-    return ModelDir(path=path, metadata=meta, spec=spec, scaler=scaler, network=network)
+    return ModelDir(
+        path=path,
+        metadata=meta,
+        spec=spec,
+        scaler=scaler,
+        network=network,
+        sample_bytes=blobs[SAMPLE],
+    )
 
 
-# Fetched model directories live as long as the process: ModelDir.sample() reads them later.
-_FETCHED: list[tempfile.TemporaryDirectory] = []
 MAX_MODEL_FILE_BYTES = 4 << 30
 
 
 def _load_remote(url: str) -> ModelDir:
-    tmp = tempfile.TemporaryDirectory(prefix="aefeat-model-")
-    _FETCHED.append(tmp)
-    local = Path(tmp.name)
-    try:
-        remote.fetch(url, [METADATA], local, MAX_METADATA_BYTES)
-        read_metadata(local)  # is it a model at all, before fetching the rest
-        remote.fetch(url, list(REQUIRED_FILES), local, MAX_MODEL_FILE_BYTES)
-        model = load_model_dir(local)
-    except AefeatError as exc:
-        if exc.where:  # name the URL, not the temporary copy
-            exc.where = exc.where.replace(str(local), url.rstrip("/"))
-        raise
+    with tempfile.TemporaryDirectory(prefix="aefeat-model-") as tmp:
+        local = Path(tmp)
+        try:
+            remote.fetch(url, [METADATA], local, MAX_METADATA_BYTES)
+            meta_path = local / METADATA
+            _parse_metadata(meta_path.read_bytes(), meta_path)  # a model at all, before the rest
+            remote.fetch(url, list(REQUIRED_FILES), local, MAX_MODEL_FILE_BYTES)
+            model = load_model_dir(local)
+        except AefeatError as exc:
+            if exc.where:  # name the URL, not the temporary copy
+                exc.where = exc.where.replace(str(local), url.rstrip("/"))
+            raise
     model.location = url
     return model
 
 
 def load_keras_model(path: Path, which: str = ENCODER):
-    """Load ``encoder.keras`` or ``decoder.keras`` after the sha256 check, in Keras' safe mode."""
+    """Load ``encoder.keras`` or ``decoder.keras`` after the sha256 check, in Keras' safe mode.
+    Keras reads the very bytes that were checked (from a private copy)."""
     path = Path(path)
-    verify_files(path, read_metadata(path))
+    _, blobs = read_checked(path, keep=(which,))
     from aefeat.keras_backend.build import keras
 
-    try:
-        return keras.models.load_model(path / which, safe_mode=True, compile=False)
-    except Exception as exc:  # Keras raises many types for a bad file
-        raise AefeatError(
-            f"cannot load {which}: {exc}", str(path / which), "retrain the model"
-        ) from None
+    with tempfile.TemporaryDirectory(prefix="aefeat-keras-") as tmp:
+        copy = Path(tmp) / which
+        copy.write_bytes(blobs[which])
+        try:
+            return keras.models.load_model(copy, safe_mode=True, compile=False)
+        except Exception as exc:  # Keras raises many types for a bad file
+            raise AefeatError(
+                f"cannot load {which}: {exc}", str(path / which), "retrain the model"
+            ) from None

@@ -240,3 +240,50 @@ def test_error_messages_quote_values_verbatim(tmp_path):
     _refused(result, "column 'b' is not numeric", "line 3", "{0}%s")
     out = io.StringIO(result.stderr)
     assert len(out.readlines()) == 1
+
+
+def test_a_model_retrained_in_place_is_never_mixed_with_the_old_one(model_dir, tmp_path):
+    """train swaps whole model directories into place; a load running meanwhile must see one
+    model or the other, whole (never one's metadata with the other's weights or sample)."""
+    import threading
+
+    from conftest import make_frame
+
+    from aefeat.io.sinks import atomic_dir
+    from aefeat.modeldir import load_model_dir, replaceable_model_dir
+
+    other_csv = tmp_path / "other.csv"
+    make_frame(seed=1).to_csv(other_csv, index=False)
+    other = tmp_path / "other_model"
+    ok("train", other_csv, "-o", other, "--exclude", "id,label", "--epochs", "1",
+       "--hidden", "16,8", "--seed", "1", "--quiet")  # fmt: skip
+    versions = {}
+    for src in (model_dir, other):
+        md = load_model_dir(src)
+        versions[md.metadata["files"]["weights.npz"]] = (md.network.weights, md.sample())
+    assert len(versions) == 2
+
+    live = tmp_path / "live"
+    shutil.copytree(model_dir, live)
+    stop = threading.Event()
+
+    def retrain_again_and_again():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            with atomic_dir(live, replaceable_model_dir) as tmp:
+                for f in (other if n % 2 else model_dir).iterdir():
+                    shutil.copy(f, tmp / f.name)
+
+    swapper = threading.Thread(target=retrain_again_and_again)
+    swapper.start()
+    try:
+        for _ in range(150):
+            md = load_model_dir(live)
+            weights, sample = versions[md.metadata["files"]["weights.npz"]]
+            for key, w in weights.items():
+                np.testing.assert_array_equal(md.network.weights[key], w)
+            np.testing.assert_array_equal(md.sample(), sample)
+    finally:
+        stop.set()
+        swapper.join()

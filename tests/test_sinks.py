@@ -53,19 +53,22 @@ def aefeat(
     stdin=subprocess.DEVNULL,
     stdout=subprocess.PIPE,
     fsize: int | None = None,
+    address_space: int | None = None,
     close_stdin: bool = False,
     close_stdout: bool = False,
     close_stderr: bool = False,
     env: dict[str, str] | None = None,
 ) -> Proc:
-    """Run the installed ``aefeat`` with a file-size limit or a closed stdin, stdout or stderr
-    if asked."""
+    """Run the installed ``aefeat`` with a file-size or memory limit or a closed stdin, stdout
+    or stderr if asked."""
     assert EXE, "the aefeat console script is not installed next to this Python"
 
     def child() -> None:
         if fsize is not None:
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        if address_space is not None:  # as `ulimit -v`
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
         if close_stdin:
             os.close(0)
         if close_stdout:
@@ -160,11 +163,12 @@ def test_stdout_over_the_file_size_limit_fails(model_dir, csv_path, tmp_path):
     assert_user_error(proc, TOO_LARGE.format("<stdout>"))
 
 
-def test_stdout_to_a_full_device_fails_for_encode_and_inspect(model_dir, csv_path, devices):
+def test_stdout_to_a_full_device_fails_for_encode_inspect_and_help(model_dir, csv_path, devices):
     with open(devices["full"], "wb") as out:
         enc = aefeat("encode", model_dir, csv_path, stdout=out)
         ins = aefeat("inspect", model_dir, "--json", stdout=out)
-    for proc in (enc, ins):
+        helps = [aefeat(*args, stdout=out) for args in (["--help"], ["train", "--help"])]
+    for proc in (enc, ins, *helps):
         assert proc.stderr == "aefeat: error: " + NO_SPACE.format("<stdout>") + "\n"
         assert proc.exit_code == 2
 
@@ -565,6 +569,61 @@ def test_ending_signals_clean_up_like_ctrl_c(sig, model_dir, big_csv, tmp_path):
     assert stray_files(tmp_path) == []
 
 
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_ends_encode_blocked_on_a_reader_that_stopped_reading(sig, model_dir, big_csv):
+    """`aefeat encode M big.csv | stalled-reader`: the pipe fills and the writer blocks; a
+    signal must still end the process at once (it waited for the reader forever)."""
+    proc = subprocess.Popen(
+        # Small chunks: the queue to the writer thread fills while the writer is blocked.
+        [EXE, "encode", str(model_dir), str(big_csv), "--quiet", "--chunk-size", "100"],
+        stdout=subprocess.PIPE,  # never read
+        stderr=subprocess.PIPE,
+    )
+    try:
+        # Blocked: alive, and no CPU time used over half a second.
+        deadline, last = time.monotonic() + 60, -1
+        while (ticks := _cpu_ticks(proc.pid)) != last:
+            assert proc.poll() is None and time.monotonic() < deadline
+            last = ticks
+            time.sleep(0.5)
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(timeout=20)
+        err = proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.communicate()
+    if sig == "SIGINT":
+        assert (proc.returncode, err) == (130, b"aefeat: interrupted\n")
+    else:
+        assert (proc.returncode, err) == (143, b"aefeat: terminated (SIGTERM)\n")
+
+
+@pytest.mark.parametrize(
+    "command, hint",
+    [("train", "use --max-rows or --stream"), ("encode", "use a smaller --chunk-size")],
+)
+def test_a_memory_limit_is_a_user_error_naming_the_commands_option(
+    command, hint, model_dir, big_csv, tmp_path
+):
+    """Under `ulimit -v` the failure is a library that cannot be mapped or a thread that cannot
+    start, not a MemoryError; it was an internal error, and encode's hint named --max-rows."""
+    args = {"train": [big_csv, "-o", tmp_path / "m", *TRAIN_FAST], "encode": [model_dir, big_csv]}
+    # Train fails loading TensorFlow under 1 GiB, encode loading pyarrow's threads under 200 MiB.
+    limit = {"train": 1 << 30, "encode": 200 << 20}[command]
+    proc = aefeat(command, *args[command], address_space=limit)
+    assert proc.exit_code == 2, proc.stderr
+    # C libraries (OpenBLAS, jemalloc) may print their own line first; ours is the last.
+    last = proc.stderr.splitlines()[-1]
+    assert last.startswith("aefeat: error: out of memory (or over a limit such as ulimit -v)")
+    assert hint in last and "Traceback" not in proc.stderr
+    assert not (tmp_path / "m").exists() and stray_files(tmp_path) == []
+
+
 # --- rows 11-12: inputs and options that crashed --------------------------------------------------
 
 
@@ -938,3 +997,25 @@ def test_train_replaces_a_damaged_model_that_encode_says_to_retrain(model_dir, c
     (target / "metadata.json").write_text("{")
     refused = run("train", csv_path, "-o", target, *TRAIN_FAST)
     assert_user_error(refused, "not an aefeat model directory: its metadata.json is not valid")
+
+
+def _plain_env(**extra: str) -> dict[str, str]:
+    """A user's environment: PATH, HOME, and what the test sets."""
+    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **extra}
+
+
+def test_plot_with_an_unwritable_home_prints_nothing_with_quiet(model_dir, tmp_path):
+    """Matplotlib's note on a config directory it cannot create (a batch account, a container
+    with HOME unset or read-only) passed --quiet."""
+    env = _plain_env(HOME="/proc/no-such-home")  # cannot be created, not even by root
+    proc = aefeat("inspect", model_dir, "--plot", tmp_path / "p.png", "--quiet", env=env)
+    assert (proc.exit_code, proc.stderr) == (0, "")
+    assert (tmp_path / "p.png").stat().st_size > 0
+
+
+def test_inspect_to_an_ascii_only_stdout_is_readable(model_dir):
+    """PYTHONIOENCODING=ascii (or a Latin-1 locale) failed with UnicodeEncodeError."""
+    proc = aefeat("inspect", model_dir, env=_plain_env(PYTHONIOENCODING="ascii"))
+    assert (proc.exit_code, proc.stderr) == (0, "")
+    text = proc.stdout.decode("ascii")
+    assert "aefeat model" in text and "f0" in text

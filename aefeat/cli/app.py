@@ -8,6 +8,7 @@ SIGHUP, 152 for SIGXCPU).
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import signal
@@ -38,6 +39,7 @@ class _Group(TyperGroup):
         debug = _debug_wanted(args)
         # --debug is accepted anywhere on the line, so users can add it to a failing command.
         args = [a for a in args if a != "--debug"]
+        _escape_what_stdout_cannot_encode()
         try:
             with (
                 _stderr_present(),
@@ -77,18 +79,20 @@ class _Group(TyperGroup):
             _silence_stdout()
             code = errors.EXIT_OK
         except MemoryError:
-            code = _fail(
-                "aefeat: error: out of memory — use --max-rows or a smaller input",
-                errors.EXIT_USER,
-                debug,
-            )
+            code = _fail(_out_of_memory(args), errors.EXIT_USER, debug)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
-            text = " ".join(str(exc).split())[:300]
-            code = _fail(
-                f"aefeat: internal error: {type(exc).__name__}: {text} — rerun with --debug for details",
-                errors.EXIT_INTERNAL,
-                debug,
-            )
+            if _is_out_of_memory(exc):
+                code = _fail(_out_of_memory(args), errors.EXIT_USER, debug)
+            elif (stdout_error := _echo_failed_on_stdout(exc)) is not None:
+                code = _fail(f"aefeat: error: {stdout_error.message}", errors.EXIT_USER, debug)
+            else:
+                text = " ".join(str(exc).split())[:300]
+                code = _fail(
+                    f"aefeat: internal error: {type(exc).__name__}: {text} — rerun with --debug "
+                    "for details",
+                    errors.EXIT_INTERNAL,
+                    debug,
+                )
         if code != errors.EXIT_OK:
             _discard_stdout()
         if standalone_mode:
@@ -106,6 +110,16 @@ class _Group(TyperGroup):
         except KeyboardInterrupt:
             # Typer would turn it into a silent exit 130; main() prints the one line.
             raise typer.Abort() from None
+
+
+def _escape_what_stdout_cannot_encode() -> None:
+    """Under ``PYTHONIOENCODING=ascii`` or a Latin-1 locale, text Python cannot encode (a column
+    name, a dash, a table border) is written escaped, as Python writes stderr, instead of
+    failing with UnicodeEncodeError. Data files are UTF-8 bytes and are not affected."""
+    stream = sys.stdout
+    if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+        with contextlib.suppress(ValueError, OSError):
+            stream.reconfigure(errors="backslashreplace")
 
 
 @contextlib.contextmanager
@@ -126,9 +140,10 @@ def _stderr_present():
 
 @contextlib.contextmanager
 def _quiet_libraries(quiet: bool):
-    """Library warnings and log lines (NumPy, scikit-learn, TensorFlow, Keras) are noise next to
-    aefeat's own one-line messages; --debug shows them."""
-    loggers = [logging.getLogger(name) for name in ("tensorflow", "absl", "keras")]
+    """Library warnings and log lines (NumPy, scikit-learn, TensorFlow, Keras, Matplotlib's
+    note on an unwritable config directory) are noise next to aefeat's own one-line messages;
+    --debug shows them."""
+    loggers = [logging.getLogger(name) for name in ("tensorflow", "absl", "keras", "matplotlib")]
     levels = [lg.level for lg in loggers]
     with warnings.catch_warnings():
         if quiet:
@@ -187,6 +202,58 @@ def _debug_env(debug: bool):
         yield
     finally:
         os.environ.pop("AEFEAT_DEBUG", None)
+
+
+# How a memory limit (``ulimit -v``, a batch system's cap) shows when it is not a MemoryError:
+# a shared library that cannot be mapped, a thread pool that cannot start.
+_OUT_OF_MEMORY_SIGNS = (
+    "failed to map segment",
+    "cannot allocate memory",
+    "failed to launch worker thread",
+    "std::bad_alloc",
+)
+
+
+def _is_out_of_memory(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return type(exc).__name__ in ("ArrowMemoryError", "ResourceExhaustedError") or any(
+        sign in text for sign in _OUT_OF_MEMORY_SIGNS
+    )
+
+
+def _out_of_memory(args: list[str]) -> str:
+    global _teardown_unsafe
+    # Libraries that failed to start half-way crash the interpreter's teardown (a segfault
+    # after the message, seen under ulimit -v): the process ends without it.
+    _teardown_unsafe = True
+    command = next((a for a in args if not a.startswith("-")), "")
+    what = {
+        "train": "use --max-rows or --stream, or raise the limit",
+        "encode": "use a smaller --chunk-size, or raise the limit",
+        "inspect": "use a smaller --data sample, or raise the limit",
+    }.get(command, "raise the limit")
+    return f"aefeat: error: out of memory (or over a limit such as ulimit -v) — {what}"
+
+
+def _echo_failed_on_stdout(exc: Exception) -> errors.AefeatError | None:
+    """Help and usage text are written by Click's ``echo``, outside any command; its OSError on
+    stdout (``aefeat train --help > /dev/full``) is the usual write error naming <stdout>."""
+    if not isinstance(exc, OSError) or sys.stdout is None:
+        return None
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None or tb.tb_frame.f_code.co_name != "echo":
+        return None
+    try:
+        on_stdout = tb.tb_frame.f_locals["file"].fileno() == sys.stdout.fileno()
+    except (KeyError, AttributeError, OSError, ValueError):
+        return None
+    if not on_stdout:
+        return None
+    from aefeat.io.sinks import STDOUT_NAME, write_error
+
+    return write_error(exc, STDOUT_NAME)
 
 
 def _usage_message(exc: Exception) -> str:
@@ -594,16 +661,18 @@ def _print_json(value: dict[str, Any]) -> None:
 
 
 _exit_code: int | None = None
+_teardown_unsafe = False
 
 
 def _exit_without_teardown() -> None:
-    """The last exit handler of a process that imported TensorFlow: end it now.
+    """The last exit handler of a process that imported TensorFlow, or whose libraries failed
+    for lack of memory: end it now.
 
     Registered first, so it runs after every other exit handler (temporary files, thread pools,
     logging) and after Python has joined its threads. What it skips is the interpreter's
     teardown, which with TensorFlow loaded took about a second of every ``train`` here and does
     nothing a user can see: outputs are complete and synced before a command returns."""
-    if _exit_code is None or "tensorflow" not in sys.modules:
+    if _exit_code is None or not (_teardown_unsafe or "tensorflow" in sys.modules):
         return
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):

@@ -174,9 +174,19 @@ def require_stdout(instead: str = "redirect it to a file") -> None:
 
 
 def checked_stdout() -> CheckedWriter:
-    """Standard output as a :class:`CheckedWriter` named ``<stdout>``."""
+    """Standard output as a :class:`CheckedWriter` named ``<stdout>``, for data.
+
+    Writes go straight to file descriptor 1, after what Python buffered so far: a writer thread
+    blocked on a reader that stopped reading then holds no lock of Python's stdout, so a signal
+    can still end the process (the interpreter refuses to exit while that lock is taken)."""
     require_stdout("use -o FILE")
-    return CheckedWriter(sys.stdout.buffer, STDOUT_NAME)
+    with writing_stdout():
+        pass  # flushes what is buffered, so it comes first
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (a test runner's capture)
+        return CheckedWriter(sys.stdout.buffer, STDOUT_NAME)
+    return CheckedWriter(io.FileIO(fd, "wb", closefd=False), STDOUT_NAME)
 
 
 @contextlib.contextmanager
@@ -724,7 +734,18 @@ class BackgroundWriter:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
+        import queue
+
+        if exc_info[0] is not None:
+            # Failing: batches not yet written are dropped (this thread is the only producer,
+            # so after draining there is room for the stop mark).
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._queue.get_nowait()
         self._queue.put(None)
-        self._thread.join()
+        if exc_info[0] is None or isinstance(exc_info[1], Exception):
+            self._thread.join()
+        # Interrupted or terminated: the writer may be blocked on a reader that stopped
+        # reading; it is a daemon thread, and waiting for it would keep the process alive.
         if self._error is not None and exc_info[0] is None:
             raise self._error
