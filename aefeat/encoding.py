@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from aefeat.errors import AefeatError
+from aefeat.errors import AefeatError, name_list
 from aefeat.io.sinks import BackgroundWriter, TableWriter, float32_array
 from aefeat.io.sources import Source
 from aefeat.modeldir import ModelDir
@@ -33,7 +33,7 @@ class EncodeReport:
             return None
         total = int(self.outside.sum())
         cols = [c for c, n in zip(self.columns, self.outside, strict=True) if n]
-        shown = ", ".join(cols[:5]) + (f" and {len(cols) - 5} more" if len(cols) > 5 else "")
+        shown = name_list(cols, 5, str)
         were = "value was" if total == 1 else "values were"
         return f"{total} {were} outside the training range (columns {shown}); encoded anyway"
 
@@ -52,7 +52,7 @@ def output_columns(keep: list[str], latent_dim: int, prefix: str, with_error: bo
     ):
         dup = sorted(n for n, k in collections.Counter(values).items() if k > 1)
         if dup:
-            raise AefeatError(f"{what}: " + ", ".join(repr(d) for d in dup), where, hint)
+            raise AefeatError(f"{what}: " + name_list(dup), where, hint)
     return names
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 EXIT_OK = 0
@@ -136,13 +137,23 @@ def _one_line(what: str, where: str, hint: str | None) -> str:
     return visible(" ".join(text.split()))
 
 
-def visible(text: str) -> str:
+def name_list(names: Sequence[Any], limit: int = 10, show: Callable[[Any], str] = repr) -> str:
+    """The first ``limit`` of ``names`` (each as ``show`` makes it), then "and N more": the one
+    way a message lists columns, files or values, since a table may have thousands of columns
+    and a message is one line."""
+    shown = ", ".join(show(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def visible(text: str, keep: str = "\t\n") -> str:
     """``text`` with control and format characters shown as escapes (``\x1b``): column names,
     values and metadata come from files others may have made, and an escape sequence printed
-    to a terminal can rewrite the screen, set the title or, in some terminals, the clipboard."""
+    to a terminal can rewrite the screen, set the title or, in some terminals, the clipboard.
+    The characters in ``keep`` (tab and line break) stay as they are; ``keep=""`` escapes them
+    too, for a name in a report, where a line break would split a table row."""
     if text.isprintable():
         return text
     return "".join(
-        ch if ch.isprintable() or ch in "\t\n" else ch.encode("unicode_escape").decode("ascii")
+        ch if ch.isprintable() or ch in keep else ch.encode("unicode_escape").decode("ascii")
         for ch in text
     )

@@ -167,6 +167,7 @@ class StreamStats:
     scaler: Scaler
     n_rows: int
     sample: np.ndarray
+    columns: ColumnStats  # for the refusal of constant data, after that of too few rows
 
 
 def first_pass(inp: ChunkedInput, impute: str, seed: int, sample_size: int) -> StreamStats:
@@ -193,7 +194,7 @@ def first_pass(inp: ChunkedInput, impute: str, seed: int, sample_size: int) -> S
     stats.check_values(inp.features, where, impute)
     check_ranges(stats.lo, stats.hi, inp.features, where)
     scaler = stats.scaler(impute, median_rows=reservoir.sample())
-    return StreamStats(scaler, stats.n_rows, reservoir.sample())
+    return StreamStats(scaler, stats.n_rows, reservoir.sample(), stats)
 
 
 def _validation_mask(n: int, share: float, seed: int, chunk: int) -> np.ndarray:
@@ -320,6 +321,7 @@ def train_streaming(
     stats = first_pass(inp, impute, seed, max(sample_size, 10_000))
     requested = spec.latent_dim if latent_fraction is None else latent_fraction
     check_sizes(requested, o.validation_split, n_rows=stats.n_rows, source=", ".join(inp.paths[:3]))
+    stats.columns.check_varies(", ".join(inp.paths[:3]), impute)
     share = min(o.validation_split, MAX_VALIDATION_ROWS / stats.n_rows)
     n_components = spec.latent_dim if latent_fraction is None else None
     pca_train, pca_all, S_val = pca_pass(inp, stats.scaler, n_components, share, seed)

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from aefeat.cli.app import app
+from aefeat.core.config import parse_list
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -466,6 +468,73 @@ def test_train_refuses_text_column_and_suggests_exclude(ctx, tmp_path):
     )
 
 
+@pytest.mark.parametrize("name", ["my col", "a;b", "it's", 'x,"y"', "$HOME"])
+@pytest.mark.parametrize("several", [False, True], ids=["one-column", "first-row-texts"])
+def test_exclude_hint_is_a_command_the_shell_reads_back(name, several, tmp_path):
+    # The hint's name went into the command unquoted: "--exclude my col" excluded 'my'.
+    frame = pd.DataFrame({"a": [1.0, 2, 3], "b": ["4", "5", "6"], name: ["1", "2", "oops"]})
+    if several:  # text in the first row of two columns: both named in one hint
+        frame.loc[0, ["b", name]] = ["x", "y"]
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    result = run("train", path, "-o", tmp_path / "m", "--epochs", "0")
+    assert_user_error(result, "not numbers" if several else "is not numeric", "--exclude ")
+    # The command's value as a shell reads it: one word, no ';' ending the command, no $HOME.
+    typed = result.stderr.split("--exclude ", 1)[1].split(" (or encode")[0].rstrip("\n")
+    shell = subprocess.run(["sh", "-c", f"printf '%s\\0' {typed}"], capture_output=True, text=True)
+    words = shell.stdout.split("\0")[:-1]
+    assert len(words) == 1 and parse_list(words, "--exclude") == (
+        ["b", name] if several else [name]
+    )
+
+
+def _wide(names: list[str], rows: list[str] | None = None) -> str:
+    """A CSV of ``names`` and two data rows (``rows`` if given) with varying numbers."""
+    rows = rows or [",".join(str(i + j) for j in range(len(names))) for i in range(2)]
+    return "\n".join([",".join(names), *rows]) + "\n"
+
+
+LONG_LIST_CASES = [
+    # Thousands of columns printed thousands of names on one line: ten, then a count.
+    (
+        "exclude-absent",
+        lambda c: str(c.good),
+        ["--exclude", ",".join(f"n{i}" for i in range(30))],
+        ("columns 'n0', 'n1',", "'n9' and 20 more not found", "--exclude"),
+    ),
+    (
+        "available-columns",
+        lambda c: c.file("wide.csv", _wide([f"c{i}" for i in range(30)])),
+        ["--columns", "nosuch"],
+        ("available columns: c0, c1,", "c19 and 10 more"),
+    ),
+    (
+        "duplicate-names",
+        lambda c: c.file("dup.csv", _wide([f"d{i:02}" for i in range(30)] * 2)),
+        [],
+        ("duplicate column names 'd00',", "'d09' and 20 more (", "line 1"),
+    ),
+    (
+        # Were cut at five with nothing said of the others.
+        "too-large",
+        lambda c: c.file(
+            "huge.csv", _wide([f"h{i:02}" for i in range(12)], ["1e300," * 11 + "1"] * 2)
+        ),
+        [],
+        ("values too large to train on in 'h00' (from", "'h09' (from 1e+300 to 1e+300) and 1 more"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "build, extra, words", [pytest.param(b, e, w, id=n) for n, b, e, w in LONG_LIST_CASES]
+)
+def test_long_name_lists_show_ten_and_a_count(build, extra, words, ctx, tmp_path):
+    result = run("train", build(ctx), "-o", tmp_path / "m", *extra)
+    assert_user_error(result, *words)
+    assert len(result.stderr) < 800, result.stderr
+
+
 def test_train_tells_decimal_commas_and_blank_cells_for_what_they_are(tmp_path):
     # A semicolon file from a spreadsheet with decimal commas: "fix or drop that row" moved the
     # error to the next column on each run. A cell of spaces was shown as '' with no line.
@@ -900,16 +969,44 @@ def test_constant_column_and_imputation(imputing_model, tmp_path):
     _strict_json(inspected.stdout)
 
 
-def test_all_constant_data_trains_without_nan(tmp_path):
+@pytest.mark.parametrize("how", [[], ["--stream"], ["--max-rows", "40"]], ids=str)
+def test_train_refuses_a_table_whose_every_column_is_constant(tmp_path, how):
+    # Every row would encode the same: it trained silently and said "PCA reconstructs these
+    # rows exactly". In memory, streamed and sampled: one refusal, no model left behind.
     path = tmp_path / "flat.csv"
-    path.write_text("a,b,c\n" + "1,2,3\n" * 12)
+    path.write_text("a,b,c\n" + "1,2,3\n" * 50)
     out = tmp_path / "m"
-    result = run("train", str(path), "-o", str(out), "--epochs", "0", "--hidden", "4", "-q")
+    result = run("train", path, "-o", out, "--epochs", "1", *how)
+    assert_user_error(
+        result,
+        "every column is constant: nothing to learn (",
+        "flat.csv) — train on columns whose values vary",
+    )
+    assert not out.exists() and stray_files(tmp_path) == []
+
+
+def test_constant_column_with_cells_filled_by_zero_is_not_constant(tmp_path):
+    # --impute zero fills a missing cell of a column of 5s with 0: the column varies.
+    path = tmp_path / "holes.csv"
+    path.write_text("a,b\n" + "5,1\n,1\n" * 10)
+    out = tmp_path / "m"
+    result = run("train", path, "-o", out, "--impute", "zero", "--epochs", "0", "-q")
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == ""
-    _strict_json((out / "metadata.json").read_text())
-    encoded = _encode(out, path)
-    assert np.isfinite(pd.read_csv(io.StringIO(encoded.stdout)).to_numpy()).all()
+    result = run("train", path, "-o", tmp_path / "m2", "--impute", "mean", "--epochs", "0")
+    assert_user_error(result, "every column is constant")
+
+
+# scikit-learn's PCA, fitted on constant data itself, warns of its 0/0 variance ratio.
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
+def test_all_constant_data_fits_without_nan_in_the_python_api(tmp_path):
+    # The estimator fits constant arrays, as scikit-learn's MinMaxScaler and PCA do.
+    from aefeat import AutoencoderTransformer
+
+    X = np.tile([1.0, 2.0, 3.0], (12, 1))
+    est = AutoencoderTransformer(hidden=(4,), epochs=0, random_state=0).fit(X)
+    assert np.isfinite(est.transform(X)).all()
+    est.save(tmp_path / "m")
+    _strict_json((tmp_path / "m" / "metadata.json").read_text())
 
 
 # --- property-based: every generated input gets the exit its construction implies -----------
@@ -981,6 +1078,12 @@ def _check_outcome(result, target: Path, expected: int) -> None:
         assert target.exists()
 
 
+def _exit_of(valid_csv: str) -> int:
+    """Exit 0 for a valid generated CSV, but 2 when every column is constant: nothing to learn."""
+    rows = [line.split(",") for line in valid_csv.splitlines()[1:] if line]
+    return 0 if any(len({float(v) for v in col}) > 1 for col in zip(*rows, strict=True)) else 2
+
+
 def _train_cases():
     names = st.lists(
         st.sampled_from(["a", "b", "c", "x y", "é", "[b]", "{0}", "%s"]),
@@ -988,7 +1091,7 @@ def _train_cases():
         max_size=4,
         unique=True,
     )
-    valid = names.flatmap(lambda n: numeric_csv(n, min_rows=3)).map(lambda t: (t, 0))
+    valid = names.flatmap(lambda n: numeric_csv(n, min_rows=3)).map(lambda t: (t, _exit_of(t)))
     bad = (
         st.tuples(names, st.sampled_from(_CORRUPTIONS))
         .flatmap(lambda nc: numeric_csv(nc[0], min_rows=3, corruption=nc[1]))

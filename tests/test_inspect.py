@@ -564,3 +564,80 @@ def test_small_attribution_shares_keep_a_decimal(model_dir, capsys):
     ticks = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if "%" in t.get_text()]
     plt.close(fig)
     assert ticks and len(set(ticks)) == len(ticks), ticks
+
+
+def _relabelled(report: dict, names: list[str], r2: float | None = 0.5) -> dict:
+    """``report`` as inspect of a model with the features ``names`` gives it: equal
+    attribution shares, every feature's R² ``r2``."""
+    report = dict(report)
+    report["input_columns"] = [{"name": n, "min": 0.0, "max": 1.0} for n in names]
+    report["attribution"] = {z: dict.fromkeys(names, 1 / len(names)) for z in report["attribution"]}
+    report["signed_correlation"] = {z: dict.fromkeys(names, 0.1) for z in report["attribution"]}
+    report["feature_r2"] = dict.fromkeys(names, r2)
+    return report
+
+
+def test_text_report_cuts_long_names_in_the_middle(model_dir, capsys, monkeypatch):
+    # Cut at the end by Rich, names that differ only at the end were printed the same.
+    from aefeat.cli.report import print_report
+
+    monkeypatch.setenv("COLUMNS", "70")
+    names = [f"sensor_temperature_reading_{'north_' * 8}{i}" for i in range(6)]
+    print_report(_relabelled(_inspect_json(model_dir), names), top=6)
+    out = capsys.readouterr().out
+    # Each name once in the columns table, once per latent column, once among the R²s.
+    for name in names:
+        lines = [line for line in out.splitlines() if name[-10:] in line]
+        assert name not in out and len(lines) == 4, out
+        assert all(line.count("sensor_temp") == 1 and "…" in line for line in lines), lines
+
+
+def test_text_report_shows_tabs_and_line_breaks_in_names_as_escapes(model_dir, capsys):
+    # A line break in a name split its table row in two; a tab was printed as spaces.
+    from aefeat.cli.report import print_report
+
+    names = ["a\tb", "c\nd", "e\r", "f", "g", "h"]
+    report = _relabelled(_inspect_json(model_dir), names)
+    report["config"] = {**report["config"], "columns": names}
+    print_report(report)
+    out = capsys.readouterr().out
+    assert "\t" not in out and "\r" not in out
+    for shown in ("a\\tb", "c\\nd", "e\\r"):
+        assert out.count(shown) == 5, (shown, out)  # input table, config, 2 latents, R²
+    assert "columns=['a\\tb', 'c\\nd', 'e\\r', 'f'," in out
+
+
+def test_text_report_lists_ten_config_names_and_a_count(model_dir, capsys):
+    # --columns of 5,000 names printed all of them on the config line.
+    from aefeat.cli.report import print_report
+
+    names = [f"n{i}" for i in range(5000)]
+    report = _relabelled(_inspect_json(model_dir), names)
+    report["config"] = {**report["config"], "columns": names, "exclude": ["id", "label"]}
+    print_report(report)
+    out = capsys.readouterr().out
+    assert "columns=['n0', 'n1', " in out and "'n9' and 4990 more], exclude=['id', 'label']" in out
+    assert "'n10'" not in out
+    assert "input columns (5000): n0, n1, " in out and "n11 and 4988 more (names and" in out
+
+
+def test_text_report_counts_constant_features_when_all_are(model_dir, capsys):
+    # With every feature constant, the summary line (and its "N constant") was left out.
+    from aefeat.cli.report import print_report
+
+    print_report(_relabelled(_inspect_json(model_dir), [f"n{i}" for i in range(20)], r2=None))
+    out = capsys.readouterr().out
+    assert "R² over all 20 features: all constant (every feature: --json)" in out
+
+
+def test_tiny_attribution_shares_are_not_zero(model_dir, capsys):
+    # Among 5,000 features every share is about 0.02%: printed "0.0%", as a column with none.
+    from aefeat.cli.report import print_report
+
+    names = [f"n{i}" for i in range(5000)]
+    report = _relabelled(_inspect_json(model_dir), names)
+    z = next(iter(report["attribution"]))
+    report["attribution"][z] = {**report["attribution"][z], "n0": 0.00003, "n1": 0.0}
+    print_report(report, top=5000)
+    out = capsys.readouterr().out
+    assert "n2 0.02% (+0.10)" in out and "n0 <0.01% (+0.10)" in out and "n1 0.0% (+0.10)" in out

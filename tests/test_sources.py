@@ -140,6 +140,17 @@ def test_select_features_keeps_file_order_and_names_unknown_columns(tmp_path):
         source.select_features(None, ["a", "b", "label"])
 
 
+def test_missing_training_columns_are_listed_ten_and_a_count(tmp_path):
+    # encode of a model of 5,000 columns on the wrong file named all 5,000 on one line.
+    path = tmp_path / "d.csv"
+    path.write_text(CSV)
+    with pytest.raises(AefeatError) as err:
+        open_source(str(path)).require_training_columns([f"c{i}" for i in range(5000)])
+    message = err.value.message
+    assert message.startswith("training columns 'c0', 'c1',")
+    assert "'c9' and 4990 more missing from the data (" in message and "'c10'" not in message
+
+
 def test_non_numeric_column_is_named_with_its_line(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("a,b\n1,2\n3,oops\n")

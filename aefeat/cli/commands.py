@@ -24,7 +24,7 @@ from aefeat.core.prepare import (
     first_nonfinite_row,
     no_rows_error,
 )
-from aefeat.errors import AefeatError
+from aefeat.errors import AefeatError, name_list
 from aefeat.io.sinks import (
     atomic_file,
     check_file_target,
@@ -78,7 +78,7 @@ def run_train(
         # Before the sizes are read to choose streaming. A word after a flag that takes no
         # value (--linear-path off) lands here too, as a DATA path.
         check_input_file(path, "check the path (DATA takes several paths: is it a stray value?)")
-    shown = specs[0] if len(specs) == 1 else f"{specs[0]} and {len(specs) - 1} more"
+    shown = name_list(specs, 1, str)
     check_output_dir(output, paths)  # before the work, not after it
     source = open_source(paths[0], config.delimiter, config.encoding)
     features = source.select_features(config.columns, config.exclude)
@@ -279,6 +279,7 @@ def _check_values(
             chunk[np.isinf(chunk)] = np.nan
     check_ranges(stats.lo, stats.hi, features, name)
     check_sizes(config.latent_dim, config.validation_split, n_rows=stats.n_rows, source=name)
+    stats.check_varies(name, config.impute)  # after too few rows: one row is constant too
     return stats
 
 

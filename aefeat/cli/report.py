@@ -12,12 +12,13 @@ import sys
 from typing import Any
 
 import numpy as np
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from aefeat.core.config import MIN_SELECTION_ROWS
-from aefeat.errors import visible
+from aefeat.errors import name_list, visible
 from aefeat.inspection import start_description
 
 MAX_COLUMN_ROWS = 20  # input columns listed with their ranges; more are summarised
@@ -69,8 +70,14 @@ def why_pca(autoencoder_val_mse: Any, pca_val_mse: Any, n_val: Any, n_rows: Any 
 
 def _share(v: float) -> str:
     """An attribution share: whole percents, with a decimal below 10% (among 500 features
-    every share is under 1%, and '0%' or '1%' on all of them says nothing)."""
-    return f"{v:.0%}" if v >= 0.095 else f"{v:.1%}"
+    every share is under 1%, and '0%' or '1%' on all of them says nothing), and two below 0.1%
+    (among 5,000 every share is under 0.1%); a share too small even for that is '<0.01%', not
+    the '0%' of a column with no attribution at all."""
+    if v >= 0.095:
+        return f"{v:.0%}"
+    if v >= 0.00095 or v <= 0:
+        return f"{v:.1%}"
+    return f"{v:.2%}" if v >= 0.00005 else "<0.01%"
 
 
 def _pct(v: float | None) -> str:
@@ -79,6 +86,31 @@ def _pct(v: float | None) -> str:
 
 def _e(v: Any) -> str:
     return escape(_fmt(v))
+
+
+def _quoted(v: Any) -> str:
+    """A config list's item as Python writes it, but a name in plain quotes: names are already
+    escaped (:func:`_visible`), and ``repr`` would double every backslash of the escapes."""
+    return f"'{v}'" if isinstance(v, str) else repr(v)
+
+
+def _middle(name: str, width: int) -> str:
+    """``name`` in at most ``width`` terminal cells, cut in the middle: column names often share
+    a long prefix and differ at the end (``sensor_temperature_north_1``, ``…_2``), and Rich,
+    which cuts a cell's text at its end, would print them the same."""
+    if cell_len(name) <= width:
+        return name
+    width = max(width, 3)
+    tail = (width - 1) // 2
+    return set_cell_size(name, width - 1 - tail) + "…" + set_cell_size(name[::-1], tail)[::-1]
+
+
+def _name_room(con: Console, *others: list[str]) -> int:
+    """The cells left for a table's first column, of names, beside columns of the texts in
+    ``others`` (headers included): each column takes its widest text and 2 cells of padding,
+    and the rules between columns 1 each. Never under 12: a name cut shorter says nothing."""
+    taken = sum(max(cell_len(t) for t in texts) + 3 for texts in others)
+    return max(con.width - 2 - taken, 12)
 
 
 class _PipeConsole(Console):
@@ -115,9 +147,10 @@ def print_report(report: dict[str, Any], top: int = 5) -> None:
 
 
 def _visible(value: Any) -> Any:
-    """``value`` with every string in it (keys included) passed through :func:`visible`."""
+    """``value`` with every string in it (keys included) passed through :func:`visible`, tabs
+    and line breaks escaped too: a line break in a name would split its table row in two."""
     if isinstance(value, str):
-        return visible(value)
+        return visible(value, keep="")
     if isinstance(value, dict):
         return {_visible(k): _visible(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -153,18 +186,25 @@ def _print_model(con: Console, report: dict[str, Any]) -> None:
         cols = Table(show_edge=False)
         for name in ("column", "min", "max"):
             cols.add_column(name, justify="left" if name == "column" else "right")
-        for c in columns:
-            cols.add_row(escape(c["name"]), _fmt(c["min"]), _fmt(c["max"]))
+        lo, hi = ([_fmt(c[key]) for c in columns] for key in ("min", "max"))
+        room = _name_room(con, ["min", *lo], ["max", *hi])
+        for c, a, b in zip(columns, lo, hi, strict=True):
+            cols.add_row(escape(_middle(c["name"], room)), a, b)
         con.print(cols)
     else:
-        names = ", ".join(c["name"] for c in columns[:12])
+        names = name_list([c["name"] for c in columns], 12, str)
         con.print(
-            f"\n[bold]input columns[/bold] ({len(columns)}): {escape(names)}, … "
+            f"\n[bold]input columns[/bold] ({len(columns)}): {escape(names)} "
             "(names and training ranges: --json)"
         )
 
     cfg = report.get("config", {})
-    shown = ", ".join(f"{k}={v}" for k, v in cfg.items() if v not in (None, [], ""))
+    # --columns and --exclude may name thousands of columns: the line lists the first ones.
+    shown = ", ".join(
+        f"{k}=[{name_list(v, show=_quoted)}]" if isinstance(v, list) else f"{k}={v}"
+        for k, v in cfg.items()
+        if v not in (None, [], "")
+    )
     con.print("config: " + escape(shown))
     tr = report["training"]
     loss, val = tr.get("loss", {}), tr.get("val_loss", {})
@@ -229,19 +269,29 @@ def _print_analysis(con: Console, report: dict[str, Any], top: int) -> None:
     t.add_column("share", justify="right")
     t.add_column("top input features")
     order = sorted(imp, key=lambda name: -imp[name])
-    entries = {
+    rising = {z: _pct(max(imp[z], 0.0) / total) if total > 0 else "-" for z in order}
+    shares = {
         z: [
-            f"{escape(f)} {_share(s)} ({corr[z][f]:+.2f})"
+            (f, f" {_share(s)} ({corr[z][f]:+.2f})")
             for f, s in sorted(attr[z].items(), key=lambda kv: -kv[1])[:top]
         ]
         for z in order
     }
+    # An entry is cut in its name, never in its share: it fits the column beside the others.
+    room = _name_room(
+        con,
+        ["latent", *order],
+        ["MSE rise", *(_fmt(imp[z]) for z in order)],
+        ["share", *rising.values()],
+    )
+    entries = {
+        z: [escape(_middle(f, room - len(rest))) + rest for f, rest in shares[z]] for z in order
+    }
     # One line per latent column if it fits, else one feature per line (never split an entry).
     fits = max(len(", ".join(e)) for e in entries.values()) <= con.width - 40
     for z in order:
-        share = _pct(max(imp[z], 0.0) / total) if total > 0 else "-"
         feats = (", " if fits else "\n").join(entries[z])
-        t.add_row(escape(z), _fmt(imp[z]), share, feats, end_section=not fits)
+        t.add_row(escape(z), _fmt(imp[z]), rising[z], feats, end_section=not fits)
     con.print(t)
 
     r2 = report["feature_r2"]
@@ -252,8 +302,10 @@ def _print_analysis(con: Console, report: dict[str, Any], top: int) -> None:
     t = Table(show_edge=False)
     t.add_column("feature")
     t.add_column("R²", justify="right")
-    for f, v in shown:
-        t.add_row(escape(f), "constant" if v is None else f"{v:.3f}")
+    scores = ["constant" if v is None else f"{v:.3f}" for _, v in shown]
+    room = _name_room(con, ["R²", *scores])
+    for (f, _), score in zip(shown, scores, strict=True):
+        t.add_row(escape(_middle(f, room)), score)
     con.print(t)
     if shown is not ordered:
         values = sorted(v for _, v in ordered if v is not None)
@@ -265,3 +317,5 @@ def _print_analysis(con: Console, report: dict[str, Any], top: int) -> None:
                 + (f"; {constant} constant" if constant else "")
                 + " (every feature: --json)"
             )
+        else:  # every feature constant: no median, but the count is still news
+            con.print(f"R² over all {len(ordered)} features: all constant (every feature: --json)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +203,13 @@ def option_name(name: str) -> str:
         quoted = name.replace('"', '""')
         return f'"{quoted}"'
     return name
+
+
+def option_value(names: list[str]) -> str:
+    """``names`` as the value of ``--columns/--exclude/--keep`` in a command a hint suggests:
+    :func:`option_name` of each, joined by commas, then quoted for the shell, so that the
+    command can be pasted whatever the names hold (a space, ';', '$', a quote)."""
+    return shlex.quote(",".join(option_name(n) for n in names))
 
 
 def parse_list(values: list[str] | None, flag: str) -> list[str] | None:

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from aefeat.core.config import option_name
-from aefeat.errors import AefeatError
+from aefeat.core.config import option_value
+from aefeat.errors import AefeatError, name_list
 
 # float32 training and the exported Keras files (variance = span**2) cannot hold more.
 MAX_SPAN = 1e19
@@ -27,8 +27,7 @@ def no_rows_error(where: str) -> AefeatError:
 def missing_columns_error(missing: list[str], what: str, where: str, hint: str) -> AefeatError:
     """The one wording for columns the data lacks: ``<what>s 'a', 'b' missing from the data``."""
     noun = what + ("s" if len(missing) > 1 else "")
-    listed = ", ".join(repr(m) for m in missing)
-    return AefeatError(f"{noun} {listed} missing from the data", where, hint)
+    return AefeatError(f"{noun} {name_list(missing)} missing from the data", where, hint)
 
 
 def count_bad_values(X: np.ndarray, columns: list[str]) -> dict[str, tuple[int, int]]:
@@ -45,19 +44,21 @@ def missing_values_error(
 ) -> AefeatError:
     """The refusal of missing or infinite values (``bad`` from :func:`count_bad_values`): when
     training, --impute is the fix; for a trained model, the data must be fixed."""
-    parts = []
-    for name, (n_nan, n_inf) in list(bad.items())[:10]:
+
+    def counted(item: tuple[str, tuple[int, int]]) -> str:
+        name, (n_nan, n_inf) = item
         bits = [f"{n_nan} missing"] if n_nan else []
         if n_inf:
             bits.append(f"{n_inf} infinite")
-        parts.append(f"{name!r} ({', '.join(bits)})")
-    more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+        return f"{name!r} ({', '.join(bits)})"
+
     hint = (
         "fill or drop them, or pass --impute mean|median|zero"
         if training
         else "fill or drop them (the model was trained without --impute)"
     )
-    return AefeatError("missing or infinite values in " + ", ".join(parts) + more, where, hint)
+    listed = name_list(list(bad.items()), show=counted)
+    return AefeatError("missing or infinite values in " + listed, where, hint)
 
 
 def first_nonfinite_row(X: np.ndarray) -> int | None:
@@ -78,15 +79,12 @@ def check_some_values(count: np.ndarray, columns: list[str], where: str | None) 
     empty = [columns[j] for j in np.flatnonzero(np.asarray(count) == 0)]
     if not empty:
         return
-    listed = ", ".join(repr(c) for c in empty[:10]) + (
-        f" and {len(empty) - 10} more" if len(empty) > 10 else ""
-    )
+    listed = name_list(empty)
     noun = "column" + ("s" if len(empty) > 1 else "")
     if where is None:
         hint = "drop " + ("them" if len(empty) > 1 else "it")
     else:
-        names = ",".join(option_name(c) for c in empty)
-        hint = f"exclude {'them' if len(empty) > 1 else 'it'} with --exclude {names}"
+        hint = f"exclude {'them' if len(empty) > 1 else 'it'} with --exclude {option_value(empty)}"
     raise AefeatError(f"no values to impute from in {noun} {listed}", where, hint)
 
 
@@ -103,11 +101,13 @@ def too_large(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 def check_ranges(lo: np.ndarray, hi: np.ndarray, features: list[str], name: str) -> None:
     """Refuse columns whose finite values span more than float32 training can represent.
     ``lo``/``hi`` are per-column minimum and maximum (inf/-inf for a column with none)."""
-    big = too_large(lo, hi)
-    too_big = [f"{features[j]!r} (from {lo[j]:.3g} to {hi[j]:.3g})" for j in np.flatnonzero(big)]
+    too_big = list(np.flatnonzero(too_large(lo, hi)))
     if too_big:
+        listed = name_list(
+            too_big, show=lambda j: f"{features[j]!r} (from {lo[j]:.3g} to {hi[j]:.3g})"
+        )
         raise AefeatError(
-            "values too large to train on in " + ", ".join(too_big[:5]),
+            "values too large to train on in " + listed,
             name,
             f"rescale those columns to a span below {MAX_SPAN:.0e} (e.g. divide or take logs), "
             "or --exclude them",
@@ -230,6 +230,21 @@ class ColumnStats:
             raise missing_values_error(bad, where, training=True)
         if impute != "none":
             check_some_values(self.count, columns, where)
+
+    def check_varies(self, where: str, impute: str) -> None:
+        """Refuse a table whose every column is constant. A constant column among others is
+        kept (it scales to 0, as with scikit-learn's MinMaxScaler), but when all are, every
+        row encodes the same: the model learns nothing, and the usual cause is a broken input
+        (the wrong columns selected, a file of defaults) better told than trained on."""
+        varies = self.hi > self.lo
+        if impute == "zero":  # a missing cell filled with 0 differs from a constant other than 0
+            varies |= (self.nan + self.inf > 0) & (self.lo != 0)
+        if not varies.any():
+            raise AefeatError(
+                "every column is constant: nothing to learn",
+                where,
+                "train on columns whose values vary (check the data and --columns/--exclude)",
+            )
 
     def scaler(self, impute: str, median_rows: np.ndarray) -> Scaler:
         """The fitted :class:`Scaler`. A column with no finite value gets min = max = 0 (and fill

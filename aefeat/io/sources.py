@@ -29,9 +29,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from aefeat.core.config import option_name
+from aefeat.core.config import option_name, option_value
 from aefeat.core.prepare import missing_columns_error, no_rows_error
-from aefeat.errors import AefeatError
+from aefeat.errors import AefeatError, name_list
 from aefeat.io import remote
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -141,7 +141,9 @@ class Source:
 
     def not_numeric_hint(self, name: str) -> str:
         if self.for_training:
-            return f"fix or drop that row, or exclude the column with --exclude {option_name(name)}"
+            return (
+                f"fix or drop that row, or exclude the column with --exclude {option_value([name])}"
+            )
         return "the model was trained on it as numbers: fix or drop that row"
 
     # --- column selection ---------------------------------------------------------------
@@ -150,12 +152,8 @@ class Source:
         present = set(self.header)
         missing = [n for n in names if n not in present]
         if missing:
-            listed = ", ".join(repr(m) for m in missing)
-            hint = (
-                "available columns: "
-                + ", ".join(option_name(h) for h in self.header[:20])
-                + (" …" if len(self.header) > 20 else "")
-            )
+            listed = name_list(missing)
+            hint = "available columns: " + name_list(self.header, 20, option_name)
             if len(self.header) == 1:
                 hint = self._delimiter_hint() or hint
             raise AefeatError(
@@ -454,13 +452,11 @@ class Source:
                 # The first data row holds text in several columns: dates, categories, names.
                 # Name every such column, not one per run, and do not ask to fix a row (one
                 # such column may be a typo in that row: it keeps the usual message).
-                listed = ", ".join(repr(t) for t in texts[:10])
-                more = f" and {len(texts) - 10} more" if len(texts) > 10 else ""
-                names = ",".join(option_name(t) for t in texts)
                 return AefeatError(
-                    f"columns {listed}{more} hold text, not numbers",
+                    f"columns {name_list(texts)} hold text, not numbers",
                     f"{self.name}, line 2",
-                    f"exclude them with --exclude {names} (or encode categories as numbers first)",
+                    f"exclude them with --exclude {option_value(texts)} "
+                    "(or encode categories as numbers first)",
                 )
             return AefeatError(
                 f"column {name!r} is not numeric",
@@ -867,7 +863,7 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
     dup = sorted(h for h, n in collections.Counter(header).items() if n > 1)
     if dup:
         raise AefeatError(
-            "duplicate column names " + ", ".join(repr(d) for d in dup),
+            "duplicate column names " + name_list(dup),
             f"{name}, line 1",
             "give every column a unique name",
         )
@@ -956,7 +952,7 @@ def _open_parquet(path: Path | str) -> Source:
     dup = sorted(h for h, n in collections.Counter(schema.names).items() if n > 1)
     if dup:
         raise AefeatError(
-            "duplicate field names " + ", ".join(repr(d) for d in dup),
+            "duplicate field names " + name_list(dup),
             str(path),
             "give every Parquet field a unique name",
         )
