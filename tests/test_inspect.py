@@ -545,6 +545,58 @@ def test_pca_variance_on_fewer_rows_than_columns_needs_no_column_square(model_di
     assert report["pca_explained_variance"] == pytest.approx(eig[:2].sum() / eig.sum())
 
 
+def test_pca_variance_of_a_wide_table_is_the_full_decompositions_without_one(monkeypatch):
+    # A wide table's few components come from ARPACK, as training's PCA start's do (a full SVD
+    # of 3,000 x 4,000 took 35 s): the same components, mean and shares of the variance as the
+    # full decomposition, and the same figure in inspect's report.
+    from aefeat.core.network import DenseNetwork, NetworkSpec
+    from aefeat.core.pca import largest_components
+    from aefeat.core.prepare import Scaler
+    from aefeat.modeldir import ModelDir
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1200, 4)) @ rng.normal(size=(4, 1500)) + rng.normal(size=(1200, 1500))
+    # A linear model in memory (no TensorFlow): its weights do not enter the PCA figure.
+    spec = NetworkSpec(1500, 3, (), "linear", "linear", "linear", linear_path=True)
+    weights = {k: rng.normal(size=shape) / 40 for k, shape in spec.weight_shapes().items()}
+    model = ModelDir(
+        path=Path("wide"),
+        metadata={"input_columns": [f"c{j}" for j in range(1500)]},
+        spec=spec,
+        scaler=Scaler(X.min(axis=0), X.max(axis=0)),
+        network=DenseNetwork(spec, weights),
+    )
+
+    # The full spectrum of the scaled rows, from their Gram matrix (the covariance's nonzero
+    # eigenvalues, times rows - 1; quicker here than a full SVD), and the three largest axes.
+    Xs = model.scaler.prepare(X)
+    centred = Xs - Xs.mean(axis=0)
+    values, vectors = np.linalg.eigh(centred @ centred.T)
+    values, vectors = values[::-1].clip(min=0), vectors[:, ::-1]
+    axes = (centred.T @ vectors[:, :3] / np.sqrt(values[:3])).T
+    shares = values[:3] / values.sum()
+
+    components, mean, ratios = largest_components(Xs, 3)
+    np.testing.assert_allclose(np.abs(components @ axes.T), np.eye(3), atol=1e-8)
+    np.testing.assert_allclose(mean, Xs.mean(axis=0), atol=1e-12)
+    np.testing.assert_allclose(ratios, shares, rtol=1e-8)
+    # Smaller tables, or every component, keep the full decomposition and its exact results.
+    assert largest_components(Xs[:1000], 3) is None
+    assert largest_components(Xs, None) is None
+
+    def no_full(decompose):
+        def checked(a, *args, **kwargs):
+            assert min(np.shape(a)) <= 3, f"a full decomposition of {np.shape(a)}"
+            return decompose(a, *args, **kwargs)
+
+        return checked
+
+    for name in ("svd", "eigvalsh", "eigh"):
+        monkeypatch.setattr(np.linalg, name, no_full(getattr(np.linalg, name)))
+    report, _ = analyse(model, X)
+    assert report["pca_explained_variance"] == pytest.approx(shares.sum(), rel=1e-8)
+
+
 def test_small_attribution_shares_keep_a_decimal(model_dir, capsys):
     # Among hundreds of features every share is under 1%: the report said "0%" or "1%" for
     # all of them, and the heatmap's colour bar "0%" on every tick.

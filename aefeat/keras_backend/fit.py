@@ -18,7 +18,7 @@ import numpy as np
 
 from aefeat.core.config import MIN_SELECTION_ROWS, TrainOptions, check_sizes, split_sizes
 from aefeat.core.network import MIX_WEIGHT, DenseNetwork, NetworkSpec, row_errors
-from aefeat.core.pca import MAX_COLUMNS, BlockPCA
+from aefeat.core.pca import MAX_COLUMNS, BlockPCA, largest_components
 from aefeat.keras_backend import (
     build as model_mod,  # first: it quiets TensorFlow's start-up logging
 )
@@ -187,14 +187,14 @@ def _pca(X: Any, n_components: int | None) -> tuple[np.ndarray, np.ndarray, np.n
     when there are many more rows than columns: no float64 copy of the whole matrix."""
     n, d = X.shape
     if n <= 4 * d or d > MAX_COLUMNS:
+        # A few components of a large table by ARPACK (the rule is largest_components'); a full
+        # SVD otherwise.
+        few = largest_components(X, n_components)
+        if few is not None:
+            return few
         from sklearn.decomposition import PCA
 
-        # A full SVD of a wide table costs about a minute (2,400 x 4,000: 55 s, twice per training)
-        # where its few largest components take a second by ARPACK; sizes below this keep the
-        # full SVD, so their results are unchanged.
-        few = n_components is not None and min(n, d) > 1000 and n_components <= min(n, d) // 10
-        solver = "arpack" if few else "full"
-        pca = PCA(n_components=n_components, svd_solver=solver, random_state=0)
+        pca = PCA(n_components=n_components, svd_solver="full", random_state=0)
         pca.fit(X.astype(np.float64))
         return pca.components_, pca.mean_, pca.explained_variance_ratio_
     acc = BlockPCA(d)
