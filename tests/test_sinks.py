@@ -705,7 +705,9 @@ def test_column_names_with_commas_are_quoted(model_dir, frame, tmp_path):
     assert_user_error(result, 'available columns: "id,code", f0', '"say ""hi"""')
     result = run("train", path, "-o", tmp_path / "m", "--epochs", "1")
     assert_user_error(
-        result, "columns 'id,code', 'say \"hi\"' hold text", '--exclude "id,code","say ""hi"""'
+        result,
+        "columns 'id,code', 'say \"hi\"' hold text",
+        '--exclude \'"id,code","say ""hi"""\'',  # shell-quoted: it can be pasted
     )
     result = run(
         "train", path, "-o", tmp_path / "m", "--exclude", '"id,code"', "--exclude", '"say ""hi"""',
@@ -1019,3 +1021,4 @@ def test_inspect_to_an_ascii_only_stdout_is_readable(model_dir):
     assert (proc.exit_code, proc.stderr) == (0, "")
     text = proc.stdout.decode("ascii")
     assert "aefeat model" in text and "f0" in text
+    assert "\\u25" not in text and "-+-" in text  # tables ruled in ASCII, not escaped box lines

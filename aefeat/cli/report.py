@@ -123,6 +123,19 @@ class _PipeConsole(Console):
         raise BrokenPipeError
 
 
+class _TextBuffer(io.StringIO):
+    """A buffer that reports stdout's encoding: Rich draws table rules in ASCII when that is
+    not UTF-8 (``PYTHONIOENCODING=ascii``, a Latin-1 locale), as it does on such a terminal."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
+
+
 def print_report(report: dict[str, Any], top: int = 5) -> None:
     report = _visible(report)  # names and metadata may hold terminal escape sequences
     con = _PipeConsole(highlight=False, emoji=False)
@@ -133,7 +146,7 @@ def print_report(report: dict[str, Any], top: int = 5) -> None:
     # (`grep '^model:'` gets the whole line), tables take COLUMNS or 140 columns, and no line
     # ends in the spaces Rich pads tables with.
     width = os.environ.get("COLUMNS", "")
-    buffer = io.StringIO()
+    buffer = _TextBuffer(getattr(sys.stdout, "encoding", None) or "utf-8")
     text = Console(
         file=buffer,
         width=int(width) if width.isdigit() and int(width) > 40 else 140,
