@@ -99,7 +99,9 @@ def encode_source(
         if report.rows == 0:
             # A filter upstream that matched nothing: the header alone, as csvkit and xsv
             # write it, so the next stage of the pipeline sees the columns.
-            empty = [pa.array([], type=pa.string()) for _ in keep]
+            # Kept columns typed as a batch with rows would have them: a day with no rows must
+            # not turn a Parquet dataset's numbers into text.
+            empty = [pa.array([], type=t) for t in source.batch_types(features, keep)]
             empty += [pa.array([], type=pa.float32())] * (len(names) - len(keep))
             out.write(pa.RecordBatch.from_arrays(empty, names=names))
     return report

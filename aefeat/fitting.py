@@ -18,7 +18,7 @@ import numpy as np
 from aefeat.core.config import TrainOptions, check_sizes, split_sizes
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.params import PARAMS
-from aefeat.core.prepare import ColumnStats, Scaler, check_some_values
+from aefeat.core.prepare import ColumnStats, Scaler, check_ranges, check_some_values
 
 _BLOCK = 65_536  # rows scaled at a time: no float64 copy of the whole matrix
 
@@ -124,6 +124,8 @@ def fit_chunks(
             "'zero' to fill them"
         )
     check_some_values(stats.count, columns, None)
+    # Before training, not at save(): the exported Keras files cannot hold such spans.
+    check_ranges(stats.lo, stats.hi, columns, None)
     # impute="median" needs every row at once: the one case with a full copy.
     median_rows = chunks[0] if len(chunks) == 1 else None
     if p["impute"] == "median" and median_rows is None:

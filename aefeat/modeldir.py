@@ -225,6 +225,14 @@ def check_output_dir(path: Path, inputs: list[str] | None = None) -> None:
     path = Path(path)
     check_not_input(path, inputs or [])
     real = resolve(path)
+    for parent in real.parents:
+        if (parent / METADATA).is_file() and _not_a_model(parent) is None:
+            # It would no longer be a model directory, and could not be retrained in place.
+            raise AefeatError(
+                f"output is inside the model directory {parent}",
+                str(path),
+                "write each model to its own directory, beside the others",
+            )
     why = _not_a_model(real) if real.is_dir() else "it is a file"
     if os.path.lexists(real) and why is not None:
         raise AefeatError(

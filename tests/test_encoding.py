@@ -148,3 +148,23 @@ def test_reader_closing_the_pipe_early_is_not_an_error(model_dir, tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert b"Traceback" not in err and b"error" not in err
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_an_input_without_rows_gives_the_parquet_schema_one_with_rows_gives(
+    kind, model_dir, frame, tmp_path
+):
+    """A daily job's empty day wrote kept numbers as text, and a dataset of such files then
+    read every day's numbers as text."""
+    schemas = []
+    for name, rows in (("full", frame), ("empty", frame.head(0))):
+        data = tmp_path / f"{name}.{kind}"
+        if kind == "csv":
+            rows.to_csv(data, index=False)
+        else:
+            rows.to_parquet(data, index=False)
+        out = tmp_path / f"{name}_out.parquet"
+        ok("encode", model_dir, data, "--keep", "id,f0,label", "-o", out, "--quiet")
+        schemas.append(pq.read_schema(out))
+    assert schemas[0].types == schemas[1].types
+    assert schemas[0].field("f0").type == pa.float64()

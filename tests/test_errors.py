@@ -1208,3 +1208,22 @@ def test_terminal_escapes_in_names_are_shown_not_sent(tmp_path):
     for text in shown:
         assert "\x1b" not in text and "\x07" not in text, text
     assert "\\x1b[31mRED" in shown[0] and "\\x1b[31mRED" in shown[1] + shown[2]
+
+
+def test_train_refuses_a_file_given_twice(csv_path, tmp_path):
+    """Its rows would be trained on twice, and validation rows would copy training rows."""
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    shutil.copy(csv_path, parts / "a.csv")
+    shutil.copy(csv_path, parts / "b.csv")
+    model = tmp_path / "m"
+    for data in (
+        [csv_path, csv_path],
+        [parts, parts / "a.csv"],
+        [f"{parts}/*.csv", f"{parts}/./b.csv"],
+    ):
+        result = run("train", *data, "-o", model, "--epochs", "1")
+        assert_user_error(result, "the same file is given twice", "name each input file once")
+        assert not model.exists()
+    result = run("train", parts, "-o", model, "--exclude", "id,label", "--epochs", "1", "-q")
+    assert result.exit_code == 0, result.stderr  # two copies in two files are two files

@@ -310,6 +310,17 @@ def test_impute_refuses_a_column_with_no_values(frame):
         small(epochs=1, impute="mean").fit(X)
 
 
+def test_fit_refuses_values_too_large_to_save_before_training(frame, tmp_path):
+    # The command line refused them; fit trained on them and save() then failed in Keras.
+    X = frame[FEATURES].to_numpy().copy()
+    X[:, 2] *= 1e25
+    with pytest.raises(
+        ValueError,
+        match=r"^values too large to train on in 'x2' \(from .*\) — rescale .* drop them",
+    ):
+        small(epochs=1).fit(X)
+
+
 def test_fit_chunks_gives_the_model_fit_gives_and_takes_the_chunks(frame):
     X = frame[FEATURES].to_numpy(np.float64)
     whole = AutoencoderTransformer(latent_dim=2, epochs=2, random_state=3).fit(frame[FEATURES])

@@ -693,3 +693,20 @@ def test_tiny_attribution_shares_are_not_zero(model_dir, capsys):
     print_report(report, top=5000)
     out = capsys.readouterr().out
     assert "n2 0.02% (+0.10)" in out and "n0 <0.01% (+0.10)" in out and "n1 0.0% (+0.10)" in out
+
+
+def test_label_words_for_missing_are_one_missing_group(model_dir, frame, tmp_path):
+    """A label column with "NaN", "NA" and blank cells: one "(missing)" legend entry, as
+    aefeat reads those words in a numeric column, not categories called "NaN" and "NA"."""
+    import matplotlib as mpl
+
+    data = frame.copy()
+    data["label"] = [("NaN", "NA", "", "pos", "neg")[i % 5] for i in range(len(data))]
+    path = tmp_path / "labels.csv"
+    data.to_csv(path, index=False)
+    target = tmp_path / "plot.svg"
+    with mpl.rc_context({"svg.fonttype": "none"}):  # legend text as text, to read it back
+        ok("inspect", model_dir, "--data", path, "--label", "label", "--plot", target)
+    svg = target.read_text()
+    assert "(missing)" in svg and ">pos<" in svg
+    assert ">NaN<" not in svg and ">NA<" not in svg

@@ -837,7 +837,7 @@ def test_table_writer_writes_header_once_and_quotes_only_values_that_need_it(kin
 # --- found by a user's audit (fourteenth session) -------------------------------------------------
 
 
-def test_encode_and_plot_refuse_to_write_inside_the_model_directory(model_dir, csv_path, tmp_path):
+def test_outputs_inside_the_model_directory_are_refused(model_dir, csv_path, tmp_path):
     model = tmp_path / "model"
     shutil.copytree(model_dir, model)
     before = snapshot(model)
@@ -846,6 +846,9 @@ def test_encode_and_plot_refuse_to_write_inside_the_model_directory(model_dir, c
         assert_user_error(result, "-o is inside the model directory")
     result = run("inspect", model, "--plot", model / "plot.png")
     assert_user_error(result, "--plot is inside the model directory")
+    for target in (model / "v2", model / "a" / "b"):  # it could no longer be retrained in place
+        result = run("train", csv_path, "-o", target, "--epochs", "1")
+        assert_user_error(result, f"output is inside the model directory {model}")
     assert snapshot(model) == before
     run_ok = run("encode", model, csv_path)  # the model still loads
     assert run_ok.exit_code == 0, run_ok.stderr

@@ -33,7 +33,7 @@ from aefeat.io.sinks import (
     table_format,
     table_sink,
 )
-from aefeat.io.sources import check_input_file, expand_inputs, open_source
+from aefeat.io.sources import check_input_file, expand_all, is_missing_text, open_source
 
 
 def run_train(
@@ -73,7 +73,7 @@ def run_train(
         raise AefeatError(
             "stdin (-) cannot be read together with files", "DATA", "pass files or stdin, not both"
         )
-    paths = [path for spec in specs for path in expand_inputs(spec)]
+    paths = expand_all(specs)
     for path in paths[1:]:
         # Before the sizes are read to choose streaming. A word after a flag that takes no
         # value (--linear-path off) lands here too, as a DATA path.
@@ -480,10 +480,13 @@ def run_inspect(
 
 
 def _label_text(value: Any) -> str:
-    """A ``--label`` cell as legend text: numbers without float32 noise, blanks as missing."""
+    """A ``--label`` cell as legend text: numbers without float32 noise; blanks and the words
+    that mean missing in a numeric column (``NaN``, ``NA``, ``null``) as missing."""
     from aefeat.cli.plots import MISSING_LABEL
 
-    if value is None or value == "" or (isinstance(value, float) and not np.isfinite(value)):
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return MISSING_LABEL
+    if isinstance(value, str) and is_missing_text(value.strip()):
         return MISSING_LABEL
     if isinstance(value, float):
         return f"{value:.7g}"

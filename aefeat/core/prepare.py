@@ -98,9 +98,11 @@ def too_large(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return np.isfinite(lo) & ((span > MAX_SPAN) | (np.maximum(abs(lo), abs(hi)) > MAX_ABS))
 
 
-def check_ranges(lo: np.ndarray, hi: np.ndarray, features: list[str], name: str) -> None:
+def check_ranges(lo: np.ndarray, hi: np.ndarray, features: list[str], name: str | None) -> None:
     """Refuse columns whose finite values span more than float32 training can represent.
-    ``lo``/``hi`` are per-column minimum and maximum (inf/-inf for a column with none)."""
+    ``lo``/``hi`` are per-column minimum and maximum (inf/-inf for a column with none);
+    ``name`` is the data's, None for arrays given to the Python API (the hint then names no
+    command-line option)."""
     too_big = list(np.flatnonzero(too_large(lo, hi)))
     if too_big:
         listed = name_list(
@@ -110,7 +112,7 @@ def check_ranges(lo: np.ndarray, hi: np.ndarray, features: list[str], name: str)
             "values too large to train on in " + listed,
             name,
             f"rescale those columns to a span below {MAX_SPAN:.0e} (e.g. divide or take logs), "
-            "or --exclude them",
+            + ("or --exclude them" if name is not None else "or drop them"),
         )
 
 

@@ -380,6 +380,19 @@ class Source:
                 chunks.append(self.to_matrix(table, columns, np.float64))
         return BlockSample(chunks, est_rows, need, n_blocks)
 
+    def batch_types(self, numeric: list[str], passthrough: list[str]) -> list[pa.DataType]:
+        """The types :meth:`iter_batches` gives the ``passthrough`` columns: the file's own for
+        Parquet; for CSV, float64 for one of ``numeric``, text otherwise."""
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                schema = pq.read_schema(_parquet_file(self.path))
+            except (pa.ArrowException, OSError) as exc:
+                raise AefeatError(f"cannot read Parquet file: {exc}", self.name) from None
+            return [schema.field(name).type for name in passthrough]
+        return [pa.float64() if name in numeric else pa.string() for name in passthrough]
+
     def _iter_parquet(self, columns: list[str]) -> Iterator[Any]:
         import pyarrow.parquet as pq
 
@@ -477,7 +490,7 @@ class Source:
             if wanted is not None and name not in wanted or j >= len(row):
                 continue
             cell = row[j].strip()
-            if cell and cell.lower() not in _MISSING_WORDS:
+            if not is_missing_text(cell):
                 try:
                     float(cell)
                 except ValueError:
@@ -747,8 +760,40 @@ def _open_text(path: Path | str, encoding: str) -> IO[str]:
 DATA_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".parquet")
 # What pyarrow reads as a missing cell (its default null values), for telling text from gaps.
 _MISSING_WORDS = frozenset(v.lower() for v in pacsv.ConvertOptions().null_values)
+
+
+def is_missing_text(cell: str) -> bool:
+    """Whether a text cell stands for a missing value (empty, ``NaN``, ``NA``, ``null``, ...),
+    as pyarrow reads it in a numeric column."""
+    return not cell or cell.lower() in _MISSING_WORDS
+
+
 TAB_SUFFIXES = (".tsv", ".tsv.gz", ".tab", ".tab.gz")  # read tab-separated by default
 _WIDE_CODECS = ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")
+
+
+def expand_all(specs: list[str]) -> list[str]:
+    """The input files of every DATA argument (:func:`expand_inputs` of each), refusing a file
+    named twice, by a path and a glob or a directory that also holds it: its rows would be
+    trained on twice, and copies of training rows among the validation rows flatter the
+    network."""
+    paths = [path for spec in specs for path in expand_inputs(spec)]
+    seen: dict[Any, str] = {}
+    for path in paths:
+        try:
+            st = os.stat(path)
+            key: Any = (st.st_dev, st.st_ino)
+        except OSError:  # a URL, stdin, or a path open_source reports as missing
+            key = path
+        if key in seen:
+            same = "" if seen[key] == path else f" (as {seen[key]} and {path})"
+            raise AefeatError(
+                f"the same file is given twice{same}",
+                path,
+                "name each input file once (a directory or a glob may already hold it)",
+            )
+        seen[key] = path
+    return paths
 
 
 def expand_inputs(spec: str) -> list[str]:
