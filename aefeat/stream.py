@@ -129,6 +129,7 @@ class ChunkedInput:
             raise missing_columns_error(
                 missing, "column", source.name, "every file must have the feature columns"
             )
+        source.check_types(self.features)  # each Parquet file's types, before its rows
         return source
 
     def chunks(self) -> Iterator[np.ndarray]:

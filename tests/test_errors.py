@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FEATURES, assert_user_error, run, snapshot, stray_files
+from conftest import FEATURES, assert_user_error, ok, run, snapshot, stray_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -1227,3 +1227,56 @@ def test_train_refuses_a_file_given_twice(csv_path, tmp_path):
         assert not model.exists()
     result = run("train", parts, "-o", model, "--exclude", "id,label", "--epochs", "1", "-q")
     assert result.exit_code == 0, result.stderr  # two copies in two files are two files
+
+
+# --- found by an input-data audit (eighteenth session) ---------------------------------------------
+
+
+def test_parquet_non_numeric_columns_are_named_at_once_by_their_types(tmp_path, model_dir, frame):
+    # A Parquet file's typed columns were refused one per run ("column 'flag' is not numeric
+    # (type bool) ... fix or drop that row"), though the schema has them all before any row.
+    n = 20
+    typed = pd.DataFrame(
+        {
+            "a": np.arange(n, dtype=float),
+            "flag": np.arange(n) % 3 == 0,
+            "cat": pd.Categorical(["x", "y"] * (n // 2)),
+            "s": ["t"] * n,
+            "ts": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "b": np.arange(n) ** 2.0,
+        }
+    )
+    path = tmp_path / "multi.parquet"
+    typed.to_parquet(path, index=False)
+    result = run("train", path, "-o", tmp_path / "m", "--epochs", "0")
+    assert_user_error(
+        result,
+        "columns 'cat' (category), 's' (string), 'ts' (timestamp[",
+        "multi.parquet) — exclude them with --exclude cat,s,ts (or encode categories",
+    )
+    assert "fix or drop that row" not in result.stderr and not (tmp_path / "m").exists()
+    # Booleans are read as 0 and 1, as NumPy and scikit-learn read them.
+    from aefeat.io.sources import open_source
+
+    source = open_source(str(path))
+    assert source.select_features(None, ["cat", "s", "ts"]) == ["a", "flag", "b"]
+    np.testing.assert_array_equal(source.read_numeric(["flag"])[:, 0], typed["flag"] * 1.0)
+    # encode: the model's columns are to be numbers, not excluded; a bool column encodes as 0/1.
+    data = frame.copy()
+    data["f1"], data["f2"] = data["f1"].astype(str), pd.Timestamp("2024-01-01")
+    data.to_parquet(tmp_path / "enc.parquet", index=False)
+    result = run("encode", model_dir, tmp_path / "enc.parquet")
+    assert_user_error(
+        result,
+        "columns 'f1' (string), 'f2' (timestamp[",
+        "]) are not numeric (",
+        "the model was trained on them as numbers",
+    )
+    data = frame.copy()
+    data["f3"] = data["f3"] > 0
+    data.to_parquet(tmp_path / "bool.parquet", index=False)
+    data["f3"] = data["f3"].astype(float)
+    data.to_csv(tmp_path / "bool.csv", index=False)
+    assert ok("encode", model_dir, tmp_path / "bool.parquet") == ok(
+        "encode", model_dir, tmp_path / "bool.csv"
+    )

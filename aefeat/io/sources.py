@@ -137,6 +137,8 @@ class Source:
     header_lines: int = 1  # physical lines: a quoted header name may contain a line break
     # Training may leave a bad column out; encode and inspect need every training column.
     for_training: bool = True
+    # Parquet: each column's Arrow type, from the schema (types are known before any row).
+    types: dict[str, Any] | None = None
     _stream: Any = field(default=None, repr=False)
 
     def not_numeric_hint(self, name: str) -> str:
@@ -177,6 +179,7 @@ class Source:
                 "pass data with the columns the model was trained on",
             )
         self.for_training = False
+        self.check_types(columns)
 
     def select_features(self, columns: list[str] | None, exclude: list[str]) -> list[str]:
         """Feature columns: ``columns`` (or every column) minus ``exclude``, in file order."""
@@ -198,7 +201,31 @@ class Source:
                 f"--columns/--exclude, {self.name}",
                 "select at least two numeric columns",
             )
+        self.check_types(features)
         return features
+
+    def check_types(self, columns: list[str]) -> None:
+        """Parquet: refuse every column of ``columns`` whose type is not a number, all in one
+        message, before reading rows (a CSV's text is only seen in its rows)."""
+        if self.types is None:
+            return
+        bad = [c for c in columns if c in self.types and not _numeric_type(self.types[c])]
+        if not bad:
+            return
+        one = len(bad) == 1
+        listed = name_list(bad, show=lambda c: f"{c!r} ({_type_name(self.types[c])})")
+        what = f"column {listed} is not numeric" if one else f"columns {listed} are not numeric"
+        if self.for_training:
+            hint = (
+                f"exclude {'it' if one else 'them'} with --exclude {option_value(bad)} "
+                "(or encode categories as numbers first)"
+            )
+        else:
+            hint = (
+                f"the model was trained on {'it' if one else 'them'} as numbers: "
+                "pass data with numeric columns of those names"
+            )
+        raise AefeatError(what, self.name, hint)
 
     def _delimiter_hint(self) -> str | None:
         only = self.header[0] if self.header else ""
@@ -259,8 +286,7 @@ class Source:
         out = np.empty((table.num_rows, len(columns)), dtype=dtype, order="F")
         for j, name in enumerate(columns):
             col = table.column(name)
-            numeric = pa.types.is_floating(col.type) or pa.types.is_integer(col.type)
-            if not numeric and not pa.types.is_decimal(col.type):
+            if not _numeric_type(col.type):
                 if pa.types.is_null(col.type):
                     out[:, j] = np.nan
                     continue
@@ -552,6 +578,27 @@ def _open_binary(path: Path | str) -> IO[bytes]:
     return gzip.GzipFile(fileobj=_raw(path), mode="rb") if magic == GZIP_MAGIC else _raw(path)
 
 
+def _numeric_type(t: Any) -> bool:
+    """Whether a column of Arrow type ``t`` is read as numbers: integers, floats, decimals, and
+    booleans as 0 and 1 (as NumPy and scikit-learn take them)."""
+    return (
+        pa.types.is_floating(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_boolean(t)
+    )
+
+
+def _type_name(t: Any) -> str:
+    """An Arrow type as a message shows it: a dictionary column is a category (pandas'
+    ``category`` dtype), not ``dictionary<values=string, indices=int8, ordered=0>``."""
+    if pa.types.is_dictionary(t):
+        return "category"
+    if pa.types.is_large_string(t):  # pandas' strings: the same text as "string" to a user
+        return "string"
+    return str(t)
+
+
 def float_values(column: Any) -> np.ndarray:
     """A numeric Arrow column as float64 NumPy values, NaN where a cell is missing.
 
@@ -560,7 +607,8 @@ def float_values(column: Any) -> np.ndarray:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if column.type != pa.float64():
-        # Decimals (Parquet decimal128) too: the nearest float64, as for any other number.
+        # Decimals (Parquet decimal128) too: the nearest float64, as for any other number;
+        # booleans are 0 and 1.
         column = column.cast(pa.float64(), safe=not pa.types.is_decimal(column.type))
     if column.null_count:
         import pyarrow.compute as pc
@@ -1001,4 +1049,5 @@ def _open_parquet(path: Path | str) -> Source:
             str(path),
             "give every Parquet field a unique name",
         )
-    return Source(name=str(path), path=path, kind="parquet", header=list(schema.names))
+    types = {f.name: f.type for f in schema}
+    return Source(name=str(path), path=path, kind="parquet", header=list(schema.names), types=types)
