@@ -1280,3 +1280,31 @@ def test_parquet_non_numeric_columns_are_named_at_once_by_their_types(tmp_path, 
     assert ok("encode", model_dir, tmp_path / "bool.parquet") == ok(
         "encode", model_dir, tmp_path / "bool.csv"
     )
+
+
+@pytest.mark.parametrize(
+    "text, delimiter, words",
+    [
+        # '1,234' was read as a decimal comma, and the hint's sed made it 1.234.
+        (
+            'a,b\n1,"1,234,567"\n2,3\n',
+            ",",
+            ("holds numbers with thousands separators (", "1234567"),
+        ),
+        ('a,b\n1,"1,234.50"\n2,3\n', ",", ("holds numbers with thousands separators (",)),
+        # Alone, '1,234' could be either: a guess by the delimiter, said to be one.
+        ('a,b\n1,"1,234"\n2,"5,678"\n', ",", ("thousands separators (or decimal commas)", "1.234")),
+        ("a;b\n1;1,234\n2;5,678\n", ";", ("decimal commas (or thousands separators)", "1234")),
+        # The column's other cells settle it.
+        ('a,b\n1,"1,234"\n2,"1,234,567"\n', ",", ("holds numbers with thousands separators (",)),
+        ("a;b\n1;1,234\n2;0,5\n", ";", ("holds decimal commas, not numbers (", "decimal points")),
+        ('a,b\n1,"3,14"\n2,3\n', ",", ("holds decimal commas, not numbers (",)),
+    ],
+)
+def test_thousands_separators_are_told_from_decimal_commas(tmp_path, text, delimiter, words):
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    result = run("train", path, "-o", tmp_path / "m", "-d", delimiter, "--epochs", "0")
+    assert_user_error(result, "column 'b' ", "d.csv, line 2: '", *words)
+    if "thousands separators (" in words[0]:
+        assert "sed 's/,/./g'" not in result.stderr

@@ -479,13 +479,10 @@ class Source:
             line = self._find_line(holds_it)
             shown = found[0][index] if found else value
             where = f"line {line}: {shown[:40]!r}" if line else f"value {shown[:40]!r}"
-            if re.fullmatch(r"\s*[-+]?\d*,\d+\s*", value):
-                return AefeatError(
-                    f"column {name!r} holds decimal commas, not numbers",
-                    f"{self.name}, {where}",
-                    "aefeat reads decimal points: convert the numbers first (e.g. save the "
-                    "sheet with '.' decimals, or sed 's/,/./g' on a file separated by ';')",
-                )
+            if _THOUSANDS.fullmatch(value.strip()) or _DECIMAL_COMMA.fullmatch(value.strip()):
+                error = self._comma_error(name, index, value, f"{self.name}, {where}")
+                if error is not None:
+                    return error
             texts = self._text_columns(found[0], numeric) if found and line == 2 else []
             if self.for_training and len(texts) > 1:
                 # The first data row holds text in several columns: dates, categories, names.
@@ -507,6 +504,61 @@ class Source:
             self.name,
             "check the file format and --delimiter",
         )
+
+    def _comma_error(self, name: str, index: int, value: str, where: str) -> AefeatError | None:
+        """The refusal of a column whose numbers hold commas: decimal commas ('3,14') or
+        thousands separators ('1,234,567'), judged on the column's first cells. '1,234' alone
+        could be either: in a ','-separated file (where it had to be quoted) thousands are
+        likelier, in a ';' or tab-separated one (a decimal-comma locale's export) a decimal
+        comma; the message then says it is a guess. None when the cells are of both kinds."""
+        kind, sure = _comma_kind([value, *self._column_cells(index)], self.delimiter)
+        decimal_hint = (
+            "aefeat reads decimal points: convert the numbers first (e.g. save the sheet with "
+            "'.' decimals, or sed 's/,/./g' on a file separated by ';')"
+        )
+        thousands_hint = (
+            "remove the separators first (1,234,567.5 -> 1234567.5, e.g. by saving the sheet "
+            "without them): aefeat reads plain numbers"
+        )
+        if kind == "decimal" and sure:
+            return AefeatError(
+                f"column {name!r} holds decimal commas, not numbers", where, decimal_hint
+            )
+        if kind == "thousands" and sure:
+            return AefeatError(
+                f"column {name!r} holds numbers with thousands separators", where, thousands_hint
+            )
+        if kind == "decimal":
+            return AefeatError(
+                f"column {name!r} holds decimal commas (or thousands separators), not numbers",
+                where,
+                f"{decimal_hint}; if the commas separate thousands (1,234 meaning 1234), "
+                "remove them instead",
+            )
+        if kind == "thousands":
+            return AefeatError(
+                f"column {name!r} holds numbers with thousands separators (or decimal commas)",
+                where,
+                "remove the separators first (1,234 -> 1234); if the comma is a decimal comma "
+                "(1,234 meaning 1.234), make it a point instead",
+            )
+        return None
+
+    def _column_cells(self, index: int, limit: int = 10_000) -> list[str]:
+        """Cells of column ``index`` in the first ``limit`` data rows (none for stdin)."""
+        cells: list[str] = []
+        if self.path is None:
+            return cells
+        try:
+            with _open_text(self.path, self.encoding) as fh:
+                reader = csv.reader(fh, delimiter=self.delimiter)
+                next(reader, None)
+                for row in itertools.islice(reader, limit):
+                    if index < len(row):
+                        cells.append(row[index])
+        except (OSError, UnicodeDecodeError, csv.Error, EOFError, zlib.error):
+            pass
+        return cells
 
     def _text_columns(self, row: list[str], numeric: list[str] | None) -> list[str]:
         """The columns of ``numeric`` whose cell in ``row`` is neither a number nor blank."""
@@ -576,6 +628,34 @@ def _open_binary(path: Path | str) -> IO[bytes]:
     with _raw(path) as fh:
         magic = fh.read(2)
     return gzip.GzipFile(fileobj=_raw(path), mode="rb") if magic == GZIP_MAGIC else _raw(path)
+
+
+# A number with thousands separators ('1,234', '-12,345,678.5'; no group starts with 0), and one
+# with a decimal comma ('3,14', '0,5', ',5').
+_THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?")
+_DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+")
+
+
+def _comma_kind(cells: list[str], delimiter: str) -> tuple[str | None, bool]:
+    """What the commas in a column's numbers are, "decimal" or "thousands", and whether the
+    cells show it: '1,234,567' and '1,234.5' are thousands, '3,14' and '0,5' decimal commas;
+    with only cells like '1,234' it is a guess from the delimiter. (None, False) when the cells
+    hold both kinds."""
+    thousands = decimal = either = False
+    for cell in cells:
+        cell = cell.strip()
+        if _THOUSANDS.fullmatch(cell):
+            if cell.count(",") > 1 or "." in cell:
+                thousands = True
+            else:
+                either = True
+        elif _DECIMAL_COMMA.fullmatch(cell):
+            decimal = True
+    if thousands != decimal:
+        return ("thousands" if thousands else "decimal"), True
+    if thousands or not either:
+        return None, False
+    return ("thousands" if delimiter == "," else "decimal"), False
 
 
 def _numeric_type(t: Any) -> bool:
