@@ -1308,3 +1308,39 @@ def test_thousands_separators_are_told_from_decimal_commas(tmp_path, text, delim
     assert_user_error(result, "column 'b' ", "d.csv, line 2: '", *words)
     if "thousands separators (" in words[0]:
         assert "sed 's/,/./g'" not in result.stderr
+
+
+def test_a_blank_header_is_named_unnamed_n_and_a_row_index_is_noted(tmp_path):
+    # `df.to_csv()` writes its index under a blank header: it was trained on as a feature, with
+    # nothing said, and no way to exclude it was told (`--exclude '"",0'` dropped the "").
+    rng = np.random.default_rng(0)
+    path = tmp_path / "indexed.csv"
+    pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"]).to_csv(path)
+    assert path.read_text().startswith(",a,b,c\n")
+    for value in ("", '""'):
+        result = run("train", path, "-o", tmp_path / "m", "--exclude", value)
+        assert_user_error(result, "no column named (--exclude)", "--exclude 'Unnamed: 0'")
+    for value in ('"",a', "a,"):
+        result = run("train", path, "-o", tmp_path / "m", "--exclude", value)
+        assert_user_error(
+            result, "an empty column name in the list (--exclude)", "--exclude 'Unnamed: 0'"
+        )
+    result = run("train", path, "-o", tmp_path / "m", "--epochs", "0")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "aefeat: column 'Unnamed: 0' looks like a row index (0, 1, 2, ...): "
+        "--exclude 'Unnamed: 0' if it is one\n" in result.stderr
+    )
+    assert "x 4 columns" in result.stderr
+    result = run("train", path, "-o", tmp_path / "m2", "--epochs", "0", "--exclude", "Unnamed: 0")
+    assert result.exit_code == 0, result.stderr
+    assert "row index" not in result.stderr and "x 3 columns" in result.stderr
+    # The made-up name of a blank header was refused as a duplicate the user never wrote.
+    clash = tmp_path / "clash.csv"
+    clash.write_text("a,,c,Unnamed: 1\n1,2,3,4\n5,6,7,8\n")
+    assert_user_error(
+        run("train", clash, "-o", tmp_path / "m3"),
+        "column 2 has a blank header, called 'Unnamed: 1' (its position from 0), the name of "
+        "column 4 too (",
+        "name the blank header, or rename column 4",
+    )

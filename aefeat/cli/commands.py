@@ -162,6 +162,9 @@ def run_train(
         # Rows read whole from one input are its rows in order: errors can name the line.
         whole = sampled is None and config.max_rows is None and dask is None and len(paths) == 1
         stats = _check_values(chunks, features, name, config, source if whole else None)
+        if whole and not quiet:  # in memory, every row in order: a blank-headed row index shows
+            for text in source.row_index_notes(chunks, features):
+                progress.note(text)
         n_rows = stats.n_rows
         # The parsed table is freed: hand it back before scaling adds the float32 matrix.
         fitting.release_freed_memory()

@@ -240,8 +240,20 @@ def parse_list(values: list[str] | None, flag: str) -> list[str] | None:
             i += 1
         out.append(part.strip())
     names = [p for p in out if p]
+    # A column whose header is blank is named 'Unnamed: N' (see _parse_header): an empty name
+    # names no column, and dropping it silently left that column in.
+    example = f"{flag} 'Unnamed: 0'" if flag.startswith("--") else "e.g. 'Unnamed: 0'"
+    blank = (
+        f"a column with a blank header is called 'Unnamed: N', N its position from 0 ({example})"
+    )
     if not names:
-        raise AefeatError("no column named", flag, f"name at least one column, or leave {flag} out")
+        raise AefeatError(
+            "no column named", flag, f"name at least one column, or leave {flag} out; {blank}"
+        )
+    if len(names) < len(out):
+        raise AefeatError(
+            "an empty column name in the list", flag, f"drop the stray comma or quotes; {blank}"
+        )
     return names
 
 

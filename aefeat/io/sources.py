@@ -139,6 +139,8 @@ class Source:
     for_training: bool = True
     # Parquet: each column's Arrow type, from the schema (types are known before any row).
     types: dict[str, Any] | None = None
+    # The 'Unnamed: N' names given to blank headers.
+    unnamed: list[str] = field(default_factory=list)
     _stream: Any = field(default=None, repr=False)
 
     def not_numeric_hint(self, name: str) -> str:
@@ -226,6 +228,27 @@ class Source:
                 "pass data with numeric columns of those names"
             )
         raise AefeatError(what, self.name, hint)
+
+    def row_index_notes(self, chunks: list[np.ndarray], columns: list[str]) -> list[str]:
+        """Notes on feature columns with a blank header whose values are 0, 1, 2, ... in the
+        rows ``chunks`` hold (every row, in order): the index ``df.to_csv()`` writes, which
+        would be trained on as a feature. Only those columns are compared, once."""
+        notes = []
+        for name in self.unnamed:
+            if name not in columns:
+                continue
+            j, start, index = columns.index(name), 0, True
+            for chunk in chunks:
+                index = np.array_equal(chunk[:, j], np.arange(start, start + len(chunk)))
+                start += len(chunk)
+                if not index:
+                    break
+            if index and start >= 3:
+                notes.append(
+                    f"column {name!r} looks like a row index (0, 1, 2, ...): "
+                    f"--exclude {option_value([name])} if it is one"
+                )
+        return notes
 
     def _delimiter_hint(self) -> str | None:
         only = self.header[0] if self.header else ""
@@ -1022,7 +1045,7 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
         first = head.split(b"\n", 1)[0]
         if b"\t" in first and b"," not in first:
             delimiter = "\t"
-    header, header_lines = _parse_header(head, name, delimiter, encoding)
+    header, header_lines, unnamed = _parse_header(head, name, delimiter, encoding)
     src = Source(
         name=name,
         path=path,
@@ -1031,6 +1054,7 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
         delimiter=delimiter,
         encoding=encoding,
         header_lines=header_lines,
+        unnamed=unnamed,
     )
     src._stream = io.BufferedReader(stream, 1 << 20)
     dup = sorted(h for h, n in collections.Counter(header).items() if n > 1)
@@ -1073,8 +1097,11 @@ def check_delimiter(delimiter: str, where: str = "--delimiter") -> None:
         )
 
 
-def _parse_header(head: bytes, name: str, delimiter: str, encoding: str) -> tuple[list[str], int]:
-    """Column names and the number of physical lines the header row spans."""
+def _parse_header(
+    head: bytes, name: str, delimiter: str, encoding: str
+) -> tuple[list[str], int, list[str]]:
+    """Column names, the number of physical lines the header row spans, and the names made up
+    for blank headers."""
     if len(head) >= 64 * HEAD_BYTES and b"\n" not in head:
         # Read no further: the names would be cut at an arbitrary column.
         raise AefeatError(
@@ -1105,7 +1132,21 @@ def _parse_header(head: bytes, name: str, delimiter: str, encoding: str) -> tupl
         row = next(reader, [])
     except csv.Error as exc:
         raise AefeatError(f"cannot parse the header: {exc}", f"{name}, line 1") from None
-    return [h.strip() or f"Unnamed: {i}" for i, h in enumerate(row)], max(1, reader.line_num)
+    # A blank name gets pandas' made-up one, 'Unnamed: N' (N its position from 0), which
+    # --columns/--exclude can name: `df.to_csv()` writes its index under a blank header.
+    names = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(row)]
+    unnamed = [names[i] for i, h in enumerate(row) if not h.strip()]
+    real = {n: j for j, n in enumerate(names) if row[j].strip()}
+    for made in unnamed:
+        if made in real:
+            i, j = names.index(made), real[made]
+            raise AefeatError(
+                f"column {i + 1} has a blank header, called {made!r} (its position from 0), "
+                f"the name of column {j + 1} too",
+                f"{name}, line 1",
+                f"name the blank header, or rename column {j + 1}",
+            )
+    return names, max(1, reader.line_num), unnamed
 
 
 def _parquet_file(path: Path | str | None) -> Any:
