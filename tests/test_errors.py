@@ -4,9 +4,11 @@ or changed. Each case runs through the real CLI (typer's CliRunner, in-process).
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import json
+import lzma
 import os
 import shutil
 import subprocess
@@ -1344,3 +1346,39 @@ def test_a_blank_header_is_named_unnamed_n_and_a_row_index_is_noted(tmp_path):
         "column 4 too (",
         "name the blank header, or rename column 4",
     )
+
+
+def _zip_bytes(text: str) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("d.csv", text)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "kind, pack, command",
+    [
+        ("compressed with bzip2", lambda t: bz2.compress(t.encode()), "bunzip2 -c"),
+        ("compressed with xz", lambda t: lzma.compress(t.encode()), "xz -dc"),
+        # A zstd frame's magic and header (no zstd module in the standard library before 3.14).
+        ("compressed with zstd", lambda t: b"\x28\xb5\x2f\xfd\x24\x00" + t.encode(), "zstd -dc"),
+        ("a zip archive", _zip_bytes, "unzip -p"),
+    ],
+)
+def test_compressions_other_than_gzip_are_named(tmp_path, kind, pack, command):
+    # They were "binary, not CSV text", with a hint about UTF-16 --encoding.
+    data = pack("a,b\n1,2\n3,4\n")
+    path = tmp_path / "d.csv.x"
+    path.write_bytes(data)
+    result = run("train", path, "-o", tmp_path / "m")
+    assert_user_error(
+        result,
+        f"the file is {kind} (not gzip, which aefeat reads) (",
+        f"d.csv.x) — decompress it first, e.g. {command} ",
+    )
+    assert "UTF-16" not in result.stderr
+    result = run("train", "-", "-o", tmp_path / "m", input=data)
+    assert_user_error(result, f"the input is {kind} (", f"{command} FILE | aefeat ... -")
+    assert not (tmp_path / "m").exists()

@@ -18,6 +18,7 @@ import itertools
 import math
 import os
 import re
+import shlex
 import sys
 import zlib
 from collections.abc import Iterator
@@ -35,6 +36,14 @@ from aefeat.errors import AefeatError, name_list
 from aefeat.io import remote
 
 GZIP_MAGIC = b"\x1f\x8b"
+# Other compressions, by their first bytes: (name, magic, a command that decompresses to stdout).
+# bzip2's "BZh<level>" is followed by a block's or the end's magic: a CSV may start with "BZh".
+OTHER_COMPRESSIONS = (
+    ("bzip2", re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)"), "bunzip2 -c"),
+    ("xz", re.compile(rb"\xfd7zXZ\x00"), "xz -dc"),
+    ("zstd", re.compile(rb"\x28\xb5\x2f\xfd"), "zstd -dc"),
+    ("zip", re.compile(rb"PK(\x03\x04|\x05\x06)"), "unzip -p"),
+)
 HEAD_BYTES = 1 << 16
 DEFAULT_BLOCK_SIZE = 8 << 20
 OTHER_DELIMITERS = (",", ";", "\t", "|")
@@ -1029,6 +1038,7 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
         stream = _GzipReader(io.BufferedReader(stream, 1 << 20), name)
         head = _read_head(stream, name)
         stream = _Prefixed(head, stream)
+    _check_compression(head, name, path is None)
     if not head.strip():
         raise AefeatError("the file is empty", name, "pass a CSV with a header row and data rows")
     if b"\x00" in head[:HEAD_BYTES] and not codec.startswith(("utf-16", "utf-32")):
@@ -1067,6 +1077,20 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
     if len(header) == 1 and src._delimiter_hint():
         raise AefeatError("only one column found", name, src._delimiter_hint())
     return src
+
+
+def _check_compression(head: bytes, name: str, stdin: bool) -> None:
+    """Refuse a compression other than gzip by its first bytes, saying which it is: the
+    bytes were called "binary, not CSV text", with a hint about UTF-16."""
+    for kind, magic, command in OTHER_COMPRESSIONS:
+        if magic.match(head):
+            shown = "FILE" if stdin or remote.is_url(name) else shlex.quote(name)
+            what = "a zip archive" if kind == "zip" else f"compressed with {kind}"
+            raise AefeatError(
+                f"the {'input' if stdin else 'file'} is {what} (not gzip, which aefeat reads)",
+                name,
+                f"decompress it first, e.g. {command} {shown} | aefeat ... -",
+            )
 
 
 def check_input_file(spec: str, hint: str = "check the path") -> None:
