@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 
 from aefeat.errors import AefeatError
-from aefeat.frames import LATENT_DTYPE, check_present, encode_frame, load_model, shared_location
+from aefeat.frames import (
+    LATENT_DTYPE,
+    check_keep_present,
+    check_present,
+    encode_frame,
+    load_model,
+    shared_location,
+)
 from aefeat.io import remote
 from aefeat.io.sources import expand_inputs
 
@@ -52,14 +59,14 @@ def encode(
     """
     import pandas as pd
 
-    from aefeat.encoding import output_columns
+    from aefeat.encoding import keep_list, output_columns
 
     model_path = shared_location(model_dir)
     model = load_model(model_path)  # checks the directory here, before any task runs
-    keep = list(keep or [])
+    keep = keep_list(keep)
     columns = [str(c) for c in ddf.columns]
-    check_present(model.columns, columns, "the Dask DataFrame", "training column")
-    check_present(keep, columns, "the Dask DataFrame", "--keep column")
+    check_present(model.columns, columns, "the Dask DataFrame")
+    check_keep_present(keep, columns, "the Dask DataFrame")
     names = output_columns(keep, model.spec.latent_dim, prefix, with_error)
     meta = pd.DataFrame({k: ddf._meta[k] for k in keep}, index=ddf._meta.index)
     for name in names[len(keep) :]:

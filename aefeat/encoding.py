@@ -38,21 +38,59 @@ class EncodeReport:
         return f"{total} {were} outside the training range (columns {shown}); encoded anyway"
 
 
+def check_prefix(prefix: Any) -> None:
+    """The one check of the latent columns' prefix: ``encode --prefix`` and the Python API's
+    ``prefix`` (an empty one would name the columns 0, 1, ..., a line break split a CSV row)."""
+    if not isinstance(prefix, str) or not prefix or any(ch in prefix for ch in "\r\n"):
+        raise AefeatError(
+            param="prefix",
+            expected="a short name such as 'z'",
+            expected_option="a short name such as z",
+            got=prefix,
+        )
+
+
+def keep_list(keep: Any) -> list[str]:
+    """The Python API's ``keep`` as a list of column names (None for none). A string is
+    refused: iterated, ``keep="id"`` would keep the columns 'i' and 'd'."""
+    if keep is None:
+        return []
+    if isinstance(keep, str | bytes) or not hasattr(keep, "__iter__"):
+        raise AefeatError(param="keep", expected="a list of column names", got=keep)
+    return list(keep)
+
+
 def output_columns(keep: list[str], latent_dim: int, prefix: str, with_error: bool) -> list[str]:
+    """The output's column names (``keep``, the latent columns, the error), checked; each error
+    words itself for the command line (flags) and the Python API (parameter names)."""
+    check_prefix(prefix)
     names = list(keep) + [f"{prefix}{i}" for i in range(latent_dim)]
     if with_error:
         names.append("reconstruction_error")
-    # A name --keep repeats is the user's slip; one a latent name repeats needs another prefix.
-    clash_hint = "choose another --prefix"
-    if with_error and "reconstruction_error" in keep:
-        clash_hint = "leave out --with-error, or do not --keep 'reconstruction_error'"
-    for values, what, where, hint in (
-        (keep, "--keep names a column more than once", "--keep", "name each column once"),
-        (names, "output column names collide", "--keep/--prefix", clash_hint),
-    ):
-        dup = sorted(n for n, k in collections.Counter(values).items() if k > 1)
-        if dup:
-            raise AefeatError(f"{what}: " + name_list(dup), where, hint)
+    dup = sorted(n for n, k in collections.Counter(keep).items() if k > 1)
+    if dup:
+        # A name --keep repeats is the user's slip.
+        raise AefeatError(
+            "--keep names a column more than once: " + name_list(dup),
+            "--keep",
+            "name each column once",
+            python_what="keep names a column more than once: " + name_list(dup),
+            python_where="keep",
+        )
+    dup = sorted(n for n, k in collections.Counter(names).items() if k > 1)
+    if dup:
+        # One a latent name repeats needs another prefix.
+        hint, python_hint = "choose another --prefix", "choose another prefix"
+        if with_error and "reconstruction_error" in keep:
+            hint = "leave out --with-error, or do not --keep 'reconstruction_error'"
+            python_hint = "pass with_error=False, or leave 'reconstruction_error' out of keep"
+        raise AefeatError(
+            "output column names collide: " + name_list(dup),
+            "--keep/--prefix",
+            hint,
+            python_where="keep/prefix",
+            python_hint=python_hint,
+        )
     return names
 
 

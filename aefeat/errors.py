@@ -40,6 +40,10 @@ class AefeatError(ValueError):
     column, line or option, and ``hint`` says how to fix it. It is a ``ValueError`` so that
     Python callers (and scikit-learn's checks) can treat it as the usual bad-input error.
 
+    A check that serves the command line and the Python API alike words itself for both:
+    ``python_what``, ``python_where`` and ``python_hint`` are ``what``, ``where`` and ``hint``
+    as Python callers read them (``keep``, ``impute='mean'``) when those name flags.
+
     A bad parameter carries structured fields instead of prose that names it: ``param`` (its
     key, as Python spells it), ``flag`` (its command-line name), ``expected`` (what a valid value is), ``got`` (the value), and
     ``params`` (other parameters involved, with their values). Where the error is shown decides
@@ -63,12 +67,17 @@ class AefeatError(ValueError):
         got: Any = _UNSET,
         params: dict[str, Any] | None = None,
         python_what: str | None = None,
+        python_where: str | None = None,
+        python_hint: str | None = None,
     ) -> None:
         self.what = what
         # ``what`` as the Python API says it, when that differs (scikit-learn's words).
         self.python_what = python_what
         self.where = where
         self.hint = hint
+        # ``where`` and ``hint`` as the Python API says them, when they name flags.
+        self.python_where = python_where
+        self.python_hint = python_hint
         self.param = param
         self.flag = flag or (None if param is None else _flag(param))
         self.expected = expected
@@ -99,13 +108,13 @@ class AefeatError(ValueError):
         if self.param is not None and self.expected is not None:
             got = "" if self.got is _UNSET else _short(self.got)
             text = f"{self.param}={got} must be {self.expected}; got {got}"
-            return _one_line(text, self.where or "", None)
-        where = [self.where] if self.where else []
+            return _one_line(text, self.python_where or self.where or "", None)
+        where = [self.python_where or self.where] if self.python_where or self.where else []
         if self.param is not None:
             where.append(self.param if self.got is _UNSET else f"{self.param}={_short(self.got)}")
         where += [f"{k}={v!r}" for k, v in self.params.items()]
         what = self.python_what or self.what or "invalid value"
-        return _one_line(what, ", ".join(where), self.hint)
+        return _one_line(what, ", ".join(where), self.python_hint or self.hint)
 
     def __str__(self) -> str:
         return self.python_message

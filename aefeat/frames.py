@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from aefeat.core.prepare import missing_columns_error
-from aefeat.errors import AefeatError
+from aefeat.errors import AefeatError, name_list
 from aefeat.io import remote
 from aefeat.modeldir import ModelDir, load_model_dir
 
@@ -46,19 +46,34 @@ def load_model(path: str | os.PathLike[str]) -> ModelDir:
     return _load_cached(path, (st.st_ino, st.st_mtime_ns, st.st_size))
 
 
-def check_present(wanted: list[str], columns: list[str], where: str, what: str) -> None:
+def check_present(
+    wanted: list[str],
+    columns: list[str],
+    where: str,
+    what: str = "training column",
+    hint: str = "encode data with the columns the model was trained on",
+) -> None:
     """Refuse, naming them, the ``wanted`` columns that ``columns`` lacks."""
-    missing = [c for c in wanted if c not in columns]
+    present = set(columns)
+    missing = [c for c in wanted if c not in present]
     if missing:
-        raise missing_columns_error(
-            missing, what, where, "encode data with the columns the model was trained on"
-        )
+        raise missing_columns_error(missing, what, where, hint)
+
+
+def check_keep_present(keep: list[str], columns: list[str], where: str) -> None:
+    """Refuse ``keep`` columns the data lacks (the Python API's ``keep``: the hint is to fix
+    ``keep``, not the data)."""
+    hint = "check the names in keep; available columns: " + name_list(columns, 20)
+    check_present(keep, columns, where, "keep column", hint)
 
 
 def output_schema(keep: list[str], latent_dim: int, prefix: str, with_error: bool) -> list[str]:
-    """Names of the latent (and error) columns that follow the kept ones."""
-    names = [f"{prefix}{j}" for j in range(latent_dim)]
-    return names + ["reconstruction_error"] if with_error else names
+    """Names of the latent (and error) columns that follow the kept ones, checked (a prefix
+    that names a kept column, ``keep`` naming one twice: see
+    :func:`aefeat.encoding.output_columns`)."""
+    from aefeat.encoding import output_columns
+
+    return output_columns(keep, latent_dim, prefix, with_error)[len(keep) :]
 
 
 def encode_frame(
@@ -75,7 +90,14 @@ def encode_frame(
     float32. ``where`` names the partition in error messages."""
     import pandas as pd
 
+    from aefeat.encoding import keep_list
+
+    keep = keep_list(keep)
     features = model.columns
+    # Checked here too: encode_frame is public, and pandas' KeyError names no fix.
+    check_present(features, list(df.columns), where)
+    check_keep_present(keep, list(df.columns), where)
+    columns = output_schema(keep, model.spec.latent_dim, prefix, with_error)
     try:
         X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):
@@ -90,7 +112,6 @@ def encode_frame(
     kernel.fill(X, lambda row: f"{where}, row with index {df.index[row]!r}")
     Z, err = kernel.encode(X, with_error)
     out = pd.DataFrame({k: df[k] for k in keep}, index=df.index)
-    columns = output_schema(keep, kernel.latent_dim, prefix, with_error)
     values = [*Z.T, err] if err is not None else list(Z.T)
     for name, column in zip(columns, values, strict=True):
         out[name] = column.astype(LATENT_DTYPE)

@@ -239,6 +239,7 @@ def check_output_dir(path: Path, inputs: list[str] | None = None) -> None:
             f"output exists and is not an aefeat model directory: {why}",
             str(path),
             "choose another -o path or remove it",
+            python_hint="pass save() another path, or remove it",
         )
     check_writable(real.parent, str(path))
 

@@ -13,8 +13,16 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from aefeat.encoding import keep_list
 from aefeat.errors import AefeatError
-from aefeat.frames import check_present, encode_frame, load_model, output_schema, shared_location
+from aefeat.frames import (
+    check_keep_present,
+    check_present,
+    encode_frame,
+    load_model,
+    output_schema,
+    shared_location,
+)
 
 
 def encode(
@@ -49,10 +57,10 @@ def encode(
 
     model_path = shared_location(model_dir)
     model = load_model(model_path)  # checked here, on the driver, before any task runs
-    keep = list(keep or [])
+    keep = keep_list(keep)
     fields = {f.name: f for f in df.schema.fields}
-    check_present(model.columns, list(fields), "the Spark DataFrame", "training column")
-    check_present(keep, list(fields), "the Spark DataFrame", "--keep column")
+    check_present(model.columns, list(fields), "the Spark DataFrame")
+    check_keep_present(keep, list(fields), "the Spark DataFrame")
     not_numeric = [c for c in model.columns if not isinstance(fields[c].dataType, T.NumericType)]
     if not_numeric:
         raise AefeatError(
@@ -60,14 +68,7 @@ def encode(
             "the Spark DataFrame",
             f"cast it: df.withColumn({not_numeric[0]!r}, df[{not_numeric[0]!r}].cast('double'))",
         )
-    names = output_schema(keep, model.spec.latent_dim, prefix, with_error)
-    clash = sorted(set(keep) & set(names))
-    if clash:
-        raise AefeatError(
-            f"output column names collide: {', '.join(map(repr, clash))}",
-            "keep/prefix",
-            "choose another prefix",
-        )
+    names = output_schema(keep, model.spec.latent_dim, prefix, with_error)  # checked
     schema = T.StructType(
         [fields[k] for k in keep] + [T.StructField(n, T.FloatType(), True) for n in names]
     )

@@ -142,6 +142,43 @@ def test_python_api_checks_columns_before_running(model_dir, frame):
         aefeat.dask.encode(dd.from_pandas(frame, npartitions=2), model_dir, keep=["nope"])
 
 
+def test_python_api_speaks_parameter_names_not_flags(model_dir, frame):
+    """aefeat.dask.encode's errors name ``keep``, ``prefix`` and ``impute=``, not --keep,
+    --prefix and --impute; a str ``keep`` is refused, not read letter by letter."""
+    with_z0 = frame.assign(z0=1.0)
+    cases = [
+        (
+            {"keep": ["z0"]},
+            "output column names collide: 'z0' (keep/prefix) — choose another prefix",
+        ),
+        (
+            {"keep": ["nope"]},
+            "keep column 'nope' missing from the data (the Dask DataFrame) — check the names "
+            "in keep; available columns: 'id', 'f0'",
+        ),
+        (
+            {"keep": ["id", "id"]},
+            "keep names a column more than once: 'id' (keep) — name each column once",
+        ),
+        ({"keep": "id"}, "keep='id' must be a list of column names; got 'id'"),
+        ({"prefix": ""}, "prefix='' must be a short name such as 'z'; got ''"),
+    ]
+    for kwargs, words in cases:
+        with pytest.raises(AefeatError) as info:
+            aefeat.dask.encode(dd.from_pandas(with_z0, npartitions=2), model_dir, **kwargs)
+        assert str(info.value).startswith(words), (kwargs, str(info.value))
+        assert "--" not in str(info.value)
+    gap = frame.copy()
+    gap.loc[3, "f1"] = np.nan
+    latent = aefeat.dask.encode(dd.from_pandas(gap, npartitions=2), model_dir)
+    with pytest.raises(AefeatError) as info:
+        latent.compute(scheduler="sync")
+    assert str(info.value) == (
+        "missing or infinite value in column 'f1' (Dask partition, row with index 3) — fix the "
+        "data, or retrain with impute='mean', 'median' or 'zero'"
+    )
+
+
 def test_output_names():
     name = aefeat.dask.output_name
     assert name(Path("d/a.csv")) == "a.csv"

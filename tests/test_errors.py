@@ -1167,6 +1167,73 @@ def test_wording_of_output_name_and_target_refusals(ctx, tmp_path):
     assert_user_error(run("inspect", ctx.model, "--plot", "-"), "not to stdout", "--plot -")
 
 
+def test_encode_frame_names_missing_columns_and_the_api_parameters(ctx):
+    """aefeat.frames.encode_frame raised pandas' bare KeyError for a missing column, and named
+    --keep, --prefix and --impute, which the Python API does not have."""
+    from aefeat.errors import AefeatError
+    from aefeat.frames import encode_frame, load_model
+
+    model = load_model(ctx.model)
+    frame = pd.read_csv(ctx.good)
+    cases = [
+        (
+            (frame.drop(columns="f0"), []),
+            {},
+            "training column 'f0' missing from the data (DataFrame) — encode data with the "
+            "columns the model was trained on",
+        ),
+        (
+            (frame, ["zzz"]),
+            {},
+            "keep column 'zzz' missing from the data (DataFrame) — check the names in keep; "
+            "available columns: 'id', 'f0'",
+        ),
+        ((frame, "id"), {}, "keep='id' must be a list of column names; got 'id'"),
+        ((frame.assign(z1=0.0), ["z1"]), {}, "output column names collide: 'z1' (keep/prefix)"),
+        ((frame, []), {"prefix": ""}, "prefix='' must be a short name such as 'z'; got ''"),
+        (
+            (frame.assign(f2=np.where(frame.index == 4, np.nan, frame["f2"])), []),
+            {},
+            "missing or infinite value in column 'f2' (DataFrame, row with index 4) — fix the "
+            "data, or retrain with impute='mean', 'median' or 'zero'",
+        ),
+    ]
+    for args, kwargs, words in cases:
+        with pytest.raises(AefeatError) as info:
+            encode_frame(model, *args, **kwargs)
+        assert str(info.value).startswith(words), str(info.value)
+        assert "--" not in str(info.value)
+
+
+def test_output_name_checks_word_themselves_for_the_cli_and_the_api():
+    """One check serves both: the command line reads flags, Python the parameter names."""
+    from aefeat.encoding import output_columns
+    from aefeat.errors import AefeatError
+
+    with pytest.raises(AefeatError) as info:
+        output_columns(["id", "id"], 2, "z", False)
+    assert info.value.message == (
+        "--keep names a column more than once: 'id' (--keep) — name each column once"
+    )
+    assert str(info.value) == (
+        "keep names a column more than once: 'id' (keep) — name each column once"
+    )
+    with pytest.raises(AefeatError) as info:
+        output_columns(["reconstruction_error"], 2, "z", True)
+    assert info.value.message == (
+        "output column names collide: 'reconstruction_error' (--keep/--prefix) — leave out "
+        "--with-error, or do not --keep 'reconstruction_error'"
+    )
+    assert str(info.value) == (
+        "output column names collide: 'reconstruction_error' (keep/prefix) — pass "
+        "with_error=False, or leave 'reconstruction_error' out of keep"
+    )
+    with pytest.raises(AefeatError) as info:
+        output_columns([], 2, "", False)
+    assert info.value.message == "invalid value '' (--prefix) — use a short name such as z"
+    assert str(info.value) == "prefix='' must be a short name such as 'z'; got ''"
+
+
 @pytest.mark.parametrize("end", ["\n", ""], ids=["line-break", "no-line-break"])
 @pytest.mark.parametrize("fmt", ["out.csv", "out.parquet"])
 def test_encode_of_a_header_only_input_is_the_header(ctx, tmp_path, end, fmt):

@@ -501,6 +501,21 @@ def test_inverse_transform_checks_its_input_as_pca_does(fitted, frame):
     assert fitted.inverse_transform(Z).dtype == np.float64
 
 
+def test_save_over_a_users_directory_names_the_path_argument(fitted, tmp_path):
+    # The hint said "choose another -o path or remove it": a flag save() does not have.
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "notes.txt").write_text("keep me")
+    with pytest.raises(AefeatError) as info:
+        fitted.save(target)
+    assert str(info.value) == (
+        f"output exists and is not an aefeat model directory: it holds other files: notes.txt "
+        f"({target}) — pass save() another path, or remove it"
+    )
+    assert info.value.message.endswith("— choose another -o path or remove it")
+    assert (target / "notes.txt").read_text() == "keep me"
+
+
 def test_save_and_load_keep_feature_names_spelled_like_default_ones(frame, tmp_path):
     named = frame[FEATURES].set_axis([f"x{i}" for i in range(6)], axis=1)
     small(epochs=1).fit(named).save(tmp_path / "named")

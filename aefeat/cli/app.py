@@ -558,6 +558,7 @@ def encode(
     """Encode DATA with a trained model: kept columns, then latent columns."""
     from aefeat.cli.commands import run_encode
     from aefeat.core.config import parse_list
+    from aefeat.encoding import check_prefix
 
     if not 1 <= chunk_size <= MAX_CHUNK_ROWS:
         raise AefeatError(
@@ -565,8 +566,7 @@ def encode(
             "--chunk-size",
             f"use a positive number of rows, at most {MAX_CHUNK_ROWS:,}",
         )
-    if not prefix or any(ch in prefix for ch in "\r\n"):
-        raise AefeatError(f"invalid value {prefix!r}", "--prefix", "use a short name such as z")
+    check_prefix(prefix)  # the Python API's check too
     options = {
         "keep": parse_list(keep, "--keep") or [],
         "prefix": prefix,

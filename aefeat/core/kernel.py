@@ -47,6 +47,7 @@ class EncodeKernel:
                     f"missing or infinite value in column {self.columns[col]!r}",
                     where(int(row)),
                     "fix the data, or retrain with --impute mean|median|zero",
+                    python_hint="fix the data, or retrain with impute='mean', 'median' or 'zero'",
                 )
             return 0
         return self.scaler.fill_missing(X)
