@@ -163,6 +163,66 @@ def test_unknown_yaml_key_lists_the_table_keys(tmp_path):
     assert "valid keys are " + ", ".join(PARAMS.keys) in info.value.message
 
 
+def test_yaml_names_read_as_numbers_or_booleans_are_refused_as_written(tmp_path):
+    # YAML 1.1 reads 0 as a number and no as False: they said "invalid value [0, False]", and
+    # False cannot be told from false or off, so they are refused, quoted as written.
+    path = tmp_path / "cfg.yaml"
+    for text, words in [
+        (
+            "exclude: [0, no, id]\n",
+            "column names in exclude must be strings: YAML reads 0 as a number, no as a "
+            f"boolean (key 'exclude' in {path}) — quote them: exclude: ['0', 'no', 'id']",
+        ),
+        (
+            "columns: off\n",
+            "column names in columns must be strings: YAML reads off as a boolean (key "
+            f"'columns' in {path}) — quote it: columns: ['off']",
+        ),
+    ]:
+        path.write_text(text)
+        with pytest.raises(AefeatError) as info:
+            load_config_file(path)
+        assert info.value.message == words
+    path.write_text("exclude: ['0', 'no']\ncolumns: \"1,2,3\"\n")
+    assert load_config_file(path) == {"exclude": ["0", "no"], "columns": ["1", "2", "3"]}
+
+
+def test_config_values_checked_without_data_are_named_by_their_key(tmp_path):
+    # encoding said "(--encoding)", a flag the user did not type; columns likewise.
+    path = tmp_path / "cfg.yaml"
+    path.write_text("encoding: nonsense\n")
+    with pytest.raises(AefeatError) as info:
+        load_config_file(path)
+    assert info.value.message == (
+        f"unknown encoding 'nonsense' (key 'encoding' in {path}) — use a name such as utf-8 "
+        "or latin-1"
+    )
+    path.write_text("columns: [a, b, a]\n")
+    with pytest.raises(AefeatError) as info:
+        load_config_file(path)
+    assert info.value.message == (
+        f"column 'a' is named twice (key 'columns' in {path}) — name each column once"
+    )
+    path.write_text("encoding: Latin-1\n")
+    assert load_config_file(path) == {"encoding": "Latin-1"}
+
+
+def test_unreadable_config_files_say_what_to_do(tmp_path):
+    # Said "cannot read config file: [Errno 21] Is a directory: ..." and the codec's message.
+    with pytest.raises(AefeatError) as info:
+        load_config_file(tmp_path)
+    assert info.value.message == (
+        f"config file is a directory ({tmp_path}) — pass a YAML file to --config"
+    )
+    path = tmp_path / "cfg.yaml"
+    path.write_bytes("seed: 1\nexclude: [caf\xe9]\n".encode("latin-1"))
+    with pytest.raises(AefeatError) as info:
+        load_config_file(path)
+    assert info.value.message == (
+        f"config file is not UTF-8 text: byte 0xe9 ({path}, line 2) — save it as UTF-8"
+    )
+
+
 def test_one_error_two_wordings():
     """Where the error is shown decides the words: a flag on the command line, the Python name
     (``random_state`` for the estimator's seed) in Python."""

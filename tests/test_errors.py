@@ -342,6 +342,29 @@ CONFIG_CASES = {
     "list-as-key": ("? [a, b]\n: 1\n", ("a key must be a name", "cfg.yaml, line 1")),
     "nested-too-deeply": ("columns: " + "[" * 3000 + "]" * 3000 + "\n", ("nested too deeply",)),
     "python-tag": ("!!python/object/apply:os.getcwd []\n", ("not valid YAML", "cfg.yaml")),
+    # Named by the key, not the flag (it said "(--encoding)", "(--columns)").
+    "unknown-encoding": (
+        "encoding: nonsense\n",
+        ("unknown encoding 'nonsense' (key 'encoding' in", "cfg.yaml", "utf-8 or latin-1"),
+    ),
+    "columns-named-twice": (
+        "columns: [f0, f1, f0]\n",
+        ("column 'f0' is named twice (key 'columns' in", "name each column once"),
+    ),
+    # YAML reads 0 and no as a number and a boolean: said "invalid value [0, False]".
+    "names-read-as-number-and-boolean": (
+        "exclude: [0, no]\n",
+        (
+            "column names in exclude must be strings: YAML reads 0 as a number, no as a boolean",
+            "key 'exclude' in",
+            "quote them: exclude: ['0', 'no']",
+        ),
+    ),
+    # Said "cannot read config file: 'utf-8' codec can't decode byte 0xe9 in position 13: ...".
+    "not-utf-8": (
+        "latent_dim: 2\nexclude: [caf\xe9]\n".encode("latin-1"),
+        ("config file is not UTF-8 text: byte 0xe9", "cfg.yaml, line 2", "save it as UTF-8"),
+    ),
 }
 
 TRAIN_OPTION_CASES = [
@@ -411,6 +434,15 @@ def test_bad_config_file(case, ctx, tmp_path):
     args = command_args("train", ctx, str(ctx.good), ["--config", config])
     result = run_and_check_output("train", args, tmp_path, True, ctx.model)
     assert_user_error(result, *words)
+
+
+def test_config_that_is_a_directory(ctx, tmp_path):
+    # Said "cannot read config file: [Errno 21] Is a directory: '...' (...)", with no hint.
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    args = command_args("train", ctx, str(ctx.good), ["--config", folder, "-o", tmp_path / "m"])
+    result = run(*args)
+    assert_user_error(result, f"config file is a directory ({folder})", "pass a YAML file")
 
 
 ENCODE_OPTION_CASES = [

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import shlex
 from pathlib import Path
 from typing import Any
 
 from aefeat.core import params as _params
-from aefeat.errors import AefeatError
+from aefeat.errors import AefeatError, name_list
 
 # The table in aefeat.core.params is the one declaration; these names are kept for importers.
 ACTIVATIONS = _params.ACTIVATIONS
@@ -126,12 +127,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     """Read a YAML config file into a dict of known keys, with clear errors."""
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AefeatError("config file not found", str(path), "check the --config path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AefeatError(f"cannot read config file: {exc}", str(path)) from None
+    text = _read_config_text(path)
     try:
         data = yaml.load(text, Loader=_config_loader())  # noqa: S506 - a SafeLoader subclass
     except _DuplicateKey as exc:
@@ -175,9 +171,97 @@ def load_config_file(path: Path) -> dict[str, Any]:
     for key in ("columns", "exclude"):
         if isinstance(data.get(key), str):
             data[key] = parse_list([data[key]], f"key '{key}' in {path}")
+        _check_names_are_text(key, data.get(key), text, path)
     for key, value in data.items():
         check_value(key, value, where=f"key '{key}' in {path}")
+    # Checked here, not when the data is opened: that check names the flag (--encoding,
+    # --columns), and the value came from this file.
+    if "encoding" in data:
+        check_encoding(data["encoding"], f"key 'encoding' in {path}")
+    twice = sorted(n for n, k in collections.Counter(data.get("columns") or []).items() if k > 1)
+    if twice:
+        raise AefeatError(
+            f"column {twice[0]!r} is named twice",
+            f"key 'columns' in {path}",
+            "name each column once",
+        )
     return data
+
+
+def _read_config_text(path: Path) -> str:
+    """The text of the config file at ``path``; one line saying what to do if it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise AefeatError("config file not found", str(path), "check the --config path") from None
+    except IsADirectoryError:
+        raise AefeatError(
+            "config file is a directory", str(path), "pass a YAML file to --config"
+        ) from None
+    except PermissionError:
+        raise AefeatError(
+            "permission denied", str(path), "check the config file's read permissions"
+        ) from None
+    except OSError as exc:
+        raise AefeatError(
+            f"cannot read config file: {exc.strerror or exc}", str(path), "check the --config path"
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise AefeatError(
+            f"config file is not UTF-8 text: byte 0x{data[exc.start]:02x}",
+            f"{path}, line {line}",
+            "save it as UTF-8",
+        ) from None
+
+
+def _check_names_are_text(key: str, value: Any, text: str, path: Path) -> None:
+    """Refuse column names YAML read as numbers, booleans or dates (``exclude: [0, no]``: pandas'
+    numbered headers, YAML 1.1's yes/no/on/off), quoting them as written: ``no`` read as False
+    cannot be told from ``false`` or ``off`` afterwards, so it is not turned back into a name."""
+    import datetime
+
+    import yaml
+
+    items = value if isinstance(value, list) else [value]
+    kinds = {bool: "a boolean", int: "a number", float: "a number", datetime.date: "a date"}
+    bad = [i for i, v in enumerate(items) if isinstance(v, tuple(kinds))]
+    if not bad:
+        return
+    # The names as written: YAML's base loader reads every scalar as a string.
+    raw = yaml.load(text, Loader=yaml.BaseLoader).get(key)  # noqa: S506 - no constructors
+    written = raw if isinstance(raw, list) else [raw]
+    if len(written) != len(items) or not all(isinstance(w, str) for w in written):
+        written = [str(v) for v in items]
+    read = [
+        f"{written[i]} as {next(w for t, w in kinds.items() if isinstance(items[i], t))}"
+        for i in bad
+    ]
+    quoted = [f"""'{w.replace("'", "''")}'""" for w in written]  # as YAML quotes
+    hint = "quote " + ("it" if len(bad) == 1 else "them")
+    if len(written) <= 10:  # the whole line to paste
+        hint += f": {key}: [{', '.join(quoted)}]"
+    elif len(bad) <= 10:
+        hint += ": " + ", ".join(quoted[i] for i in bad)
+    raise AefeatError(
+        f"column names in {key} must be strings: YAML reads " + name_list(read, show=str),
+        f"key '{key}' in {path}",
+        hint,
+    )
+
+
+def check_encoding(encoding: str, where: str = "--encoding") -> str:
+    """The codec name of ``encoding``, or the refusal of a name Python has no codec for."""
+    import codecs
+
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise AefeatError(
+            f"unknown encoding {encoding!r}", where, "use a name such as utf-8 or latin-1"
+        ) from None
 
 
 def resolve_config(config_file: Path | None = None, **overrides: Any) -> TrainConfig:
