@@ -433,6 +433,22 @@ def test_fit_leaves_the_callers_random_state_and_tensorflow_settings_alone():
     assert proc.stdout.split("\n")[:4] == ["True", "True", "None False", "None"]
 
 
+def test_the_first_fit_leaves_a_seeded_python_random_alone():
+    """The first fit imports TensorFlow, whose import draws from Python's generator."""
+    code = (
+        "import random, numpy as np\n"
+        "random.seed(123); expected = random.random()\n"
+        "random.seed(123)\n"
+        "from aefeat import AutoencoderTransformer\n"
+        "X = np.random.default_rng(0).random((60, 4))\n"
+        "AutoencoderTransformer(latent_dim=2, hidden=[4], epochs=1, random_state=0).fit(X)\n"
+        "print(random.random() == expected)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[0] == "True"
+
+
 def test_fits_in_threads_give_the_models_they_give_alone(frame):
     # joblib's threading backend runs fits side by side; the generators a fit seeds are
     # global, so overlapping fits drew from each other's streams (a different model for the

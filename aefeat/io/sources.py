@@ -578,19 +578,8 @@ class Source:
 
     def _column_cells(self, index: int, limit: int = 10_000) -> list[str]:
         """Cells of column ``index`` in the first ``limit`` data rows (none for stdin)."""
-        cells: list[str] = []
-        if self.path is None:
-            return cells
-        try:
-            with _open_text(self.path, self.encoding) as fh:
-                reader = csv.reader(fh, delimiter=self.delimiter)
-                next(reader, None)
-                for row in itertools.islice(reader, limit):
-                    if index < len(row):
-                        cells.append(row[index])
-        except (OSError, UnicodeDecodeError, csv.Error, EOFError, zlib.error):
-            pass
-        return cells
+        rows = itertools.islice(self._data_rows(), limit)
+        return [row[index] for _, row in rows if index < len(row)]
 
     def _text_columns(self, row: list[str], numeric: list[str] | None) -> list[str]:
         """The columns of ``numeric`` whose cell in ``row`` is neither a number nor blank."""
@@ -620,20 +609,24 @@ class Source:
 
     def _find_line(self, bad) -> int | None:
         """Line number (1-based, header is line 1) of the first data row for which ``bad`` holds."""
+        return next((line for line, row in self._data_rows() if bad(row)), None)
+
+    def _data_rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(line where it begins, cells) of each data row, the file read again from its start
+        (a quoted value may span lines); none for stdin, and no more once the file cannot be
+        read: these serve messages about an input already refused."""
         if self.path is None:
-            return None
+            return
         try:
             with _open_text(self.path, self.encoding) as fh:
                 reader = csv.reader(fh, delimiter=self.delimiter)
                 next(reader, None)
                 start = reader.line_num + 1
                 for row in reader:
-                    if bad(row):
-                        return start  # where the row begins (a quoted value may span lines)
+                    yield start, row
                     start = reader.line_num + 1
         except (OSError, UnicodeDecodeError, csv.Error, EOFError, zlib.error):
-            return None
-        return None
+            return
 
     def _find_undecodable_line(self) -> int | None:
         """Line number of the first line that is not valid text in the file's encoding."""

@@ -130,7 +130,27 @@ def _collector_paused():
         gc.enable()
 
 
-with _cpp_logs_off(), _stderr_silenced(), _lean_import(), _collector_paused():
+@contextlib.contextmanager
+def _python_random_kept():
+    """Python's ``random`` generator as it was before TensorFlow's first import, which draws
+    from it: a caller who seeded it and then fitted (the first fit imports TensorFlow) would
+    otherwise get other numbers after the fit than without it."""
+    import random
+
+    state = random.getstate()
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
+with (
+    _cpp_logs_off(),
+    _stderr_silenced(),
+    _lean_import(),
+    _collector_paused(),
+    _python_random_kept(),
+):
     import keras
 
 import numpy as np  # noqa: E402
