@@ -25,7 +25,7 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,8 @@ class ModelDir:
     scaler: Scaler
     network: DenseNetwork
     location: str | None = None  # the URL it was fetched from, when it was
-    sample_bytes: bytes = b""  # sample.npz as hashed at load time, parsed on demand
+    # sample.npz as hashed at load time, parsed on demand (kept out of repr and ==).
+    sample_bytes: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -86,7 +87,12 @@ class ModelDir:
     def sample(self) -> np.ndarray:
         """The stored raw training rows (sha256 already checked; shape checked before reading)."""
         expected = {"X": (range(1, MAX_SAMPLE_ROWS + 1), self.spec.n_features)}
-        return _load_npz(self.sample_bytes, self.path / SAMPLE, expected)["X"]
+        try:
+            return _load_npz(self.sample_bytes, self.path / SAMPLE, expected)["X"]
+        except AefeatError as exc:
+            if self.location and exc.where:  # the URL, not the removed temporary copy
+                exc.where = exc.where.replace(str(self.path), self.location.rstrip("/"))
+            raise
 
 
 Shape = tuple[int | range, ...]
@@ -334,7 +340,9 @@ def _read_at(
     """sha256 of the regular file ``name`` in the open directory ``dir_fd``, and its bytes when
     ``keep``. Raises ``FileNotFoundError`` when it is missing or not a regular file."""
     try:
-        fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+        # Non-blocking: a FIFO in a model's place would block the open for ever (it is refused
+        # below, as anything but a regular file is); reads of a regular file are unaffected.
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK, dir_fd=dir_fd)
     except IsADirectoryError:
         raise FileNotFoundError(name) from None
     with os.fdopen(fd, "rb") as fh:
@@ -343,12 +351,13 @@ def _read_at(
             raise FileNotFoundError(name)
         if limit is not None and st.st_size > limit:
             raise AefeatError(f"{name} is implausibly large", str(where / name))
-        digest, parts = hashlib.sha256(), []
+        if keep:  # one copy in memory, parsed later from these very bytes
+            data = fh.read()
+            return hashlib.sha256(data).hexdigest(), data
+        digest = hashlib.sha256()
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-            if keep:
-                parts.append(block)
-    return digest.hexdigest(), b"".join(parts)
+    return digest.hexdigest(), b""
 
 
 def _parse_metadata(raw: bytes, meta_path: Path) -> dict[str, Any]:
@@ -384,7 +393,9 @@ def _parse_metadata(raw: bytes, meta_path: Path) -> dict[str, Any]:
 
 def _read_once(path: Path, keep: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, bytes]]:
     try:
-        dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        # O_PATH: a handle for opening the files in it, which needs only search permission
+        # (a shared model directory of mode 711 loads, as it did by path).
+        dir_fd = os.open(path, getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY)
     except FileNotFoundError:
         raise AefeatError(
             "model directory not found", str(path), "check the path or run aefeat train"

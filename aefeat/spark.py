@@ -61,7 +61,9 @@ def encode(
     fields = {f.name: f for f in df.schema.fields}
     check_present(model.columns, list(fields), "the Spark DataFrame")
     check_keep_present(keep, list(fields), "the Spark DataFrame")
-    not_numeric = [c for c in model.columns if not isinstance(fields[c].dataType, T.NumericType)]
+    # Booleans are 0 and 1, as train and encode read them.
+    numeric = (T.NumericType, T.BooleanType)
+    not_numeric = [c for c in model.columns if not isinstance(fields[c].dataType, numeric)]
     if not_numeric:
         raise AefeatError(
             f"column {not_numeric[0]!r} is not numeric (type {fields[not_numeric[0]].dataType})",

@@ -1445,6 +1445,12 @@ def test_a_blank_header_is_named_unnamed_n_and_a_row_index_is_noted(tmp_path):
         "column 4 too (",
         "name the blank header, or rename column 4",
     )
+    clash.write_text("Unnamed: 1,,c\n1,2,3\n5,6,7\n")  # the real name first
+    assert_user_error(
+        run("train", clash, "-o", tmp_path / "m3"),
+        "column 2 has a blank header, called 'Unnamed: 1' (its position from 0), the name of "
+        "column 1 too (",
+    )
 
 
 def _zip_bytes(text: str) -> bytes:

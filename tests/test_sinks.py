@@ -167,7 +167,7 @@ def test_stdout_to_a_full_device_fails_for_encode_inspect_and_help(model_dir, cs
     with open(devices["full"], "wb") as out:
         enc = aefeat("encode", model_dir, csv_path, stdout=out)
         ins = aefeat("inspect", model_dir, "--json", stdout=out)
-        helps = [aefeat(*args, stdout=out) for args in (["--help"], ["train", "--help"])]
+        helps = [aefeat(*args, stdout=out) for args in ([], ["--help"], ["train", "--help"])]
     for proc in (enc, ins, *helps):
         assert proc.stderr == "aefeat: error: " + NO_SPACE.format("<stdout>") + "\n"
         assert proc.exit_code == 2
@@ -1025,3 +1025,40 @@ def test_inspect_to_an_ascii_only_stdout_is_readable(model_dir):
     text = proc.stdout.decode("ascii")
     assert "aefeat model" in text and "f0" in text
     assert "\\u25" not in text and "-+-" in text  # tables ruled in ASCII, not escaped box lines
+
+
+def test_a_fifo_in_a_model_files_place_is_refused_not_waited_on(model_dir, csv_path, tmp_path):
+    """Opening a FIFO blocks until a writer comes: encode hung for ever."""
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    for name in ("sample.npz", "metadata.json"):
+        shutil.copytree(model_dir, model, dirs_exist_ok=True)
+        (model / name).unlink()
+        os.mkfifo(model / name)
+        proc = subprocess.run(
+            [EXE, "encode", str(model), str(csv_path)], capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 2
+        assert "is missing" in proc.stderr and proc.stderr.count("\n") == 1
+        (model / name).unlink()
+
+
+def test_a_model_directory_one_may_only_search_loads(model_dir, csv_path, tmp_path):
+    """A shared model directory of mode 711 (search, no listing) loads, as it did by path."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root (to give the directory away) and setpriv (to drop the override)")
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    for path in (model, *model.iterdir()):
+        os.chown(path, 65534, 65534)  # nobody
+    model.chmod(0o711)
+    drop = "-dac_override,-dac_read_search"
+    proc = subprocess.run(
+        [setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", EXE, "encode", model, csv_path],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("z0,z1\n")

@@ -68,8 +68,7 @@ class _Group(TyperGroup):
             ctx = getattr(exc, "ctx", None)
             if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
                 # Plain `aefeat`: show the help, as --help does (not a one-line error).
-                print(ctx.get_help())
-                code = errors.EXIT_OK
+                code = _print_help(ctx, debug)
             else:
                 code = _fail(
                     f"aefeat: error: {_usage_message(exc)}", getattr(exc, "exit_code", 2), debug
@@ -233,6 +232,20 @@ def _out_of_memory(args: list[str]) -> str:
         "inspect": "use a smaller --data sample, or raise the limit",
     }.get(command, "raise the limit")
     return f"aefeat: error: out of memory (or over a limit such as ulimit -v) — {what}"
+
+
+def _print_help(ctx: Any, debug: bool) -> int:
+    """The help of plain ``aefeat``, with stdout's failures handled as for any output."""
+    from aefeat.io.sinks import writing_stdout
+
+    try:
+        with writing_stdout():
+            print(ctx.get_help())
+    except errors.AefeatError as exc:
+        return _fail(f"aefeat: error: {exc.message}", errors.EXIT_USER, debug)
+    except BrokenPipeError:
+        _silence_stdout()
+    return errors.EXIT_OK
 
 
 def _echo_failed_on_stdout(exc: Exception) -> errors.AefeatError | None:

@@ -743,9 +743,11 @@ class BackgroundWriter:
                 while True:
                     self._queue.get_nowait()
         self._queue.put(None)
-        if exc_info[0] is None or isinstance(exc_info[1], Exception):
-            self._thread.join()
         # Interrupted or terminated: the writer may be blocked on a reader that stopped
-        # reading; it is a daemon thread, and waiting for it would keep the process alive.
+        # reading (a daemon thread, left there after a short wait, or the process would stay
+        # alive); a writer to a file ends its batch well within it, before the caller aborts
+        # that file's Parquet writer, which is not safe to close under a write.
+        interrupted = exc_info[0] is not None and not isinstance(exc_info[1], Exception)
+        self._thread.join(timeout=2.0 if interrupted else None)
         if self._error is not None and exc_info[0] is None:
             raise self._error

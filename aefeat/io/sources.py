@@ -943,7 +943,8 @@ def expand_all(specs: list[str]) -> list[str]:
             raise AefeatError(
                 f"the same file is given twice{same}",
                 path,
-                "name each input file once (a directory or a glob may already hold it)",
+                "name each input file once (a directory or a glob may already hold it, or two "
+                "names may be hard links to one file)",
             )
         seen[key] = path
     return paths
@@ -1154,9 +1155,10 @@ def _parse_header(
     names = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(row)]
     unnamed = [names[i] for i, h in enumerate(row) if not h.strip()]
     real = {n: j for j, n in enumerate(names) if row[j].strip()}
-    for made in unnamed:
+    for i in (i for i, h in enumerate(row) if not h.strip()):
+        made = names[i]
         if made in real:
-            i, j = names.index(made), real[made]
+            j = real[made]
             raise AefeatError(
                 f"column {i + 1} has a blank header, called {made!r} (its position from 0), "
                 f"the name of column {j + 1} too",
