@@ -51,11 +51,22 @@ MAX_SAMPLE_ROWS = 1000  # rows of sample.npz (what train stores)
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+        return _sha256_of(fh)
+
+
+def _sha256_of(fh: Any) -> str:
+    """sha256 of what is left to read in the binary file ``fh``, read in blocks."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: fh.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
+
+
+def _shown_at(exc: AefeatError, local: Path, url: str) -> None:
+    """Name the URL in ``exc``, not the temporary copy at ``local`` it was fetched into."""
+    if exc.where:
+        exc.where = exc.where.replace(str(local), url.rstrip("/"))
 
 
 @dataclass
@@ -90,8 +101,8 @@ class ModelDir:
         try:
             return _load_npz(self.sample_bytes, self.path / SAMPLE, expected)["X"]
         except AefeatError as exc:
-            if self.location and exc.where:  # the URL, not the removed temporary copy
-                exc.where = exc.where.replace(str(self.path), self.location.rstrip("/"))
+            if self.location:
+                _shown_at(exc, self.path, self.location)
             raise
 
 
@@ -354,10 +365,7 @@ def _read_at(
         if keep:  # one copy in memory, parsed later from these very bytes
             data = fh.read()
             return hashlib.sha256(data).hexdigest(), data
-        digest = hashlib.sha256()
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest(), b""
+        return _sha256_of(fh), b""
 
 
 def _parse_metadata(raw: bytes, meta_path: Path) -> dict[str, Any]:
@@ -638,8 +646,7 @@ def _load_remote(url: str) -> ModelDir:
             remote.fetch(url, list(REQUIRED_FILES), local, MAX_MODEL_FILE_BYTES)
             model = load_model_dir(local)
         except AefeatError as exc:
-            if exc.where:  # name the URL, not the temporary copy
-                exc.where = exc.where.replace(str(local), url.rstrip("/"))
+            _shown_at(exc, local, url)
             raise
     model.location = url
     return model

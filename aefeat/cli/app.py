@@ -78,10 +78,10 @@ class _Group(TyperGroup):
             _silence_stdout()
             code = errors.EXIT_OK
         except MemoryError:
-            code = _fail(_out_of_memory(args), errors.EXIT_USER, debug)
+            code = _fail_out_of_memory(args, debug)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if _is_out_of_memory(exc):
-                code = _fail(_out_of_memory(args), errors.EXIT_USER, debug)
+                code = _fail_out_of_memory(args, debug)
             elif (stdout_error := _echo_failed_on_stdout(exc)) is not None:
                 code = _fail(f"aefeat: error: {stdout_error.message}", errors.EXIT_USER, debug)
             else:
@@ -220,7 +220,8 @@ def _is_out_of_memory(exc: Exception) -> bool:
     )
 
 
-def _out_of_memory(args: list[str]) -> str:
+def _fail_out_of_memory(args: list[str], debug: bool) -> int:
+    """The out-of-memory line, with the hint of the command in ``args``."""
     global _teardown_unsafe
     # Libraries that failed to start half-way crash the interpreter's teardown (a segfault
     # after the message, seen under ulimit -v): the process ends without it.
@@ -231,7 +232,8 @@ def _out_of_memory(args: list[str]) -> str:
         "encode": "use a smaller --chunk-size, or raise the limit",
         "inspect": "use a smaller --data sample, or raise the limit",
     }.get(command, "raise the limit")
-    return f"aefeat: error: out of memory (or over a limit such as ulimit -v) — {what}"
+    line = f"aefeat: error: out of memory (or over a limit such as ulimit -v) — {what}"
+    return _fail(line, errors.EXIT_USER, debug)
 
 
 def _print_help(ctx: Any, debug: bool) -> int:

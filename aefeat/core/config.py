@@ -178,14 +178,15 @@ def load_config_file(path: Path) -> dict[str, Any]:
     # --columns), and the value came from this file.
     if "encoding" in data:
         check_encoding(data["encoding"], f"key 'encoding' in {path}")
-    twice = sorted(n for n, k in collections.Counter(data.get("columns") or []).items() if k > 1)
-    if twice:
-        raise AefeatError(
-            f"column {twice[0]!r} is named twice",
-            f"key 'columns' in {path}",
-            "name each column once",
-        )
+    check_named_once(data.get("columns") or [], f"key 'columns' in {path}")
     return data
+
+
+def check_named_once(columns: list[str], where: str) -> None:
+    """Refuse a column list (``--columns``) that names a column twice."""
+    twice = sorted(n for n, k in collections.Counter(columns).items() if k > 1)
+    if twice:
+        raise AefeatError(f"column {twice[0]!r} is named twice", where, "name each column once")
 
 
 def _read_config_text(path: Path) -> str:

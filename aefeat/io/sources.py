@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from aefeat.core.config import option_name, option_value
+from aefeat.core.config import check_encoding, check_named_once, option_name, option_value
 from aefeat.core.prepare import missing_columns_error, no_rows_error
 from aefeat.errors import AefeatError, name_list
 from aefeat.io import remote
@@ -195,11 +195,7 @@ class Source:
     def select_features(self, columns: list[str] | None, exclude: list[str]) -> list[str]:
         """Feature columns: ``columns`` (or every column) minus ``exclude``, in file order."""
         if columns:
-            twice = sorted(n for n, k in collections.Counter(columns).items() if k > 1)
-            if twice:
-                raise AefeatError(
-                    f"column {twice[0]!r} is named twice", "--columns", "name each column once"
-                )
+            check_named_once(columns, "--columns")
             self.check_columns(columns, "--columns")
         if exclude:
             self.check_columns(exclude, "--exclude")
@@ -1020,12 +1016,7 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
             ) from None
         except OSError as exc:
             raise AefeatError(f"cannot open file: {exc.strerror}", name) from None
-    try:
-        codec = codecs.lookup(encoding).name
-    except LookupError:
-        raise AefeatError(
-            f"unknown encoding {encoding!r}", "--encoding", "use a name such as utf-8 or latin-1"
-        ) from None
+    codec = check_encoding(encoding)
     head = _read_head(raw, name)
     stream: IO[bytes] = _Prefixed(head, raw)
     if head[:2] == GZIP_MAGIC:
