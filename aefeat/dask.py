@@ -35,7 +35,7 @@ from aefeat.frames import (
     shared_location,
 )
 from aefeat.io import remote
-from aefeat.io.sources import expand_inputs
+from aefeat.io.sources import CsvFormat, expand_inputs
 
 INSTALL_HINT = "install it with pip install 'aefeat[dask]'"
 
@@ -164,8 +164,7 @@ def _encode_file(
     prefix: str,
     with_error: bool,
     chunk_rows: int,
-    delimiter: str,
-    encoding: str,
+    fmt: CsvFormat | None,
     storage: dict[str, Any] | None = None,
 ) -> Any:
     """One input file -> one CSV, on a worker: what ``aefeat encode MODEL SRC -o DST`` does.
@@ -176,7 +175,7 @@ def _encode_file(
 
     with remote.storage_options(storage or {}, [model_path, src, dst]):
         model = load_model(model_path)
-        source = open_source(src, delimiter, encoding)
+        source = open_source(src, fmt)
         with _worker_output(dst, shown) as out:
             return encode_to_file(
                 model,
@@ -310,8 +309,7 @@ def scan_files(
     scheduler: str,
     size: int,
     seed: int,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
+    fmt: CsvFormat | None = None,
     storage: dict[str, Any] | None = None,
 ) -> Any:
     """The scan behind ``aefeat train DATA --dask``: one task per file on the cluster's workers,
@@ -324,9 +322,7 @@ def scan_files(
     files = [shared_location(p) for p in paths]
     with session(scheduler) as client:
         futures = [
-            client.submit(
-                scan_file, path, i, features, size, seed, delimiter, encoding, storage, pure=False
-            )
+            client.submit(scan_file, path, i, features, size, seed, fmt, storage, pure=False)
             for i, path in enumerate(files)
         ]
         merged = None
@@ -346,8 +342,7 @@ def encode_files(
     prefix: str = "z",
     with_error: bool = False,
     chunk_rows: int = 65536,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
+    fmt: CsvFormat | None = None,
     storage: dict[str, Any] | None = None,
 ) -> tuple[Any, list[Path] | list[str]]:
     """Encode every input file of DATA on the cluster into ``out_dir/<input name>``.
@@ -370,8 +365,7 @@ def encode_files(
         "prefix": prefix,
         "with_error": with_error,
         "chunk_rows": chunk_rows,
-        "delimiter": delimiter,
-        "encoding": encoding,
+        "fmt": fmt,
         "storage": storage,
     }
     url = remote.local_path(str(out_dir))

@@ -333,6 +333,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         *,
         delimiter: str = ",",
         encoding: str = "utf-8",
+        decimal: str = ".",
         on_epoch: Any = None,
     ) -> AutoencoderTransformer:
         """Fit on CSV or Parquet files too large for memory, streaming them chunk by chunk.
@@ -346,8 +347,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             CSV (optionally gzipped) or Parquet files with the same columns.
         columns : list of str
             The feature columns, in order.
-        delimiter, encoding : str
-            How the CSV files are written.
+        delimiter, encoding, decimal : str
+            How the CSV files are written: field separator, text encoding, and decimal mark
+            ('.' or ',').
         on_epoch : callable, optional
             As in :meth:`fit`.
 
@@ -357,9 +359,10 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         p = self._check_params()
-        fitted = fitting.fit_files(
-            paths, columns, p, delimiter=delimiter, encoding=encoding, on_epoch=on_epoch
-        )
+        from aefeat.io.sources import CsvFormat
+
+        fmt = CsvFormat(delimiter, encoding, decimal)
+        fitted = fitting.fit_files(paths, columns, p, fmt=fmt, on_epoch=on_epoch)
         self._set_fitted_on(columns, fitted)
         return self
 

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as _dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from aefeat.core.config import TrainOptions, check_sizes, split_sizes
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.params import PARAMS
 from aefeat.core.prepare import ColumnStats, Scaler, check_ranges, check_some_values
+
+if TYPE_CHECKING:
+    from aefeat.io.sources import CsvFormat
 
 _BLOCK = 65_536  # rows scaled at a time: no float64 copy of the whole matrix
 
@@ -163,8 +166,7 @@ def fit_files(
     columns: list[str],
     params: dict[str, Any],
     *,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
+    fmt: CsvFormat | None = None,
     on_epoch: Any = None,
 ) -> FittedModel:
     """Fit on CSV or Parquet files too large for memory, streaming them chunk by chunk, with
@@ -181,7 +183,7 @@ def fit_files(
     # For a fraction, the streamed PCA keeps up to every component and the size is chosen
     # from its explained variance before training.
     result, scaler, sample = train_streaming(
-        ChunkedInput(list(paths), list(columns), delimiter, encoding),
+        ChunkedInput(list(paths), list(columns), fmt),
         _spec(p, n_features, n_features if fraction is not None else p["latent_dim"]),
         _train_options(p, seed),
         impute=p["impute"],

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from aefeat.core.prepare import ColumnStats, check_some_values, no_rows_error
+
+if TYPE_CHECKING:
+    from aefeat.io.sources import CsvFormat
 
 # --max-rows under --dask, and the sample `train` reads from a single larger file: a dense
 # autoencoder's step budget sees about 3 million rows, and 1 million trained as well as 3 here.
@@ -119,13 +122,12 @@ def scan_inputs(
     features: list[str],
     size: int,
     seed: int,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
+    fmt: CsvFormat | None = None,
 ) -> Scan:
     """Scan the files (or ``-``) one after another here; equal to :func:`aefeat.dask.scan_files`
     on a cluster."""
     return merge(
-        [scan_file(p, i, features, size, seed, delimiter, encoding) for i, p in enumerate(paths)],
+        [scan_file(p, i, features, size, seed, fmt) for i, p in enumerate(paths)],
         size,
     )
 
@@ -136,8 +138,7 @@ def scan_file(
     features: list[str],
     size: int,
     seed: int,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
+    fmt: CsvFormat | None = None,
     storage: dict[str, Any] | None = None,
 ) -> Scan:
     """Scan input number ``index`` (a file, a URL, or ``-`` for stdin): also what each Dask task
@@ -146,5 +147,5 @@ def scan_file(
     from aefeat.stream import ChunkedInput
 
     with remote.storage_options(storage or {}, [path]):
-        chunks = ChunkedInput([path], features, delimiter, encoding).chunks()
+        chunks = ChunkedInput([path], features, fmt).chunks()
         return scan_chunks(chunks, len(features), size, seed, index)

@@ -24,7 +24,7 @@ from aefeat.core.prepare import (
 )
 from aefeat.errors import AefeatError
 from aefeat.io import remote
-from aefeat.io.sources import GZIP_MAGIC, Source, open_source
+from aefeat.io.sources import GZIP_MAGIC, CsvFormat, Source, open_source
 
 MAX_VALIDATION_ROWS = 50_000
 SHUFFLE_ROWS = 65_536
@@ -118,11 +118,10 @@ class ChunkedInput:
 
     paths: list[str]
     features: list[str]
-    delimiter: str = ","
-    encoding: str = "utf-8"
+    fmt: CsvFormat = CsvFormat()
 
     def open(self, path: str) -> Source:
-        source = open_source(path, self.delimiter, self.encoding)
+        source = open_source(path, self.fmt)
         present = set(source.header)
         missing = [c for c in self.features if c not in present]
         if missing:

@@ -519,7 +519,7 @@ def test_piped_text_report_has_whole_lines_for_grep(model_dir, csv_path):
     assert not [line for line in lines if line != line.rstrip()]
     summary = [line for line in lines if line.startswith(("model:", "metrics:"))]
     assert len(summary) == 1 and summary[0].endswith(")"), summary
-    assert next(line for line in lines if line.startswith("config:")).endswith("encoding=utf-8")
+    assert next(line for line in lines if line.startswith("config:")).endswith("decimal=.")
 
 
 @pytest.mark.parametrize("fmt", ["svg", "pdf"])

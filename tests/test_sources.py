@@ -14,7 +14,7 @@ import pytest
 from conftest import make_frame, ok, run
 
 from aefeat.errors import AefeatError
-from aefeat.io.sources import expand_inputs, open_source
+from aefeat.io.sources import CsvFormat, expand_inputs, open_source
 
 CSV = "a,b,label\n1,2.5,x\n3,,y\n-4e2,7,z\n"
 EXPECTED = np.array([[1.0, 2.5], [3.0, np.nan], [-400.0, 7.0]])
@@ -82,7 +82,7 @@ def test_read_numeric_is_the_same_for_every_text_form(tmp_path, encoding):
         raw = b"\xef\xbb\xbf" + raw
     path = tmp_path / name
     path.write_bytes(raw)
-    source = open_source(str(path), encoding=codec)
+    source = open_source(str(path), CsvFormat(encoding=codec))
     assert source.header == ["a", "b", "label"]
     np.testing.assert_array_equal(source.read_numeric(["a", "b"]), EXPECTED)
 
@@ -104,7 +104,7 @@ def test_batches_equal_one_read_and_keep_text_columns_as_text(tmp_path):
 def test_quoted_header_name_with_a_line_break_and_another_delimiter(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text('"two\nlines";b\n1;2\n3;4\n')
-    source = open_source(str(path), delimiter=";")
+    source = open_source(str(path), CsvFormat(delimiter=";"))
     assert source.header == ["two\nlines", "b"] and source.header_lines == 2
     np.testing.assert_array_equal(source.read_numeric(["b"]), [[2.0], [4.0]])
 

@@ -327,6 +327,14 @@ Delimiter = Annotated[
 Encoding = Annotated[
     str | None, typer.Option("--encoding", help="Input text encoding (default utf-8).")
 ]
+Decimal = Annotated[
+    str | None,
+    typer.Option(
+        "--decimal",
+        help="Input decimal mark, '.' (default) or ',' for numbers such as 3,14 (with another "
+        "--delimiter, e.g. ';').",
+    ),
+]
 StorageOptions = Annotated[
     ListOpt,
     typer.Option(
@@ -418,6 +426,7 @@ def train(
     max_time: Annotated[str | None, _opt("max_time", metavar="DURATION")] = None,
     delimiter: Annotated[str | None, _opt("delimiter", "-d")] = None,
     encoding: Annotated[str | None, _opt("encoding")] = None,
+    decimal: Annotated[str | None, _opt("decimal")] = None,
     seed: Annotated[int | None, _opt("seed")] = None,
     stream: Annotated[
         bool | None,
@@ -472,6 +481,7 @@ def train(
         max_time=cfg.parse_duration(max_time),
         delimiter=_unescape(delimiter),
         encoding=encoding,
+        decimal=decimal,
         seed=seed,
     )
     if as_json:
@@ -567,6 +577,7 @@ def encode(
     ] = None,
     delimiter: Delimiter = None,
     encoding: Encoding = None,
+    decimal: Decimal = None,
     storage_option: StorageOptions = None,
     quiet: Quiet = False,
 ) -> None:
@@ -587,8 +598,7 @@ def encode(
         "prefix": prefix,
         "with_error": with_error,
         "chunk_rows": chunk_size,
-        "delimiter": _unescape(delimiter) or ",",
-        "encoding": encoding or "utf-8",
+        "reading": _reading(delimiter, encoding, decimal),
         "quiet": quiet,
     }
     storage = parse_storage_options(storage_option)
@@ -625,6 +635,7 @@ def inspect(
     top: Annotated[int, typer.Option("--top", help="Features shown per latent column.")] = 5,
     delimiter: Delimiter = None,
     encoding: Encoding = None,
+    decimal: Decimal = None,
     storage_option: StorageOptions = None,
     # inspect has no chatter on stderr; -q is taken so that scripts can pass it to every command.
     quiet: Quiet = False,
@@ -653,8 +664,7 @@ def inspect(
             data,
             plot=plot,
             label=label,
-            delimiter=_unescape(delimiter) or ",",
-            encoding=encoding or "utf-8",
+            reading=_reading(delimiter, encoding, decimal),
         )
     if as_json:
         _print_json(report)
@@ -664,6 +674,13 @@ def inspect(
 
     with writing_stdout():
         print_report(report, top=top)
+
+
+def _reading(delimiter: str | None, encoding: str | None, decimal: str | None) -> Any:
+    """The CSV format that ``--delimiter``, ``--encoding`` and ``--decimal`` describe."""
+    from aefeat.io.sources import CsvFormat
+
+    return CsvFormat(_unescape(delimiter) or ",", encoding or "utf-8", decimal or ".")
 
 
 def _print_json(value: dict[str, Any]) -> None:

@@ -33,7 +33,13 @@ from aefeat.io.sinks import (
     table_format,
     table_sink,
 )
-from aefeat.io.sources import check_input_file, expand_all, is_missing_text, open_source
+from aefeat.io.sources import (
+    CsvFormat,
+    check_input_file,
+    expand_all,
+    is_missing_text,
+    open_source,
+)
 
 
 def run_train(
@@ -80,7 +86,8 @@ def run_train(
         check_input_file(path, "check the path (DATA takes several paths: is it a stray value?)")
     shown = name_list(specs, 1, str)
     check_output_dir(output, paths)  # before the work, not after it
-    source = open_source(paths[0], config.delimiter, config.encoding)
+    reading = CsvFormat(config.delimiter, config.encoding, config.decimal)
+    source = open_source(paths[0], reading)
     features = source.select_features(config.columns, config.exclude)
     check_sizes(
         config.latent_dim, config.validation_split, n_features=len(features), source=source.name
@@ -137,8 +144,7 @@ def run_train(
                 paths,
                 features,
                 params,
-                delimiter=config.delimiter,
-                encoding=config.encoding,
+                fmt=reading,
                 on_epoch=on_epoch,
             )
         n_rows = fitted.training["n_rows"]
@@ -151,11 +157,11 @@ def run_train(
                 blocks=[sampled.blocks, sampled.of_blocks],
             )
         elif config.max_rows is not None or dask is not None:
-            chunks = [_sample(paths, source, features, config, dask, data_info, storage)]
+            chunks = [_sample(paths, source, features, config, reading, dask, data_info, storage)]
         elif len(paths) == 1:
             chunks = list(source.numeric_chunks(features))
         else:
-            inp = ChunkedInput(paths, features, config.delimiter, config.encoding)
+            inp = ChunkedInput(paths, features, reading)
             chunks = [c for p in paths for c in inp.open(p).numeric_chunks(features)]
         # Several files read into memory: their errors name DATA, not the first file.
         name = source.name if len(paths) == 1 else f"{shown} ({len(paths)} files)"
@@ -211,6 +217,7 @@ def _sample(
     source: Any,
     features: list[str],
     config: TrainConfig,
+    reading: CsvFormat,
     dask: str | None,
     info: dict[str, Any],
     storage: dict[str, Any] | None = None,
@@ -230,15 +237,14 @@ def _sample(
             scheduler=dask,
             size=size,
             seed=seed,
-            delimiter=config.delimiter,
-            encoding=config.encoding,
+            fmt=reading,
             storage=storage,
         )
         info["scheduler"] = dask
     elif paths == ["-"]:  # read once, from the source already open
         scan = sampling.scan_chunks(source.numeric_chunks(features), len(features), size, seed, 0)
     else:
-        scan = sampling.scan_inputs(paths, features, size, seed, config.delimiter, config.encoding)
+        scan = sampling.scan_inputs(paths, features, size, seed, reading)
     sampling.check_scan(
         scan, features, [source.name if p == "-" else p for p in paths], config.impute
     )
@@ -360,8 +366,7 @@ def run_encode(
     prefix: str = "z",
     with_error: bool = False,
     chunk_rows: int = 65536,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
+    reading: CsvFormat | None = None,
     quiet: bool = False,
 ) -> Any:
     """``aefeat encode``: stream DATA through the model into OUTPUT (stdout when None or ``-``)."""
@@ -374,7 +379,7 @@ def run_encode(
         check_not_input(output, [data], within=[model_dir])
         check_file_target(output)  # before the work, not after it
     model = load_model_dir(model_dir)
-    source = open_source(data, delimiter, encoding)
+    source = open_source(data, reading)
     options = {"keep": keep, "prefix": prefix, "chunk_rows": chunk_rows, "with_error": with_error}
     with progress.rows_progress(quiet) as on_rows:
         if to_stdout:
@@ -412,8 +417,7 @@ def run_encode_dask(
     prefix: str = "z",
     with_error: bool = False,
     chunk_rows: int = 65536,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
+    reading: CsvFormat | None = None,
     quiet: bool = False,
     storage: dict[str, Any] | None = None,
 ) -> Any:
@@ -436,8 +440,7 @@ def run_encode_dask(
         prefix=prefix,
         with_error=with_error,
         chunk_rows=chunk_rows,
-        delimiter=delimiter,
-        encoding=encoding,
+        fmt=reading,
         storage=storage,
     )
     _encode_notes(report, quiet)
@@ -453,8 +456,7 @@ def run_inspect(
     *,
     plot: str | Path | None = None,
     label: str | None = None,
-    delimiter: str = ",",
-    encoding: str = "utf-8",
+    reading: CsvFormat | None = None,
 ) -> dict[str, Any]:
     """``aefeat inspect``: a JSON-ready report (and optionally a PNG)."""
     from aefeat.inspection import inspect, read_rows
@@ -469,7 +471,7 @@ def run_inspect(
     model = load_model_dir(model_dir)
     X, labels, name = None, None, None
     if data is not None:
-        source = open_source(data, delimiter, encoding)
+        source = open_source(data, reading)
         X, labels = read_rows(model, source, label)
         name = source.name
     report, Z = inspect(model, X, name)

@@ -130,7 +130,8 @@ class Options:
     def describe(self) -> str:
         if len(self.values) == 1:
             return repr(self.values[0])
-        return "one of " + ", ".join(self.values)
+        # Marks such as '.' quoted: "one of ., ," reads as broken punctuation.
+        return "one of " + ", ".join(v if v.isidentifier() else repr(v) for v in self.values)
 
     def sklearn(self) -> Any:
         from sklearn.utils._param_validation import StrOptions
@@ -494,6 +495,15 @@ PARAMS = ParamTable(
             "utf-8",
             (Text("an encoding name such as latin-1"),),
             "Input text encoding.",
+            "str",
+            section="Data",
+        ),
+        Param(
+            "decimal",
+            ".",
+            (Options((".", ",")),),
+            "Input decimal mark: ',' reads numbers such as 3,14 (a decimal-comma locale's "
+            "export, whose fields are then separated by another character, e.g. -d ';').",
             "str",
             section="Data",
         ),

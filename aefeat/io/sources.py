@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from aefeat.core.config import check_encoding, check_named_once, option_name, option_value
+from aefeat.core.params import PARAMS
 from aefeat.core.prepare import missing_columns_error, no_rows_error
 from aefeat.errors import AefeatError, name_list
 from aefeat.io import remote
@@ -47,6 +48,16 @@ OTHER_COMPRESSIONS = (
 HEAD_BYTES = 1 << 16
 DEFAULT_BLOCK_SIZE = 8 << 20
 OTHER_DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How a CSV input is written (``--delimiter``, ``--encoding``, ``--decimal``): its field
+    separator, text encoding and decimal mark. Parquet inputs ignore it."""
+
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    decimal: str = "."
 
 
 def _delim_name(d: str) -> str:
@@ -143,6 +154,7 @@ class Source:
     header: list[str]
     delimiter: str = ","
     encoding: str = "utf-8"
+    decimal: str = "."
     header_lines: int = 1  # physical lines: a quoted header name may contain a line break
     # Training may leave a bad column out; encode and inspect need every training column.
     for_training: bool = True
@@ -255,12 +267,17 @@ class Source:
                 )
         return notes
 
-    def _delimiter_hint(self) -> str | None:
+    def _delimiter_hint(self, row: str = "") -> str | None:
+        """The delimiter the header looks separated by; with ``--decimal ','`` too when ``row``
+        (the first data line) holds decimal commas between such delimiters."""
         only = self.header[0] if self.header else ""
         for d in OTHER_DELIMITERS:
             if d != self.delimiter and d in only:
                 shown = "tab" if d == "\t" else repr(d)
-                return f"the header looks {shown}-separated; use --delimiter '{_delim_name(d)}'"
+                flags = f"--delimiter '{_delim_name(d)}'"
+                if d != "," and self.decimal == "." and _has_decimal_comma(row.split(d)):
+                    flags += " --decimal ','"
+                return f"the header looks {shown}-separated; use {flags}"
         return None
 
     # --- reading ------------------------------------------------------------------------
@@ -273,7 +290,9 @@ class Source:
             block_size=block_size,
         )
         parse = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True)
-        convert = pacsv.ConvertOptions(column_types=types, include_columns=list(types))
+        convert = pacsv.ConvertOptions(
+            column_types=types, include_columns=list(types), decimal_point=self.decimal
+        )
         return read, parse, convert
 
     def _take_stream(self) -> Any:
@@ -511,7 +530,27 @@ class Source:
                 error = self._comma_error(name, index, value, f"{self.name}, {where}")
                 if error is not None:
                     return error
+            if self.decimal == ",":
+                error = self._point_error(name, value, f"{self.name}, {where}")
+                if error is not None:
+                    return error
             texts = self._text_columns(found[0], numeric) if found and line == 2 else []
+            commas = self._decimal_comma_columns(found[0], texts) if texts else []
+            if self.for_training and commas:
+                # Text columns (an id) beside decimal-comma ones: the first text column failed,
+                # but the numbers are not text.
+                others = [t for t in texts if t not in commas]
+                return AefeatError(
+                    f"columns {name_list(commas)} hold decimal commas"
+                    + (f", and {name_list(others)} text" if others else ""),
+                    f"{self.name}, line 2",
+                    "pass --decimal ','"
+                    + (
+                        f" and exclude the text with --exclude {option_value(others)}"
+                        if others
+                        else ""
+                    ),
+                )
             if self.for_training and len(texts) > 1:
                 # The first data row holds text in several columns: dates, categories, names.
                 # Name every such column, not one per run, and do not ask to fix a row (one
@@ -541,8 +580,11 @@ class Source:
         comma; the message then says it is a guess. None when the cells are of both kinds."""
         kind, sure = _comma_kind([value, *self._column_cells(index)], self.delimiter)
         decimal_hint = (
-            "aefeat reads decimal points: convert the numbers first (e.g. save the sheet with "
-            "'.' decimals, or sed 's/,/./g' on a file separated by ';')"
+            "pass --decimal ','"
+            if self.delimiter != ","
+            # Its commas also separate the fields (the numbers are quoted): --decimal ',' is
+            # refused there.
+            else "convert the numbers first (e.g. save the sheet with '.' decimals)"
         )
         thousands_hint = (
             "remove the separators first (1,234,567.5 -> 1234567.5, e.g. by saving the sheet "
@@ -572,6 +614,40 @@ class Source:
             )
         return None
 
+    def _point_error(self, name: str, value: str, where: str) -> AefeatError | None:
+        """With ``--decimal ','``: the refusal of a number written with a point, a thousands
+        separator ('1.234.567', '1.234,5') or a decimal point ('3.14'; '1.234' could be either).
+        None for a value that is neither."""
+        cell = value.strip()
+        if _POINT_THOUSANDS.fullmatch(cell) and (cell.count(".") > 1 or "," in cell):
+            return AefeatError(
+                f"column {name!r} holds numbers with thousands separators",
+                where,
+                "remove the separators first (1.234.567,5 -> 1234567,5): aefeat reads plain "
+                "numbers",
+            )
+        try:
+            float(cell)
+        except ValueError:
+            return None
+        if "." not in cell:
+            return None
+        return AefeatError(
+            f"column {name!r} holds a number with a decimal point, but --decimal ',' reads "
+            "decimal commas",
+            where,
+            "drop --decimal if the file's numbers use points; if the point separates thousands "
+            "(1.234 meaning 1234), remove it first",
+        )
+
+    def _decimal_comma_columns(self, row: list[str], names: list[str]) -> list[str]:
+        """Those of ``names`` whose cell in ``row`` is a number with a decimal comma (none in a
+        ','-separated file, where --decimal ',' is refused, or with it given)."""
+        if self.delimiter == "," or self.decimal == ",":
+            return []
+        index = {n: j for j, n in enumerate(self.header)}
+        return [n for n in names if _has_decimal_comma([row[index[n]]])]
+
     def _column_cells(self, index: int, limit: int = 10_000) -> list[str]:
         """Cells of column ``index`` in the first ``limit`` data rows (none for stdin)."""
         rows = itertools.islice(self._data_rows(), limit)
@@ -587,7 +663,7 @@ class Source:
             cell = row[j].strip()
             if not is_missing_text(cell):
                 try:
-                    float(cell)
+                    float(cell.replace(self.decimal, "."))
                 except ValueError:
                     out.append(name)
         return out
@@ -655,6 +731,12 @@ def _open_binary(path: Path | str) -> IO[bytes]:
 # with a decimal comma ('3,14', '0,5', ',5').
 _THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?")
 _DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+")
+# Thousands separated by points, as a decimal-comma locale writes them ('1.234.567', '1.234,5').
+_POINT_THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d*)?")
+
+
+def _has_decimal_comma(cells: list[str]) -> bool:
+    return any(_DECIMAL_COMMA.fullmatch(c.strip()) for c in cells)
 
 
 def _comma_kind(cells: list[str], delimiter: str) -> tuple[str | None, bool]:
@@ -988,9 +1070,13 @@ def expand_inputs(spec: str) -> list[str]:
     return files
 
 
-def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Source:
-    """Open ``spec`` (a path, ``.csv.gz``, ``.parquet`` or ``-`` for stdin) and read its header."""
+def open_source(spec: str, fmt: CsvFormat | None = None) -> Source:
+    """Open ``spec`` (a path, ``.csv.gz``, ``.parquet`` or ``-`` for stdin) and read its header;
+    a CSV as ``fmt`` says."""
+    fmt = fmt or CsvFormat()
+    delimiter, encoding = fmt.delimiter, fmt.encoding
     check_delimiter(delimiter)
+    PARAMS.check("decimal", fmt.decimal)  # encode's and inspect's --decimal, as train's
     spec = remote.local_path(spec)
     if remote.is_url(spec):
         if spec.lower().endswith(".parquet"):
@@ -1040,6 +1126,13 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
         first = head.split(b"\n", 1)[0]
         if b"\t" in first and b"," not in first:
             delimiter = "\t"
+    if fmt.decimal == delimiter:
+        raise AefeatError(
+            f"the decimal mark and the field separator are both {delimiter!r}",
+            "--decimal",
+            "a file with decimal commas separates its fields by another character: pass it "
+            "with --delimiter, e.g. --delimiter ';'",
+        )
     header, header_lines, unnamed = _parse_header(head, name, delimiter, encoding)
     src = Source(
         name=name,
@@ -1048,6 +1141,7 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
         header=header,
         delimiter=delimiter,
         encoding=encoding,
+        decimal=fmt.decimal,
         header_lines=header_lines,
         unnamed=unnamed,
     )
@@ -1060,7 +1154,9 @@ def open_source(spec: str, delimiter: str = ",", encoding: str = "utf-8") -> Sou
             "give every column a unique name",
         )
     if len(header) == 1 and src._delimiter_hint():
-        raise AefeatError("only one column found", name, src._delimiter_hint())
+        lines = head.decode(encoding, errors="replace").splitlines()
+        row = lines[header_lines] if len(lines) > header_lines else ""
+        raise AefeatError("only one column found", name, src._delimiter_hint(row))
     return src
 
 
