@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import FEATURES, assert_user_error, ok, run
 
 from aefeat import AutoencoderTransformer
-from tests.conftest import FEATURES, assert_user_error, ok, run
 
 
 @pytest.fixture(scope="module")
