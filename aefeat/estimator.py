@@ -252,8 +252,26 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         ``__init__``, as scikit-learn requires), with NumPy scalars as plain Python values."""
         return fitting.check_params(self.get_params())
 
-    def _finite_mode(self) -> bool | str:
-        return "allow-nan" if self.impute != "none" else True
+    def _validate(self, X: Any, *, imputes: bool, reset: bool) -> np.ndarray:
+        """``validate_data``, NaN allowed when the model ``imputes``, and scikit-learn's NaN
+        message (this estimator "does not accept missing values encoded as NaN natively": untrue
+        with impute) replaced by one that names ``impute``, the fix."""
+        try:
+            return validate_data(
+                self,
+                X,
+                dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan" if imputes else True,
+                reset=reset,
+            )
+        except ValueError as error:
+            if imputes or not str(error).startswith("Input X contains NaN"):
+                raise
+            fix = "pass" if reset else "this model was fitted with impute='none': refit it with"
+        raise ValueError(
+            f"Input X contains NaN; {fix} impute='mean', 'median' or 'zero' to fill missing "
+            "values with training statistics, or drop those rows"
+        )
 
     def fit(self, X: Any, y: Any = None, *, on_epoch: Any = None) -> AutoencoderTransformer:
         """Fit the scaling and the autoencoder on ``X``.
@@ -274,19 +292,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         p = self._check_params()
-        try:
-            X = validate_data(
-                self, X, dtype=[np.float64, np.float32], ensure_all_finite=self._finite_mode()
-            )
-        except ValueError as error:
-            # scikit-learn's message says this estimator "does not accept missing values
-            # encoded as NaN natively": untrue with impute, which is the fix to name.
-            if self.impute == "none" and str(error).startswith("Input X contains NaN"):
-                raise ValueError(
-                    "Input X contains NaN; pass impute='mean', 'median' or 'zero' to fill "
-                    "missing values with training statistics, or drop those rows"
-                ) from None
-            raise
+        X = self._validate(X, imputes=p["impute"] != "none", reset=True)
         self._set_fitted(fitting.fit_chunks([X], self._columns(), p, on_epoch=on_epoch))
         return self
 
@@ -404,13 +410,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         """``X`` checked against what ``fit`` saw and run through the encode kernel that
         ``aefeat encode`` uses: (latent values, per-row errors or None, the input's dtype)."""
         check_is_fitted(self, "network_")
-        X = validate_data(
-            self,
-            X,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite=self._finite_mode(),
-            reset=False,
-        )
+        # Missing cells are filled if the fitted model has fill values (not if ``impute`` was
+        # changed since the fit).
+        X = self._validate(X, imputes=self.scaler_.fill is not None, reset=False)
         kernel = EncodeKernel(self.scaler_, self.network_, self._columns())
         X64 = np.array(X, dtype=np.float64)
         kernel.fill(X64, lambda row: f"row {row}")

@@ -302,6 +302,23 @@ def test_missing_values_with_impute(frame):
     assert np.isfinite(est.transform(X)).all()
 
 
+def test_transform_of_missing_values_follows_the_fitted_model_and_names_impute(frame):
+    # transform gave scikit-learn's "does not accept missing values encoded as NaN natively"
+    # (fit named impute), and read the impute parameter, not the fitted model: a set_params
+    # after fit made a model that fills missing cells refuse them.
+    X = frame[FEATURES].to_numpy().copy()
+    X[::7, 2] = np.nan
+    with pytest.raises(
+        ValueError,
+        match=r"^Input X contains NaN; this model was fitted with impute='none': refit it with "
+        r"impute='mean', 'median' or 'zero'",
+    ):
+        small(epochs=1).fit(frame[FEATURES].to_numpy()).transform(X)
+    est = small(epochs=1, impute="median").fit(X)
+    Z = est.transform(X)
+    np.testing.assert_array_equal(est.set_params(impute="none").transform(X), Z)
+
+
 def test_impute_refuses_a_column_with_no_values(frame):
     # Nothing to impute from: training on a made-up constant would hide a broken input.
     X = frame[FEATURES].to_numpy().copy()
