@@ -4,6 +4,7 @@ kernel on its partitions). Needs pandas; never Dask, Spark or TensorFlow."""
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 from pathlib import Path
@@ -97,6 +98,13 @@ def encode_frame(
     # Checked here too: encode_frame is public, and pandas' KeyError names no fix.
     check_present(features, list(df.columns), where)
     check_keep_present(keep, list(df.columns), where)
+    used = set(features) | set(keep)
+    # df[name] of a name the frame holds twice is a frame, not a column.
+    twice = [n for n, k in collections.Counter(df.columns).items() if k > 1 and n in used]
+    if twice:
+        raise AefeatError(
+            "duplicate column names " + name_list(twice), where, "give every column a unique name"
+        )
     columns = output_schema(keep, model.spec.latent_dim, prefix, with_error)
     try:
         X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -109,8 +117,12 @@ def encode_frame(
         ) from None
     X = np.array(X, dtype=np.float64, order="C")  # writable, contiguous
     kernel = model.kernel()
-    kernel.fill(X, lambda row: f"{where}, row with index {df.index[row]!r}")
-    Z, err = kernel.encode(X, with_error)
+
+    def row_where(row: int) -> str:
+        return f"{where}, row with index {df.index[row]!r}"
+
+    kernel.fill(X, row_where)
+    Z, err = kernel.encode(X, with_error, row_where)
     out = pd.DataFrame({k: df[k] for k in keep}, index=df.index)
     values = [*Z.T, err] if err is not None else list(Z.T)
     for name, column in zip(columns, values, strict=True):

@@ -1237,6 +1237,34 @@ def test_encode_frame_names_missing_columns_and_the_api_parameters(ctx):
         assert "--" not in str(info.value)
 
 
+def test_encode_frame_names_rows_by_index_and_refuses_duplicate_columns(ctx):
+    """A value too far out for float32 was placed at "row 4" (its position, without the
+    partition) while a missing one was placed by index; a training or keep column the frame
+    holds twice reached NumPy's matmul error."""
+    from aefeat.errors import AefeatError
+    from aefeat.frames import encode_frame, load_model
+
+    model = load_model(ctx.model)
+    frame = pd.read_csv(ctx.good)
+    frame.index += 100
+    far = frame.assign(f2=np.where(frame.index == 104, 1e300, frame["f2"]))
+    with pytest.raises(AefeatError) as info:
+        encode_frame(model, far, [], where="Spark partition")
+    message = str(info.value)
+    assert message.startswith("value too far outside the training range to encode in column 'f2'")
+    assert message.endswith("(Spark partition, row with index 104) — fix or drop that row")
+    twice = pd.concat([frame, frame[["f0", "id"]]], axis=1)
+    for keep, names in (([], "'f0'"), (["id"], "'id', 'f0'")):
+        with pytest.raises(AefeatError) as info:
+            encode_frame(model, twice, keep)
+        assert str(info.value) == (
+            f"duplicate column names {names} (DataFrame) — give every column a unique name"
+        )
+    # A repeated column the model does not read is no obstacle.
+    out = encode_frame(model, pd.concat([frame, frame[["label"]]], axis=1), [])
+    assert list(out.columns) == ["z0", "z1"]
+
+
 def test_output_name_checks_word_themselves_for_the_cli_and_the_api():
     """One check serves both: the command line reads flags, Python the parameter names."""
     from aefeat.encoding import output_columns
