@@ -315,7 +315,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             The rows, in order; missing values (NaN) only with ``impute`` other than "none".
             Emptied by the call.
         columns : list of str
-            The feature names, in order.
+            The feature names, in order, each named once.
         stats : ColumnStats, optional
             Statistics already gathered over ``chunks``: they save a pass over the data.
         on_epoch : callable, optional
@@ -327,9 +327,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         p = self._check_params()
-        self._set_fitted_on(
-            columns, fitting.fit_chunks(chunks, columns, p, stats=stats, on_epoch=on_epoch)
-        )
+        fitted = fitting.fit_chunks(chunks, columns, p, stats=stats, on_epoch=on_epoch)
+        self._set_fitted_on(fitted.columns, fitted)
         return self
 
     def fit_files(
@@ -349,10 +348,10 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        paths : list of str
+        paths : list of str or path-like
             CSV (optionally gzipped) or Parquet files with the same columns.
         columns : list of str
-            The feature columns, in order.
+            The feature columns, in order, each named once.
         delimiter, encoding, decimal : str
             How the CSV files are written: field separator, text encoding, and decimal mark
             ('.' or ',').
@@ -369,7 +368,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
         fmt = CsvFormat(delimiter, encoding, decimal)
         fitted = fitting.fit_files(paths, columns, p, fmt=fmt, on_epoch=on_epoch)
-        self._set_fitted_on(columns, fitted)
+        self._set_fitted_on(fitted.columns, fitted)
         return self
 
     def _columns(self) -> list[str]:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from aefeat.core.config import TrainOptions, check_sizes, split_sizes
+from aefeat.core.config import TrainOptions, check_named_once, check_sizes, split_sizes
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.params import PARAMS
 from aefeat.core.prepare import ColumnStats, Scaler, check_ranges, check_some_values
+from aefeat.errors import AefeatError
 
 if TYPE_CHECKING:
     from aefeat.io.sources import CsvFormat
@@ -112,6 +114,8 @@ def fit_chunks(
     float32 training matrix (the list is empty afterwards), so a chunk nobody else holds is
     freed before training starts. ``stats``, when given, are the statistics of ``chunks``."""
     p = params
+    columns = _names(columns, "columns", "a list of column names")
+    check_named_once(columns, "columns")
     if not chunks or any(np.ndim(c) != 2 or c.shape[1] != len(columns) for c in chunks):
         raise ValueError(f"chunks must be 2-D arrays of {len(columns)} columns each")
     n_rows, n_features = sum(len(c) for c in chunks), len(columns)
@@ -176,6 +180,11 @@ def fit_files(
     from aefeat.stream import ChunkedInput, train_streaming
 
     p = params
+    paths = [os.fspath(path) for path in _names(paths, "paths", "a list of file paths")]
+    if not paths:
+        raise AefeatError(param="paths", expected="a list of at least one file path", got=paths)
+    columns = _names(columns, "columns", "a list of column names")
+    check_named_once(columns, "columns")
     n_features = len(columns)
     check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features)
     seed = _seed(p)
@@ -183,7 +192,7 @@ def fit_files(
     # For a fraction, the streamed PCA keeps up to every component and the size is chosen
     # from its explained variance before training.
     result, scaler, sample = train_streaming(
-        ChunkedInput(list(paths), list(columns), fmt),
+        ChunkedInput(paths, columns, fmt),
         _spec(p, n_features, n_features if fraction is not None else p["latent_dim"]),
         _train_options(p, seed),
         impute=p["impute"],
@@ -192,6 +201,14 @@ def fit_files(
         on_epoch=on_epoch,
     )
     return _fitted(p, columns, scaler, result, seed, result.n_train + result.n_val, sample)
+
+
+def _names(values: Any, param: str, expected: str) -> list[Any]:
+    """A list parameter of the Python API (``columns``, ``paths``) as a list; one string or
+    path is refused, as it would be read character by character."""
+    if isinstance(values, str | bytes | os.PathLike) or not hasattr(values, "__iter__"):
+        raise AefeatError(param=param, expected=expected, got=values)
+    return list(values)
 
 
 def release_freed_memory() -> None:

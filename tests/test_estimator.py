@@ -361,6 +361,29 @@ def test_fit_chunks_refuses_missing_values_without_impute(frame):
         AutoencoderTransformer(latent_dim=2, epochs=1).fit_chunks([X], FEATURES)
 
 
+def test_fit_files_takes_paths_and_named_columns_are_each_named_once(frame, csv_path):
+    # A pathlib.Path in paths failed with AttributeError ('startswith'), one string was read
+    # letter by letter ("is a directory (/)"), and no paths said "no data rows". A column
+    # named twice was trained on twice, and the saved model then refused to load.
+    X = frame[FEATURES].to_numpy()
+    est = small(epochs=1).fit_files([csv_path], FEATURES)
+    assert list(est.feature_names_in_) == FEATURES
+    assert est.transform(frame[FEATURES]).shape == (240, 2)
+    with pytest.raises(ValueError, match=r"^paths='.*tiny.csv' must be a list of file paths"):
+        small(epochs=1).fit_files(str(csv_path), FEATURES)
+    with pytest.raises(ValueError, match=r"^paths=\[\] must be a list of at least one file path"):
+        small(epochs=1).fit_files([], FEATURES)
+    twice = [*FEATURES[:5], "f0"]
+    for fit in (
+        lambda: small(epochs=1).fit_chunks([X.copy()], twice),
+        lambda: small(epochs=1).fit_files([csv_path], twice),
+    ):
+        with pytest.raises(ValueError, match=r"^column 'f0' is named twice \(columns\) — name"):
+            fit()
+    with pytest.raises(ValueError, match=r"^columns='f0f1' must be a list of column names"):
+        small(epochs=1).fit_chunks([X[:, :4].copy()], "f0f1")
+
+
 def test_train_command_and_estimator_fit_the_same_model(frame, csv_path, tmp_path):
     # aefeat train calls aefeat.fitting directly (no scikit-learn in its process); the
     # estimator wraps the same functions: one seed, one model, one directory layout.
