@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from aefeat.core.config import TrainOptions, check_named_once, check_sizes, split_sizes
+from aefeat.core.config import (
+    TrainOptions,
+    check_encoding,
+    check_named_once,
+    check_sizes,
+    split_sizes,
+)
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.params import PARAMS
 from aefeat.core.prepare import ColumnStats, Scaler, check_ranges, check_some_values
@@ -177,6 +183,7 @@ def fit_files(
     the checked ``params``: one pass for the scaling statistics, one for the
     PCA start (exact, from the rows' covariance) and the validation rows, then one per
     epoch."""
+    from aefeat.io.sources import CsvFormat, check_delimiter
     from aefeat.stream import ChunkedInput, train_streaming
 
     p = params
@@ -185,6 +192,11 @@ def fit_files(
         raise AefeatError(param="paths", expected="a list of at least one file path", got=paths)
     columns = _names(columns, "columns", "a list of column names")
     check_named_once(columns, "columns")
+    fmt = fmt or CsvFormat()
+    # Named as the Python parameters, not the flags (which open_source names).
+    check_delimiter(fmt.delimiter, "delimiter")
+    check_encoding(fmt.encoding, "encoding")
+    PARAMS.check("decimal", fmt.decimal)
     n_features = len(columns)
     check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features)
     seed = _seed(p)

@@ -327,7 +327,10 @@ def train_streaming(
     pca_train, pca_all, S_val = pca_pass(inp, stats.scaler, n_components, share, seed)
     if len(S_val) == 0:
         raise AefeatError(
-            "no validation rows were drawn", "--validation-split", "use a larger split"
+            "no validation rows were drawn",
+            "--validation-split",
+            "use a larger split",
+            python_where="validation_split",
         )
     components, mean, ratios = pca_train.components(n_components)
     if latent_fraction is not None:

@@ -66,6 +66,8 @@ def test_the_python_api_reads_decimal_commas_from_files(csv_path, comma_csv):
     a = fit(comma_csv, delimiter=";", decimal=",").transform(X)
     b = fit(csv_path).transform(X)
     np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="holds decimal commas.* — pass decimal=','$"):
+        fit(comma_csv, delimiter=";")
 
 
 @pytest.mark.parametrize("command", ["train", "encode", "inspect"])
@@ -94,7 +96,10 @@ def test_a_decimal_mark_other_than_point_or_comma_is_refused(
 @pytest.mark.parametrize(
     "cell, words",
     [
-        ("3.25", ("holds a number with a decimal point, but --decimal ','", "drop --decimal")),
+        (
+            "3.25",
+            ("holds a number with a decimal point, but the decimal mark is ','", "drop --decimal"),
+        ),
         ("1.234,5", ("holds numbers with thousands separators", "1.234.567,5 -> 1234567,5")),
         ("1.234.567", ("holds numbers with thousands separators",)),
     ],
@@ -120,3 +125,9 @@ def test_a_decimal_comma_export_is_refused_with_both_flags_to_pass(tmp_path, com
     points.write_text("a;b\n1.5;2\n2.5;3\n")
     result = run("train", points, "-o", tmp_path / "m")
     assert_user_error(result, "use --delimiter ';'\n")
+
+
+def test_fit_files_names_a_bad_decimal_as_its_parameter(csv_path):
+    with pytest.raises(ValueError) as info:
+        AutoencoderTransformer(epochs=1).fit_files([str(csv_path)], FEATURES, decimal=";")
+    assert str(info.value) == "decimal=';' must be one of '.', ','; got ';'"

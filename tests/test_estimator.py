@@ -384,6 +384,108 @@ def test_fit_files_takes_paths_and_named_columns_are_each_named_once(frame, csv_
         small(epochs=1).fit_chunks([X[:, :4].copy()], "f0f1")
 
 
+# Bad files for fit_files, and the words its error says: Python's parameters, never a flag
+# (the hints named --impute, --exclude, --encoding, --delimiter and --columns/--exclude).
+BAD_FILES = [
+    pytest.param(
+        lambda f: f.assign(f2=f["f2"].mask(f.index == 5)),
+        ".csv",
+        {},
+        {},
+        "fill or drop them, or pass impute='mean', 'median' or 'zero'",
+        id="missing",
+    ),
+    pytest.param(
+        lambda f: f.assign(f2=np.nan),
+        ".csv",
+        {"impute": "mean"},
+        {},
+        "no values to impute from in column 'f2' (",
+        id="no-values",
+    ),
+    pytest.param(
+        lambda f: f.assign(f2=f["f2"] * 1e30),
+        ".csv",
+        {},
+        {},
+        "(e.g. divide or take logs), or leave them out of columns",
+        id="too-large",
+    ),
+    pytest.param(
+        lambda f: f.assign(f2=f["f2"].astype(str).where(f.index != 7, "abc")),
+        ".csv",
+        {},
+        {},
+        "line 9: 'abc') — fix or drop that row, or leave the column out of columns",
+        id="text-value",
+    ),
+    pytest.param(
+        lambda f: f.assign(f2="abc", f3="def"),
+        ".csv",
+        {},
+        {},
+        "hold text, not numbers (",
+        id="text-columns",
+    ),
+    pytest.param(
+        lambda f: f.assign(f2="abc"),
+        ".parquet",
+        {},
+        {},
+        "column 'f2' (string) is not numeric (",
+        id="parquet-text",
+    ),
+    pytest.param(
+        lambda f: f,
+        ".csv",
+        {},
+        {"encoding": "nope"},
+        "unknown encoding 'nope' (encoding) — use a name such as utf-8",
+        id="encoding",
+    ),
+    pytest.param(
+        lambda f: f,
+        ".csv",
+        {},
+        {"delimiter": ";;"},
+        "invalid value ';;' (delimiter) — use a single character",
+        id="delimiter",
+    ),
+    pytest.param(
+        lambda f: f,
+        ".csv",
+        {},
+        {"delimiter": ";"},
+        "the header looks ','-separated; pass delimiter=','",
+        id="other-delimiter",
+    ),
+    pytest.param(
+        lambda f: f.assign(**dict.fromkeys(FEATURES, 1.0)),
+        ".csv",
+        {},
+        {},
+        "every column is constant: nothing to learn (",
+        id="constant",
+    ),
+]
+
+
+@pytest.mark.parametrize("change, suffix, params, kwargs, words", BAD_FILES)
+def test_fit_files_errors_name_the_python_parameters(
+    change, suffix, params, kwargs, words, frame, tmp_path
+):
+    path = tmp_path / f"bad{suffix}"
+    data = change(frame[FEATURES].copy())
+    if suffix == ".parquet":
+        data.to_parquet(path)
+    else:
+        data.to_csv(path, index=False)
+    with pytest.raises(ValueError) as info:
+        small(epochs=1, **params).fit_files([path], FEATURES, **kwargs)
+    assert words in str(info.value), str(info.value)
+    assert "--" not in str(info.value)
+
+
 def test_train_command_and_estimator_fit_the_same_model(frame, csv_path, tmp_path):
     # aefeat train calls aefeat.fitting directly (no scikit-learn in its process); the
     # estimator wraps the same functions: one seed, one model, one directory layout.

@@ -57,8 +57,15 @@ def missing_values_error(
         if training
         else "fill or drop them (the model was trained without --impute)"
     )
+    python_hint = (
+        "fill or drop them, or pass impute='mean', 'median' or 'zero'"
+        if training
+        else "fill or drop them (the model was trained without impute)"
+    )
     listed = name_list(list(bad.items()), show=counted)
-    return AefeatError("missing or infinite values in " + listed, where, hint)
+    return AefeatError(
+        "missing or infinite values in " + listed, where, hint, python_hint=python_hint
+    )
 
 
 def first_nonfinite_row(X: np.ndarray) -> int | None:
@@ -81,11 +88,15 @@ def check_some_values(count: np.ndarray, columns: list[str], where: str | None) 
         return
     listed = name_list(empty)
     noun = "column" + ("s" if len(empty) > 1 else "")
+    them = "them" if len(empty) > 1 else "it"
     if where is None:
-        hint = "drop " + ("them" if len(empty) > 1 else "it")
+        hint = python_hint = f"drop {them}"
     else:
-        hint = f"exclude {'them' if len(empty) > 1 else 'it'} with --exclude {option_value(empty)}"
-    raise AefeatError(f"no values to impute from in {noun} {listed}", where, hint)
+        hint = f"exclude {them} with --exclude {option_value(empty)}"
+        python_hint = f"leave {them} out of columns"
+    raise AefeatError(
+        f"no values to impute from in {noun} {listed}", where, hint, python_hint=python_hint
+    )
 
 
 def too_large(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -108,11 +119,15 @@ def check_ranges(lo: np.ndarray, hi: np.ndarray, features: list[str], name: str 
         listed = name_list(
             too_big, show=lambda j: f"{features[j]!r} (from {lo[j]:.3g} to {hi[j]:.3g})"
         )
+        rescale = (
+            f"rescale those columns to a span below {MAX_SPAN:.0e} (e.g. divide or take logs), "
+        )
         raise AefeatError(
             "values too large to train on in " + listed,
             name,
-            f"rescale those columns to a span below {MAX_SPAN:.0e} (e.g. divide or take logs), "
-            + ("or --exclude them" if name is not None else "or drop them"),
+            rescale + ("or --exclude them" if name is not None else "or drop them"),
+            python_hint=rescale
+            + ("or leave them out of columns" if name is not None else "or drop them"),
         )
 
 
@@ -246,6 +261,7 @@ class ColumnStats:
                 "every column is constant: nothing to learn",
                 where,
                 "train on columns whose values vary (check the data and --columns/--exclude)",
+                python_hint="train on columns whose values vary (check the data and columns)",
             )
 
     def scaler(self, impute: str, median_rows: np.ndarray) -> Scaler:

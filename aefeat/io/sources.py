@@ -164,8 +164,11 @@ class Source:
     unnamed: list[str] = field(default_factory=list)
     _stream: Any = field(default=None, repr=False)
 
-    def not_numeric_hint(self, name: str) -> str:
+    def not_numeric_hint(self, name: str, python: bool = False) -> str:
+        """How to fix a text value, with ``--exclude`` (or, ``python``, ``columns``)."""
         if self.for_training:
+            if python:
+                return "fix or drop that row, or leave the column out of columns"
             return (
                 f"fix or drop that row, or exclude the column with --exclude {option_value([name])}"
             )
@@ -234,9 +237,14 @@ class Source:
         one = len(bad) == 1
         listed = name_list(bad, show=lambda c: f"{c!r} ({_type_name(self.types[c])})")
         what = f"column {listed} is not numeric" if one else f"columns {listed} are not numeric"
+        python_hint = None
         if self.for_training:
             hint = (
                 f"exclude {'it' if one else 'them'} with --exclude {option_value(bad)} "
+                "(or encode categories as numbers first)"
+            )
+            python_hint = (
+                f"leave {'it' if one else 'them'} out of columns "
                 "(or encode categories as numbers first)"
             )
         else:
@@ -244,7 +252,7 @@ class Source:
                 f"the model was trained on {'it' if one else 'them'} as numbers: "
                 "pass data with numeric columns of those names"
             )
-        raise AefeatError(what, self.name, hint)
+        raise AefeatError(what, self.name, hint, python_hint=python_hint)
 
     def row_index_notes(self, chunks: list[np.ndarray], columns: list[str]) -> list[str]:
         """Notes on feature columns with a blank header whose values are 0, 1, 2, ... in the
@@ -267,17 +275,22 @@ class Source:
                 )
         return notes
 
-    def _delimiter_hint(self, row: str = "") -> str | None:
-        """The delimiter the header looks separated by; with ``--decimal ','`` too when ``row``
-        (the first data line) holds decimal commas between such delimiters."""
+    def _delimiter_hint(self, row: str = "", python: bool = False) -> str | None:
+        """The delimiter the header looks separated by, as ``--delimiter`` (or, ``python``,
+        the ``delimiter`` parameter); with the decimal mark too when ``row`` (the first data
+        line) holds decimal commas between such delimiters."""
         only = self.header[0] if self.header else ""
         for d in OTHER_DELIMITERS:
             if d != self.delimiter and d in only:
                 shown = "tab" if d == "\t" else repr(d)
-                flags = f"--delimiter '{_delim_name(d)}'"
-                if d != "," and self.decimal == "." and _has_decimal_comma(row.split(d)):
-                    flags += " --decimal ','"
-                return f"the header looks {shown}-separated; use {flags}"
+                comma = d != "," and self.decimal == "." and _has_decimal_comma(row.split(d))
+                if python:
+                    use = f"pass delimiter={d!r}" + (", decimal=','" if comma else "")
+                else:
+                    use = f"use --delimiter '{_delim_name(d)}'" + (
+                        " --decimal ','" if comma else ""
+                    )
+                return f"the header looks {shown}-separated; {use}"
         return None
 
     # --- reading ------------------------------------------------------------------------
@@ -341,6 +354,7 @@ class Source:
                     f"column {name!r} is not numeric (type {col.type})",
                     self.name,
                     self.not_numeric_hint(name),
+                    python_hint=self.not_numeric_hint(name, python=True),
                 )
             out[:, j] = float_values(col)
         return out
@@ -487,6 +501,7 @@ class Source:
                 f"the file is not valid {self.encoding} text",
                 f"{self.name}, line {line}" if line else self.name,
                 "pass its encoding, e.g. --encoding latin-1",
+                python_hint=ENCODING_HINT,
             )
         if "Could not skip initial" in text:
             # pyarrow's words for a header with nothing after it (not even a line break).
@@ -497,7 +512,12 @@ class Source:
             line = self._find_line(lambda row: len(row) != expected)
             where = f"{self.name}, line {line}" if line else self.name
             hint = self._delimiter_hint() or "fix that row's quoting or field count"
-            return AefeatError(f"row has {got} fields, the header has {expected}", where, hint)
+            return AefeatError(
+                f"row has {got} fields, the header has {expected}",
+                where,
+                hint,
+                python_hint=self._delimiter_hint(python=True),
+            )
         m = re.search(
             r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to (\w+): invalid value '(.*)'",
             text,
@@ -510,6 +530,7 @@ class Source:
                 f"the file is not valid {self.encoding} text",
                 f"{self.name}, line {line}" if line else self.name,
                 "pass its encoding, e.g. --encoding latin-1",
+                python_hint=ENCODING_HINT,
             )
         if m:
             index, value = int(m.group(1)), m.group(3)
@@ -526,6 +547,19 @@ class Source:
             line = self._find_line(holds_it)
             shown = found[0][index] if found else value
             where = f"line {line}: {shown[:40]!r}" if line else f"value {shown[:40]!r}"
+            texts = self._text_columns(found[0], numeric) if found and line == 2 else []
+            commas = self._decimal_comma_columns(found[0], texts) if texts else []
+            others = [t for t in texts if t not in commas]
+            if self.for_training and commas and others:
+                # Decimal commas beside text (an id): named together, whichever of them the
+                # parser happened to report (it converts columns in parallel).
+                return AefeatError(
+                    f"columns {name_list(commas)} hold decimal commas, and {name_list(others)} "
+                    "text",
+                    f"{self.name}, line 2",
+                    f"pass --decimal ',' and exclude the text with --exclude {option_value(others)}",
+                    python_hint="pass decimal=',' and leave the text out of columns",
+                )
             if _THOUSANDS.fullmatch(value.strip()) or _DECIMAL_COMMA.fullmatch(value.strip()):
                 error = self._comma_error(name, index, value, f"{self.name}, {where}")
                 if error is not None:
@@ -534,23 +568,6 @@ class Source:
                 error = self._point_error(name, value, f"{self.name}, {where}")
                 if error is not None:
                     return error
-            texts = self._text_columns(found[0], numeric) if found and line == 2 else []
-            commas = self._decimal_comma_columns(found[0], texts) if texts else []
-            if self.for_training and commas:
-                # Text columns (an id) beside decimal-comma ones: the first text column failed,
-                # but the numbers are not text.
-                others = [t for t in texts if t not in commas]
-                return AefeatError(
-                    f"columns {name_list(commas)} hold decimal commas"
-                    + (f", and {name_list(others)} text" if others else ""),
-                    f"{self.name}, line 2",
-                    "pass --decimal ','"
-                    + (
-                        f" and exclude the text with --exclude {option_value(others)}"
-                        if others
-                        else ""
-                    ),
-                )
             if self.for_training and len(texts) > 1:
                 # The first data row holds text in several columns: dates, categories, names.
                 # Name every such column, not one per run, and do not ask to fix a row (one
@@ -560,16 +577,19 @@ class Source:
                     f"{self.name}, line 2",
                     f"exclude them with --exclude {option_value(texts)} "
                     "(or encode categories as numbers first)",
+                    python_hint="leave them out of columns (or encode categories as numbers first)",
                 )
             return AefeatError(
                 f"column {name!r} is not numeric",
                 f"{self.name}, {where}",
                 self.not_numeric_hint(name),
+                python_hint=self.not_numeric_hint(name, python=True),
             )
         return AefeatError(
             f"cannot parse CSV: {text.splitlines()[0] if text else exc!r}",
             self.name,
             "check the file format and --delimiter",
+            python_hint="check the file format and delimiter",
         )
 
     def _comma_error(self, name: str, index: int, value: str, where: str) -> AefeatError | None:
@@ -579,31 +599,33 @@ class Source:
         likelier, in a ';' or tab-separated one (a decimal-comma locale's export) a decimal
         comma; the message then says it is a guess. None when the cells are of both kinds."""
         kind, sure = _comma_kind([value, *self._column_cells(index)], self.delimiter)
-        decimal_hint = (
-            "pass --decimal ','"
-            if self.delimiter != ","
-            # Its commas also separate the fields (the numbers are quoted): --decimal ',' is
-            # refused there.
-            else "convert the numbers first (e.g. save the sheet with '.' decimals)"
-        )
+        # In a ','-separated file the commas also separate the fields (the numbers are
+        # quoted): a decimal comma is refused there.
+        convert = "convert the numbers first (e.g. save the sheet with '.' decimals)"
+        decimal_hint = "pass --decimal ','" if self.delimiter != "," else convert
+        python_decimal_hint = "pass decimal=','" if self.delimiter != "," else convert
         thousands_hint = (
             "remove the separators first (1,234,567.5 -> 1234567.5, e.g. by saving the sheet "
             "without them): aefeat reads plain numbers"
         )
         if kind == "decimal" and sure:
             return AefeatError(
-                f"column {name!r} holds decimal commas, not numbers", where, decimal_hint
+                f"column {name!r} holds decimal commas, not numbers",
+                where,
+                decimal_hint,
+                python_hint=python_decimal_hint,
             )
         if kind == "thousands" and sure:
             return AefeatError(
                 f"column {name!r} holds numbers with thousands separators", where, thousands_hint
             )
         if kind == "decimal":
+            instead = "; if the commas separate thousands (1,234 meaning 1234), remove them instead"
             return AefeatError(
                 f"column {name!r} holds decimal commas (or thousands separators), not numbers",
                 where,
-                f"{decimal_hint}; if the commas separate thousands (1,234 meaning 1234), "
-                "remove them instead",
+                decimal_hint + instead,
+                python_hint=python_decimal_hint + instead,
             )
         if kind == "thousands":
             return AefeatError(
@@ -633,11 +655,12 @@ class Source:
         if "." not in cell:
             return None
         return AefeatError(
-            f"column {name!r} holds a number with a decimal point, but --decimal ',' reads "
-            "decimal commas",
+            f"column {name!r} holds a number with a decimal point, but the decimal mark is ','",
             where,
             "drop --decimal if the file's numbers use points; if the point separates thousands "
             "(1.234 meaning 1234), remove it first",
+            python_hint="drop decimal=',' if the file's numbers use points; if the point "
+            "separates thousands (1.234 meaning 1234), remove it first",
         )
 
     def _decimal_comma_columns(self, row: list[str], names: list[str]) -> list[str]:
@@ -1119,6 +1142,8 @@ def open_source(spec: str, fmt: CsvFormat | None = None) -> Source:
             name,
             f"pass {'a CSV, .csv.gz or .parquet file' if path is not None else kinds} (UTF-16 "
             "text without a byte-order mark needs --encoding utf-16-le or utf-16-be)",
+            python_hint="pass a CSV, .csv.gz or .parquet file (UTF-16 text without a byte-order "
+            "mark needs encoding='utf-16-le' or 'utf-16-be')",
         )
     if delimiter == "," and name.lower().endswith(TAB_SUFFIXES) and codec not in _WIDE_CODECS:
         # A .tsv file read with the default delimiter, as xsv reads it: by its name, when its
@@ -1156,7 +1181,12 @@ def open_source(spec: str, fmt: CsvFormat | None = None) -> Source:
     if len(header) == 1 and src._delimiter_hint():
         lines = head.decode(encoding, errors="replace").splitlines()
         row = lines[header_lines] if len(lines) > header_lines else ""
-        raise AefeatError("only one column found", name, src._delimiter_hint(row))
+        raise AefeatError(
+            "only one column found",
+            name,
+            src._delimiter_hint(row),
+            python_hint=src._delimiter_hint(row, python=True),
+        )
     return src
 
 
@@ -1190,6 +1220,9 @@ def check_input_file(spec: str, hint: str = "check the path") -> None:
         raise AefeatError(
             "is a directory, not a data file", str(path), "pass a CSV or Parquet file"
         )
+
+
+ENCODING_HINT = "pass its encoding, e.g. encoding='latin-1'"  # the Python API's words
 
 
 def check_delimiter(delimiter: str, where: str = "--delimiter") -> None:
@@ -1230,6 +1263,7 @@ def _parse_header(
                 f"the header is not valid {encoding} text",
                 name,
                 "pass its encoding, e.g. --encoding latin-1",
+                python_hint=ENCODING_HINT,
             ) from None
     text = text.lstrip("\ufeff")
     try:
