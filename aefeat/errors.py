@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -85,7 +86,25 @@ class AefeatError(ValueError):
         self.expected_option = expected_option or expected
         self.got = got
         self.params = dict(params or {})
+        # Flags whose value came from a config file, not the command line: (file, {flag: key}).
+        self.config_keys: tuple[str, dict[str, str]] | None = None
         super().__init__(self.message)
+
+    def set_in_config(self, path: str, keys: dict[str, str]) -> None:
+        """Name the options of ``keys`` (flag -> YAML key), whose values the config file
+        ``path`` set, by their key in that file wherever this error names its place with their
+        flag: ``(key 'exclude' in run.yaml, data.csv)``, not ``(--exclude, data.csv)``. The
+        hint keeps its flags: it says what to type."""
+        self.config_keys = (path, keys)
+
+    def _place(self, flag: str, value: Any = _UNSET) -> str:
+        """How the message's place names an option: its flag, or its key in the config file."""
+        path, keys = self.config_keys or ("", {})
+        if flag not in keys:
+            return flag if value is _UNSET else f"{flag} {value}"
+        if value is _UNSET:
+            return f"key {keys[flag]!r} in {path}"
+        return f"{keys[flag]}: {value} in {path}"
 
     @property
     def message(self) -> str:
@@ -96,9 +115,12 @@ class AefeatError(ValueError):
                 f"invalid value {_short(self.got)}" if self.got is not _UNSET else "invalid value"
             )
         where = [self.where] if self.where else []
+        if self.config_keys is not None and self.where:
+            # A place written as text, "--exclude, data.csv": its flags as the file's keys.
+            where = [re.sub(r"(?<![\w-])--[a-z][\w-]*", lambda m: self._place(m[0]), self.where)]
         if self.flag and not self.where:
-            where.append(self.flag)
-        where += [f"{_flag(k)} {v}" for k, v in self.params.items()]
+            where.append(self._place(self.flag))
+        where += [self._place(_flag(k), v) for k, v in self.params.items()]
         hint = self.hint or (f"use {self.expected_option}" if self.expected_option else None)
         return _one_line(what, ", ".join(where), hint)
 

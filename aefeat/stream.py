@@ -118,7 +118,7 @@ class ChunkedInput:
 
     paths: list[str]
     features: list[str]
-    fmt: CsvFormat = CsvFormat()
+    fmt: CsvFormat | None = None  # None: the defaults
 
     def open(self, path: str) -> Source:
         source = open_source(path, self.fmt)

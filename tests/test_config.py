@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run
+from conftest import assert_user_error, run
 
 from aefeat.core.config import TrainConfig, load_config_file, resolve_config
 from aefeat.core.params import PARAMS
@@ -205,6 +205,30 @@ def test_config_values_checked_without_data_are_named_by_their_key(tmp_path):
     )
     path.write_text("encoding: Latin-1\n")
     assert load_config_file(path) == {"encoding": "Latin-1"}
+
+
+def test_config_values_checked_against_the_data_are_named_by_their_key(tmp_path, csv_path):
+    # A missing column, a latent size above the column count and too few rows named the flags
+    # (--exclude, --latent-dim), which the user had not typed: the values came from the file.
+    path = tmp_path / "cfg.yaml"
+    out = tmp_path / "m"
+    path.write_text("exclude: [id, label, nope]\n")
+    result = run("train", csv_path, "-o", out, "--config", path)
+    assert_user_error(result, f"column 'nope' not found (key 'exclude' in {path}, {csv_path})")
+    path.write_text("exclude: [id, label]\nlatent_dim: 9\n")
+    result = run("train", csv_path, "-o", out, "--config", path)
+    assert_user_error(result, f"invalid value 9 (key 'latent_dim' in {path}) — use at most 6")
+    # A flag wins over the file, and is named as typed.
+    result = run("train", csv_path, "-o", out, "--config", path, "--latent-dim", "8")
+    assert_user_error(result, "invalid value 8 (--latent-dim) — use at most 6")
+    few = tmp_path / "few.csv"
+    few.write_text("a,b,c\n1,2,3\n4,5,7\n2,2,2\n")
+    path.write_text("validation_split: 0.5\n")
+    result = run("train", few, "-o", out, "--config", path, "--latent-dim", "2")
+    assert_user_error(
+        result, f"({few}, --latent-dim 2, validation_split: 0.5 in {path}) — add rows"
+    )
+    assert not out.exists()
 
 
 def test_unreadable_config_files_say_what_to_do(tmp_path):

@@ -459,7 +459,7 @@ def train(
     from aefeat.cli.commands import run_train
     from aefeat.core import config as cfg
 
-    resolved = cfg.resolve_config(
+    resolved, from_file = cfg.resolve_with_sources(
         config,
         latent_dim=_latent_dim(latent_dim),
         hidden=cfg.parse_hidden(hidden),
@@ -489,17 +489,22 @@ def train(
 
         require_stdout("leave out --json")  # before the training, not after it
     storage = parse_storage_options(storage_option)
-    with storage_options(storage, list(data)):
-        run_train(
-            data[0] if len(data) == 1 else data,
-            output,
-            resolved,
-            quiet=quiet,
-            stream=stream,
-            dask=dask,
-            storage=storage,
-            on_summary=_print_json if as_json else None,
-        )
+    try:
+        with storage_options(storage, list(data)):
+            run_train(
+                data[0] if len(data) == 1 else data,
+                output,
+                resolved,
+                quiet=quiet,
+                stream=stream,
+                dask=dask,
+                storage=storage,
+                on_summary=_print_json if as_json else None,
+            )
+    except AefeatError as exc:
+        if from_file:  # a value from the file is named by its key there, not by a flag
+            exc.set_in_config(str(config), from_file)
+        raise
 
 
 def _latent_dim(value: str | None) -> int | float | None:

@@ -267,9 +267,19 @@ def check_encoding(encoding: str, where: str = "--encoding") -> str:
 
 def resolve_config(config_file: Path | None = None, **overrides: Any) -> TrainConfig:
     """Defaults, then the config file, then command-line values that were given (not None)."""
+    return resolve_with_sources(config_file, **overrides)[0]
+
+
+def resolve_with_sources(
+    config_file: Path | None = None, **overrides: Any
+) -> tuple[TrainConfig, dict[str, str]]:
+    """:func:`resolve_config`, and the options (flag -> key) whose values the file set: what
+    :meth:`AefeatError.set_in_config` names by their key. The file is read once (it may be a
+    pipe, ``--config <(...)``)."""
     values: dict[str, Any] = {}
     if config_file is not None:
         values.update(load_config_file(config_file))
+    from_file = {PARAMS[k].flag: k for k in values if overrides.get(k) is None}
     for key, value in overrides.items():
         if key not in KEYS:
             raise TypeError(f"unknown config key {key!r}")
@@ -278,7 +288,7 @@ def resolve_config(config_file: Path | None = None, **overrides: Any) -> TrainCo
                 value = [value]  # one hidden layer, as in YAML
             check_value(key, value)
             values[key] = value
-    return TrainConfig(**values)
+    return TrainConfig(**values), from_file
 
 
 def option_name(name: str) -> str:
