@@ -78,7 +78,7 @@ def output_schema(keep: list[str], latent_dim: int, prefix: str, with_error: boo
 
 
 def encode_frame(
-    model: ModelDir,
+    model: ModelDir | str | os.PathLike[str],
     df: Any,
     keep: list[str],
     prefix: str = "z",
@@ -88,11 +88,15 @@ def encode_frame(
     """Encode a pandas DataFrame by the steps ``aefeat encode`` takes (training fill values for
     missing cells only with ``--impute``, MinMax scaling, the NumPy encoder): the ``keep``
     columns unchanged, then ``{prefix}0..`` and with ``with_error`` ``reconstruction_error``, as
-    float32. ``where`` names the partition in error messages."""
+    float32. ``model`` is a loaded model or, as for the Dask and Spark drivers, a model
+    directory's path or URL (loaded once per process). ``where`` names the partition in error
+    messages."""
     import pandas as pd
 
     from aefeat.encoding import keep_list
 
+    if not isinstance(model, ModelDir):
+        model = load_model(model)
     keep = keep_list(keep)
     features = model.columns
     # Checked here too: encode_frame is public, and pandas' KeyError names no fix.

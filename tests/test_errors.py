@@ -1263,6 +1263,11 @@ def test_encode_frame_names_rows_by_index_and_refuses_duplicate_columns(ctx):
     # A repeated column the model does not read is no obstacle.
     out = encode_frame(model, pd.concat([frame, frame[["label"]]], axis=1), [])
     assert list(out.columns) == ["z0", "z1"]
+    # The model directory's path serves as the Dask and Spark drivers take it (it raised
+    # "'str' object has no attribute 'columns'").
+    pd.testing.assert_frame_equal(
+        encode_frame(str(ctx.model), frame, []), encode_frame(model, frame, [])
+    )
 
 
 def test_output_name_checks_word_themselves_for_the_cli_and_the_api():
