@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -60,6 +61,33 @@ def test_expand_inputs_refuses_what_names_no_file(tmp_path, monkeypatch, spec, w
         expand_inputs(spec)
     for word in words:
         assert word in str(err.value)
+
+
+def test_a_partitioned_dataset_directory_is_refused_with_the_glob_that_names_its_files(tmp_path):
+    # Spark and Hive write year=2024/part-0.parquet under the directory: "it must hold .csv ...
+    # files" did not say where the files were or how to name them.
+    data = tmp_path / "sales"
+    for year in (2024, 2025):
+        (data / f"year={year}").mkdir(parents=True)
+        (data / f"year={year}" / "part-0.parquet").write_bytes(b"")
+        (data / f"year={year}" / "part-1.csv").write_text("a\n1\n")
+    (data / "year=2025" / "part-2.parquet").write_bytes(b"")
+    (data / "_SUCCESS").write_text("")
+    (data / "_temporary" / "0").mkdir(parents=True)
+    (data / "_temporary" / "0" / "part-9.parquet").write_bytes(b"")
+    with pytest.raises(AefeatError) as err:
+        expand_inputs(str(data))
+    assert err.value.message == (
+        f"no data files in the directory ({data}) — its subdirectories hold 5 data files: name "
+        f"them with '{data}/**/*.parquet'"
+    )
+    files = expand_inputs(f"{data}/**/*.parquet")
+    # Not the unfinished job's files under _temporary/, as Spark and pyarrow skip them.
+    assert [Path(f).relative_to(data).as_posix() for f in files] == [
+        "year=2024/part-0.parquet",
+        "year=2025/part-0.parquet",
+        "year=2025/part-2.parquet",
+    ]
 
 
 @pytest.mark.parametrize(

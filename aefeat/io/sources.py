@@ -1078,12 +1078,16 @@ def expand_inputs(spec: str) -> list[str]:
             raise AefeatError(
                 "no data files in the directory",
                 spec,
-                "it must hold " + ", ".join(DATA_SUFFIXES) + " files",
+                _nested_hint(path, spec) or "it must hold " + ", ".join(DATA_SUFFIXES) + " files",
             )
         return files
     if not glob.has_magic(spec):
         return [spec]
-    files = sorted(p for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+    files = sorted(
+        p
+        for p in glob.glob(spec, recursive=True)
+        if Path(p).is_file() and not _bookkeeping(p, spec)
+    )
     if not files:
         raise AefeatError(
             "no input files match the pattern",
@@ -1091,6 +1095,40 @@ def expand_inputs(spec: str) -> list[str]:
             "check the pattern, and quote it so that the shell passes it to aefeat unexpanded",
         )
     return files
+
+
+def _bookkeeping(match: str, pattern: str) -> bool:
+    """Whether a file a glob matched lies in a ``_`` directory below the pattern's fixed part:
+    what Spark, Hive and Delta keep beside a dataset's data (``_temporary/`` of a running or
+    failed job, ``_delta_log/``), which pyarrow and Spark skip too."""
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    return any(part.startswith("_") for part in Path(match).parts[fixed:-1])
+
+
+def _nested_hint(path: Path, spec: str) -> str | None:
+    """For a directory whose data files are all in subdirectories (a dataset partitioned as
+    Hive and Spark write it, ``year=2024/part-0.parquet``): the recursive glob that names them.
+    Hidden and ``_`` entries (``_SUCCESS``, ``.ipynb_checkpoints``) are not data. A message's
+    search: it gives up after 50,000 entries (``aefeat train /`` must not walk the disk)."""
+    suffixes: collections.Counter[str] = collections.Counter()
+    seen = 0
+    for _root, dirs, names in os.walk(path):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        for name in names:
+            low = name.lower()
+            kind = next((x for x in DATA_SUFFIXES if low.endswith(x)), None)
+            if kind and not name.startswith((".", "_")):
+                suffixes[kind] += 1
+        seen += len(dirs) + len(names)
+        if seen > 50_000:
+            return None  # not a dataset's directory, or too large to say
+    if not suffixes:
+        return None
+    kind, _ = suffixes.most_common(1)[0]
+    n = sum(suffixes.values())
+    pattern = shlex.quote(str(Path(spec) / "**" / f"*{kind}"))
+    return f"its subdirectories hold {n:,} data files: name them with {pattern}"
 
 
 def open_source(spec: str, fmt: CsvFormat | None = None) -> Source:
