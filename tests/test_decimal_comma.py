@@ -131,3 +131,11 @@ def test_fit_files_names_a_bad_decimal_as_its_parameter(csv_path):
     with pytest.raises(ValueError) as info:
         AutoencoderTransformer(epochs=1).fit_files([str(csv_path)], FEATURES, decimal=";")
     assert str(info.value) == "decimal=';' must be one of '.', ','; got ';'"
+
+
+def test_fit_files_names_a_decimal_comma_beside_a_comma_delimiter_by_its_parameters(comma_csv):
+    with pytest.raises(ValueError) as info:
+        AutoencoderTransformer(epochs=1).fit_files([str(comma_csv)], FEATURES, decimal=",")
+    message = str(info.value)
+    assert "both ','" in message and "(decimal)" in message and "delimiter=';'" in message
+    assert "--" not in message

@@ -1195,6 +1195,9 @@ def open_source(spec: str, fmt: CsvFormat | None = None) -> Source:
             "--decimal",
             "a file with decimal commas separates its fields by another character: pass it "
             "with --delimiter, e.g. --delimiter ';'",
+            python_where="decimal",
+            python_hint="a file with decimal commas separates its fields by another character: "
+            "pass it as delimiter, e.g. delimiter=';'",
         )
     header, header_lines, unnamed = _parse_header(head, name, delimiter, encoding)
     src = Source(
