@@ -384,6 +384,15 @@ def test_fit_files_takes_paths_and_named_columns_are_each_named_once(frame, csv_
         small(epochs=1).fit_chunks([X[:, :4].copy()], "f0f1")
 
 
+def test_fit_files_names_no_flag_for_a_pattern_it_does_not_expand(tmp_path):
+    # The hint was the command line's: "for encode with --dask local -o DIR".
+    with pytest.raises(ValueError) as info:
+        small(epochs=1).fit_files([tmp_path / "*.csv"], FEATURES)
+    assert str(info.value).startswith("file not found (")
+    assert "sorted(glob.glob(pattern))" in str(info.value)
+    assert "--" not in str(info.value)
+
+
 # Bad files for fit_files, and the words its error says: Python's parameters, never a flag
 # (the hints named --impute, --exclude, --encoding, --delimiter and --columns/--exclude).
 BAD_FILES = [

@@ -1252,11 +1252,13 @@ def check_input_file(spec: str, hint: str = "check the path") -> None:
         return
     path = Path(spec)
     if not path.exists():
+        python_hint = None
         if glob.has_magic(spec):
             hint = (
                 "a pattern of several files is for train, and for encode with --dask local -o DIR"
             )
-        raise AefeatError("file not found", str(path), hint)
+            python_hint = "pass the files a pattern names, e.g. sorted(glob.glob(pattern))"
+        raise AefeatError("file not found", str(path), hint, python_hint=python_hint)
     if path.is_dir():
         raise AefeatError(
             "is a directory, not a data file", str(path), "pass a CSV or Parquet file"
