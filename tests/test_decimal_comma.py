@@ -139,3 +139,20 @@ def test_fit_files_names_a_decimal_comma_beside_a_comma_delimiter_by_its_paramet
     message = str(info.value)
     assert "both ','" in message and "(decimal)" in message and "delimiter=';'" in message
     assert "--" not in message
+
+
+def test_a_numeric_label_with_decimal_commas_is_coloured_on_a_scale(
+    tmp_path, model_dir, frame, monkeypatch
+):
+    # A label column that is not a feature is read as text: '0,53' was not a number to the
+    # plot, so 240 distinct values were drawn as 20 categories and grey.
+    from aefeat.cli import plots
+
+    path = tmp_path / "komma.csv"
+    frame.assign(label=frame["f0"]).to_csv(path, index=False, sep=";", decimal=",")
+    seen = {}
+    monkeypatch.setattr(plots, "write_inspection_plot", lambda *args: seen.update(labels=args[4]))
+    ok("inspect", model_dir, "--data", path, "-d", ";", "--decimal", ",", "--label", "label",
+       "--plot", tmp_path / "p.png")  # fmt: skip
+    assert plots.label_colours(seen["labels"]).kind == "continuous"
+    assert seen["labels"][0] == f"{frame['f0'][0]}"

@@ -479,14 +479,17 @@ def run_inspect(
         from aefeat.cli.plots import write_inspection_plot
 
         history = model.metadata.get("training", {}).get("history", {})
-        texts = None if labels is None else [_label_text(v) for v in labels]
+        decimal = reading.decimal if reading is not None else "."
+        texts = None if labels is None else [_label_text(v, decimal) for v in labels]
         write_inspection_plot(plot, Z, report, history, texts, label)
     return report
 
 
-def _label_text(value: Any) -> str:
+def _label_text(value: Any, decimal: str = ".") -> str:
     """A ``--label`` cell as legend text: numbers without float32 noise; blanks and the words
-    that mean missing in a numeric column (``NaN``, ``NA``, ``null``) as missing."""
+    that mean missing in a numeric column (``NaN``, ``NA``, ``null``) as missing. With
+    ``--decimal ','`` a number read as text ('3,5', a column that is not a feature) is written
+    with a point, as numeric columns are, so that a numeric label is seen as one."""
     from aefeat.cli.plots import MISSING_LABEL
 
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
@@ -495,4 +498,10 @@ def _label_text(value: Any) -> str:
         return MISSING_LABEL
     if isinstance(value, float):
         return f"{value:.7g}"
+    if decimal == "," and isinstance(value, str) and "." not in value:
+        try:
+            float(value.replace(",", "."))
+        except ValueError:
+            return value
+        return value.replace(",", ".")
     return str(value)
