@@ -70,14 +70,18 @@ def test_the_python_api_reads_decimal_commas_from_files(csv_path, comma_csv):
         fit(comma_csv, delimiter=";")
 
 
+def _reading(command, tmp_path, model_dir, data):
+    """The arguments of ``command`` reading ``data`` (train writes into ``tmp_path / "m"``)."""
+    return {
+        "train": ("train", data, "-o", tmp_path / "m"),
+        "encode": ("encode", model_dir, data),
+        "inspect": ("inspect", model_dir, "--data", data),
+    }[command]
+
+
 @pytest.mark.parametrize("command", ["train", "encode", "inspect"])
 def test_a_decimal_comma_needs_another_delimiter(tmp_path, model_dir, comma_csv, command):
-    args = {
-        "train": ("train", comma_csv, "-o", tmp_path / "m"),
-        "encode": ("encode", model_dir, comma_csv),
-        "inspect": ("inspect", model_dir, "--data", comma_csv),
-    }[command]
-    result = run(*args, "--decimal", ",")
+    result = run(*_reading(command, tmp_path, model_dir, comma_csv), "--decimal", ",")
     assert_user_error(result, "both ','", "--decimal", "--delimiter ';'")
     assert not (tmp_path / "m").exists()
 
@@ -156,3 +160,11 @@ def test_a_numeric_label_with_decimal_commas_is_coloured_on_a_scale(
        "--plot", tmp_path / "p.png")  # fmt: skip
     assert plots.label_colours(seen["labels"]).kind == "continuous"
     assert seen["labels"][0] == f"{frame['f0'][0]}"
+
+
+@pytest.mark.parametrize("command", ["train", "encode", "inspect"])
+def test_an_empty_decimal_is_refused_by_every_command(tmp_path, model_dir, comma_csv, command):
+    # encode and inspect read --decimal '' (an unset shell variable) as '.', and then said
+    # "pass --decimal ','" to a user who had.
+    result = run(*_reading(command, tmp_path, model_dir, comma_csv), "-d", ";", "--decimal", "")
+    assert_user_error(result, "invalid value '' (--decimal) — use one of '.', ','")

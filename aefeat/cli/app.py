@@ -682,10 +682,13 @@ def inspect(
 
 
 def _reading(delimiter: str | None, encoding: str | None, decimal: str | None) -> Any:
-    """The CSV format that ``--delimiter``, ``--encoding`` and ``--decimal`` describe."""
+    """The CSV format that ``--delimiter``, ``--encoding`` and ``--decimal`` describe; an empty
+    ``--decimal ''`` (an unset shell variable) is refused, as train refuses it."""
     from aefeat.io.sources import CsvFormat
 
-    return CsvFormat(_unescape(delimiter) or ",", encoding or "utf-8", decimal or ".")
+    return CsvFormat(
+        _unescape(delimiter) or ",", encoding or "utf-8", decimal if decimal is not None else "."
+    )
 
 
 def _print_json(value: dict[str, Any]) -> None:
