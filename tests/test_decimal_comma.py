@@ -168,3 +168,14 @@ def test_an_empty_decimal_is_refused_by_every_command(tmp_path, model_dir, comma
     # "pass --decimal ','" to a user who had.
     result = run(*_reading(command, tmp_path, model_dir, comma_csv), "-d", ";", "--decimal", "")
     assert_user_error(result, "invalid value '' (--decimal) — use one of '.', ','")
+
+
+def test_a_comma_separated_file_read_with_decimal_comma_is_not_sent_round_in_circles(tmp_path):
+    # The hint was "use --delimiter ','", which with --decimal ',' is refused with "pass it
+    # with --delimiter, e.g. --delimiter ';'", which gave the first hint again.
+    path = tmp_path / "points.csv"
+    path.write_text("a,b\n1.5,2.5\n3.5,4.5\n")
+    result = run("train", path, "-o", tmp_path / "m", "-d", ";", "--decimal", ",")
+    assert_user_error(result, "only one column found", "use --delimiter ',' without --decimal ','")
+    with pytest.raises(ValueError, match="pass delimiter=',' without decimal=','$"):
+        AutoencoderTransformer(epochs=1).fit_files([path], ["a", "b"], delimiter=";", decimal=",")

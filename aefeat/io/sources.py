@@ -290,6 +290,8 @@ class Source:
                     use = f"use --delimiter '{_delim_name(d)}'" + (
                         " --decimal ','" if comma else ""
                     )
+                if d == self.decimal:  # ',' as both is refused: that hint would be refused
+                    use += " without decimal=','" if python else " without --decimal ','"
                 return f"the header looks {shown}-separated; {use}"
         return None
 
