@@ -179,3 +179,15 @@ def test_a_comma_separated_file_read_with_decimal_comma_is_not_sent_round_in_cir
     assert_user_error(result, "only one column found", "use --delimiter ',' without --decimal ','")
     with pytest.raises(ValueError, match="pass delimiter=',' without decimal=','$"):
         AutoencoderTransformer(epochs=1).fit_files([path], ["a", "b"], delimiter=";", decimal=",")
+
+
+def test_a_point_as_the_field_separator_is_still_read_without_decimal(tmp_path):
+    # -d . (integers between points) was refused as "the decimal mark and the field separator
+    # are both '.' (--decimal)" with a hint about decimal commas, to a user who gave no
+    # --decimal; it was read before --decimal existed.
+    path = tmp_path / "dots.csv"
+    path.write_text("a.b.c\n1.2.3\n4.5.7\n7.8.8\n2.1.0\n5.5.5\n")
+    model = tmp_path / "m"
+    ok("train", path, "-o", model, "-d", ".", "--epochs", "1", "--hidden", "none", "-q")
+    report = json.loads(ok("inspect", model, "--data", path, "-d", ".", "--json"))
+    assert report["data"]["rows"] == 5

@@ -1191,7 +1191,7 @@ def open_source(spec: str, fmt: CsvFormat | None = None) -> Source:
         first = head.split(b"\n", 1)[0]
         if b"\t" in first and b"," not in first:
             delimiter = "\t"
-    if fmt.decimal == delimiter:
+    if fmt.decimal == delimiter == ",":  # '-d .' (integers) is read as it was before --decimal
         raise AefeatError(
             f"the decimal mark and the field separator are both {delimiter!r}",
             "--decimal",
