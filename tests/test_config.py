@@ -271,3 +271,13 @@ def test_table_module_imports_nothing_heavy():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_yaml_value_starting_with_a_comma_is_told_to_be_quoted(tmp_path, csv_path):
+    # `decimal: ,` got only "fix the YAML syntax".
+    path = tmp_path / "cfg.yaml"
+    path.write_text("latent_dim: 2\ndecimal: ,\n")
+    result = run("train", csv_path, "-o", tmp_path / "m", "--config", path)
+    assert_user_error(
+        result, f"config file is not valid YAML ({path}, line 2) — quote the value: decimal: ','"
+    )

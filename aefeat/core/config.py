@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,16 @@ def load_config_file(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
-        raise AefeatError("config file is not valid YAML", where, "fix the YAML syntax") from None
+        hint = "fix the YAML syntax"
+        line = (
+            text.splitlines()[mark.line]
+            if mark is not None and mark.line < len(text.splitlines())
+            else ""
+        )
+        m = re.fullmatch(r"\s*(\w+):\s*([,@%`]\S*)\s*", line)
+        if m:  # a plain YAML value cannot start with these: decimal: ,
+            hint = f"quote the value: {m[1]}: '{m[2]}'"
+        raise AefeatError("config file is not valid YAML", where, hint) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
