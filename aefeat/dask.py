@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,10 +115,22 @@ def output_name(path: str | os.PathLike[str]) -> str:
 
 
 def _output_names(inputs: list[str]) -> list[str]:
+    """Each input's output path inside the output directory: its :func:`output_name` under the
+    subdirectories that lie between the inputs' common directory and it, so that a partitioned
+    dataset (``'sales/**/*.parquet'``: ``year=2024/part-0.parquet``, ``year=2025/part-0.parquet``)
+    keeps its layout; the inputs of one directory give bare names."""
+    # URLs as paths after their scheme, so that 's3://' is not read as a path's '//'.
+    heads = [p.split("://", 1)[-1] for p in inputs]
+    base = posixpath.commonpath([posixpath.dirname(h) for h in heads]) if heads else ""
     seen: dict[str, str] = {}
     names = []
-    for path in inputs:
-        name = output_name(path)
+    for path, head in zip(inputs, heads, strict=True):
+        below = posixpath.relpath(posixpath.dirname(head), base) if base else ""
+        name = (
+            posixpath.join(below, output_name(path))
+            if below not in ("", ".")
+            else output_name(path)
+        )
         if name in seen:
             raise AefeatError(
                 f"two inputs would write the same output {name!r}: {seen[name]} and {path}",
@@ -378,6 +391,8 @@ def encode_files(
     with session(scheduler) as client:
         # An existing output directory is replaced only while it is still empty.
         with atomic_dir(out_dir, lambda p: not any(p.iterdir())) as tmp:
+            for n in names:  # a partitioned input's subdirectories (see _output_names)
+                (tmp / n).parent.mkdir(parents=True, exist_ok=True)
             targets = [(str(tmp / n), str(out_dir / n)) for n in names]
             total = _run_tasks(client, model, model_path, inputs, targets, options)
             missing = [n for n in names if not (tmp / n).is_file()]

@@ -185,6 +185,30 @@ def test_output_names():
     assert name(Path("d/b.csv.gz")) == "b.csv"
     assert name(Path("d/c.parquet")) == "c.csv"
     assert name(Path("d/e.tsv")) == "e.tsv"
+    names = aefeat.dask._output_names
+    assert names(["/d/a.csv", "/d/b.csv.gz"]) == ["a.csv", "b.csv"]
+    assert names(["/d/x.csv", "/d/sub/x.csv"]) == ["x.csv", "sub/x.csv"]
+    assert names(["s3://b/d/y=1/p.parquet", "s3://b/d/y=2/p.parquet"]) == ["y=1/p.csv", "y=2/p.csv"]
+
+
+def test_cli_dask_keeps_a_partitioned_datasets_layout(cluster, model_dir, frame, tmp_path):
+    # Every partition of a Spark/Hive dataset holds a part-0.parquet: they were refused as
+    # "two inputs would write the same output 'part-0.csv'".
+    data = tmp_path / "sales"
+    for i, year in enumerate((2024, 2025)):
+        (data / f"year={year}").mkdir(parents=True)
+        frame.iloc[120 * i : 120 * (i + 1)].to_parquet(data / f"year={year}" / "part-0.parquet")
+    (data / "_temporary").mkdir()
+    frame.iloc[:5].to_parquet(data / "_temporary" / "part-0.parquet")  # an unfinished job's
+    out = tmp_path / "latent"
+    pattern = f"{data}/**/*.parquet"
+    result = run("encode", model_dir, pattern, "--dask", cluster.scheduler_address, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["year=2024/part-0.csv", "year=2025/part-0.csv"]
+    for year in (2024, 2025):
+        single = ok("encode", model_dir, data / f"year={year}" / "part-0.parquet")
+        assert (out / f"year={year}" / "part-0.csv").read_text() == single
 
 
 def test_inputs_that_would_share_an_output_name_are_refused(model_dir, frame, tmp_path):
