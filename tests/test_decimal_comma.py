@@ -163,11 +163,21 @@ def test_a_numeric_label_with_decimal_commas_is_coloured_on_a_scale(
 
 
 @pytest.mark.parametrize("command", ["train", "encode", "inspect"])
-def test_an_empty_decimal_is_refused_by_every_command(tmp_path, model_dir, comma_csv, command):
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (("-d", ";", "--decimal", ""), "invalid value '' (--decimal) — use one of '.', ','"),
+        (("-d", ""), "invalid value '' (--delimiter) — use a single character"),
+        (("-d", ";", "--encoding", ""), " '' (--encoding) — use "),
+    ],
+)
+def test_an_empty_format_option_is_refused_by_every_command(
+    tmp_path, model_dir, comma_csv, command, flags, words
+):
     # encode and inspect read --decimal '' (an unset shell variable) as '.', and then said
-    # "pass --decimal ','" to a user who had.
-    result = run(*_reading(command, tmp_path, model_dir, comma_csv), "-d", ";", "--decimal", "")
-    assert_user_error(result, "invalid value '' (--decimal) — use one of '.', ','")
+    # "pass --decimal ','" to a user who had; -d '' and --encoding '' as the defaults.
+    result = run(*_reading(command, tmp_path, model_dir, comma_csv), *flags)
+    assert_user_error(result, words)
 
 
 def test_a_comma_separated_file_read_with_decimal_comma_is_not_sent_round_in_circles(tmp_path):

@@ -683,12 +683,12 @@ def inspect(
 
 def _reading(delimiter: str | None, encoding: str | None, decimal: str | None) -> Any:
     """The CSV format that ``--delimiter``, ``--encoding`` and ``--decimal`` describe; an empty
-    ``--decimal ''`` (an unset shell variable) is refused, as train refuses it."""
+    value (``-d "$SEP"`` with the variable unset) is refused, as train refuses it, not read as
+    the default."""
     from aefeat.io.sources import CsvFormat
 
-    return CsvFormat(
-        _unescape(delimiter) or ",", encoding or "utf-8", decimal if decimal is not None else "."
-    )
+    given = {"delimiter": _unescape(delimiter), "encoding": encoding, "decimal": decimal}
+    return CsvFormat(**{k: v for k, v in given.items() if v is not None})
 
 
 def _print_json(value: dict[str, Any]) -> None:
