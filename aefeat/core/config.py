@@ -145,11 +145,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
         hint = "fix the YAML syntax"
-        line = (
-            text.splitlines()[mark.line]
-            if mark is not None and mark.line < len(text.splitlines())
-            else ""
-        )
+        lines = text.splitlines()
+        line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
         m = re.fullmatch(r"\s*(\w+):\s*([,@%`]\S*)\s*", line)
         if m:  # a plain YAML value cannot start with these: decimal: ,
             hint = f"quote the value: {m[1]}: '{m[2]}'"
