@@ -102,7 +102,10 @@ def test_a_decimal_mark_other_than_point_or_comma_is_refused(
     [
         (
             "3.25",
-            ("holds a number with a decimal point, but the decimal mark is ','", "drop --decimal"),
+            (
+                "holds a number with a decimal point, but the decimal mark is ','",
+                "use --decimal '.' if",
+            ),
         ),
         ("1.234,5", ("holds numbers with thousands separators", "1.234.567,5 -> 1234567,5")),
         ("1.234.567", ("holds numbers with thousands separators",)),
@@ -186,8 +189,8 @@ def test_a_comma_separated_file_read_with_decimal_comma_is_not_sent_round_in_cir
     path = tmp_path / "points.csv"
     path.write_text("a,b\n1.5,2.5\n3.5,4.5\n")
     result = run("train", path, "-o", tmp_path / "m", "-d", ";", "--decimal", ",")
-    assert_user_error(result, "only one column found", "use --delimiter ',' without --decimal ','")
-    with pytest.raises(ValueError, match="pass delimiter=',' without decimal=','$"):
+    assert_user_error(result, "only one column found", "use --delimiter ',' --decimal '.'")
+    with pytest.raises(ValueError, match="pass delimiter=',', decimal='.'$"):
         AutoencoderTransformer(epochs=1).fit_files([path], ["a", "b"], delimiter=";", decimal=",")
 
 

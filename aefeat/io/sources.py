@@ -291,7 +291,8 @@ class Source:
                         " --decimal ','" if comma else ""
                     )
                 if d == self.decimal:  # ',' as both is refused: that hint would be refused
-                    use += " without decimal=','" if python else " without --decimal ','"
+                    # '.' said, not ',' dropped: the ',' may come from a config file.
+                    use += ", decimal='.'" if python else " --decimal '.'"
                 return f"the header looks {shown}-separated; {use}"
         return None
 
@@ -659,9 +660,9 @@ class Source:
         return AefeatError(
             f"column {name!r} holds a number with a decimal point, but the decimal mark is ','",
             where,
-            "drop --decimal if the file's numbers use points; if the point separates thousands "
+            "use --decimal '.' if the file's numbers use points; if the point separates thousands "
             "(1.234 meaning 1234), remove it first",
-            python_hint="drop decimal=',' if the file's numbers use points; if the point "
+            python_hint="use decimal='.' if the file's numbers use points; if the point "
             "separates thousands (1.234 meaning 1234), remove it first",
         )
 
