@@ -657,13 +657,15 @@ class Source:
             return None
         if "." not in cell:
             return None
+        fix = (
+            "if the file's numbers use points; if the point separates thousands (1.234 meaning "
+            "1234), remove it first"
+        )
         return AefeatError(
             f"column {name!r} holds a number with a decimal point, but the decimal mark is ','",
             where,
-            "use --decimal '.' if the file's numbers use points; if the point separates thousands "
-            "(1.234 meaning 1234), remove it first",
-            python_hint="use decimal='.' if the file's numbers use points; if the point "
-            "separates thousands (1.234 meaning 1234), remove it first",
+            f"use --decimal '.' {fix}",
+            python_hint=f"use decimal='.' {fix}",
         )
 
     def _decimal_comma_columns(self, row: list[str], names: list[str]) -> list[str]:
