@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -261,6 +262,31 @@ def _run_tasks(
     return total
 
 
+@contextlib.contextmanager
+def _workers_deaf_to_interrupts() -> Iterator[None]:
+    """SIGINT ignored while a local cluster starts its worker processes, which keep it ignored.
+
+    Ctrl-C reaches the terminal's whole process group: each worker process still importing
+    ``distributed`` printed a KeyboardInterrupt traceback, and a cluster interrupted half-built
+    made distributed's exit handler print another. A process started with SIGINT ignored keeps
+    it ignored (Python installs its KeyboardInterrupt handler only where it is not), so the
+    workers never see Ctrl-C; aefeat sees it once the cluster is up (a press during that second
+    is lost) and stops them when it closes the cluster. The command line only: a Python caller's
+    process keeps its own handling."""
+    import signal
+
+    from aefeat import keras_backend
+
+    if not keras_backend.LEAN_IMPORT or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def connect(scheduler: str) -> tuple[Any, Any]:
     """A ``distributed.Client`` for ``scheduler`` (an address such as ``tcp://host:8786``, or
     ``local`` for a cluster of worker processes on this machine) and the cluster it started."""
@@ -273,14 +299,21 @@ def connect(scheduler: str) -> tuple[Any, Any]:
     if scheduler == "local":
         import logging
 
-        cluster = LocalCluster(
-            processes=True,
-            threads_per_worker=1,
-            dashboard_address=None,
-            host="127.0.0.1",
-            silence_logs=logging.CRITICAL,  # a failed task is reported once, by aefeat
-        )
-        return Client(cluster, set_as_default=False), cluster
+        cluster = None
+        try:
+            with _workers_deaf_to_interrupts():
+                cluster = LocalCluster(
+                    processes=True,
+                    threads_per_worker=1,
+                    dashboard_address=None,
+                    host="127.0.0.1",
+                    silence_logs=logging.CRITICAL,  # a failed task is reported once, by aefeat
+                )
+            return Client(cluster, set_as_default=False), cluster
+        except BaseException:
+            if cluster is not None:
+                cluster.close()
+            raise
     try:
         return Client(scheduler, timeout="20s", set_as_default=False), None
     except (OSError, TimeoutError, ValueError) as exc:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -245,6 +250,53 @@ def test_cli_dask_local_starts_its_own_workers(model_dir, parts, tmp_path):
     assert result.stderr == ""
     single = run("encode", model_dir, parts / "part-0.csv")
     assert (out / "part-0.csv").read_bytes() == single.stdout_bytes
+
+
+def _spawned_children(pid: int) -> list[int]:
+    """Worker processes (multiprocessing spawns them) among the children of ``pid``."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if not entry.name.isdigit():
+                continue
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == pid and b"spawn_main" in (entry / "cmdline").read_bytes():
+                out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_ctrl_c_while_local_workers_start_prints_no_traceback(model_dir, parts, tmp_path):
+    """Ctrl-C reaches the terminal's whole process group: worker processes still starting
+    printed a KeyboardInterrupt traceback each (about 90 lines in all)."""
+    exe = shutil.which("aefeat", path=str(Path(sys.executable).parent))
+    out = tmp_path / "latent"
+    proc = subprocess.Popen(
+        [exe, "encode", str(model_dir), f"{parts}/*.csv", "--dask", "local", "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # a process group of its own, as a terminal's job has
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not _spawned_children(proc.pid):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.3)  # the workers are importing distributed now
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        _, err = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    text = err.decode()
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+    # The press lands while the cluster starts, when aefeat cannot act on it, or just after.
+    if proc.returncode == 130:
+        assert text == "aefeat: interrupted\n" and not out.exists()
+    else:
+        assert proc.returncode == 0 and text.startswith("aefeat: encoded 240 rows"), text
+        assert sorted(p.name for p in out.iterdir()) == ["part-0.csv", "part-1.csv", "part-2.csv"]
+    assert _spawned_children(proc.pid) == []  # the workers stopped with it
 
 
 # --- aefeat train --dask: the scan runs on the workers, training here on the sample ----------
