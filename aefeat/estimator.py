@@ -24,7 +24,9 @@ from aefeat.errors import AefeatError
 
 def _sklearn_constraints() -> dict[str, list[Any]]:
     """scikit-learn's ``_parameter_constraints``, made from the one table in ``aefeat.core.params``."""
-    return {p.estimator: [c.sklearn() for c in p.constraints] for p in PARAMS.estimator_params()}
+    table = {p.estimator: [c.sklearn() for c in p.constraints] for p in PARAMS.estimator_params()}
+    table["random_state"].append(np.random.RandomState)  # a seed is drawn from it in fit
+    return table
 
 
 class AutoencoderTransformer(TransformerMixin, BaseEstimator):
@@ -98,9 +100,10 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         How missing values are filled, with statistics of the training data; "none" refuses
         them.
 
-    random_state : int or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed (0 to 2**32 - 1) for the split, the initialisation and the batches. None draws
-        one, kept in ``random_state_`` so that the run can be repeated.
+        one, and a ``numpy.random.RandomState`` gives one (each fit draws the next); the seed
+        used is kept in ``random_state_`` so that the run can be repeated.
 
     max_time : float or None, default=None
         Seconds of training at most; training then ends with the best weights so far.
@@ -221,7 +224,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         shuffle: bool = PARAMS.default("shuffle"),
         impute: str = PARAMS.default("impute"),
         max_time: float | None = PARAMS.default("max_time"),
-        random_state: int | None = PARAMS.default("random_state"),
+        random_state: int | np.random.RandomState | None = PARAMS.default("random_state"),
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -250,7 +253,11 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     def _check_params(self) -> dict[str, Any]:
         """The parameters, checked against ``_parameter_constraints``' table (here, not in
         ``__init__``, as scikit-learn requires), with NumPy scalars as plain Python values."""
-        return fitting.check_params(self.get_params())
+        params = self.get_params()
+        if isinstance(params["random_state"], np.random.RandomState):
+            # scikit-learn's meaning: the caller's generator decides, and every fit advances it
+            params["random_state"] = int(params["random_state"].randint(np.iinfo(np.int32).max))
+        return fitting.check_params(params)
 
     def _validate(self, X: Any, *, imputes: bool, reset: bool) -> np.ndarray:
         """``validate_data``, NaN allowed when the model ``imputes``, and scikit-learn's NaN

@@ -206,6 +206,17 @@ def test_docstring_examples_run():
     assert runner.tries >= 5 and runner.failures == 0
 
 
+def test_random_state_may_be_a_numpy_random_state(frame):
+    """As in scikit-learn: a RandomState gives the seed (it was refused as "not an integer"),
+    fits from equal generators are equal, and the parameter is left as it was given."""
+    rng = np.random.RandomState(7)
+    first = small(random_state=rng).fit(frame[FEATURES])
+    again = small(random_state=np.random.RandomState(7)).fit(frame[FEATURES])
+    assert first.random_state is rng and first.random_state_ == again.random_state_
+    assert np.array_equal(first.transform(frame[FEATURES]), again.transform(frame[FEATURES]))
+    assert small(random_state=rng).fit(frame[FEATURES]).random_state_ != first.random_state_
+
+
 def test_parameter_constraints_agree_with_the_checks():
     """``_parameter_constraints`` (scikit-learn's objects) and the checks ``fit`` runs are made
     from the same table, so they accept and refuse the same values."""
