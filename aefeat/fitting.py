@@ -25,7 +25,13 @@ from aefeat.core.config import (
 )
 from aefeat.core.network import DenseNetwork, NetworkSpec
 from aefeat.core.params import PARAMS
-from aefeat.core.prepare import ColumnStats, Scaler, check_ranges, check_some_values
+from aefeat.core.prepare import (
+    ColumnStats,
+    Scaler,
+    check_training_data,
+    first_bad_at,
+    first_nonfinite_in,
+)
 from aefeat.errors import AefeatError
 
 if TYPE_CHECKING:
@@ -125,20 +131,25 @@ def fit_chunks(
     if not chunks or any(np.ndim(c) != 2 or c.shape[1] != len(columns) for c in chunks):
         raise ValueError(f"chunks must be 2-D arrays of {len(columns)} columns each")
     n_rows, n_features = sum(len(c) for c in chunks), len(columns)
-    check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features, n_rows=n_rows)
+    check_sizes(p["latent_dim"], p["validation_split"], n_features=n_features)
     seed = _seed(p)
     if stats is None:
         stats = ColumnStats(n_features)
         for block in _blocks(chunks):
             stats.update(np.asarray(block, dtype=np.float64))
-    if p["impute"] == "none" and (stats.nan.any() or stats.inf.any()):
-        raise ValueError(
-            "Input contains missing or infinite values; pass impute='mean', 'median' or "
-            "'zero' to fill them"
-        )
-    check_some_values(stats.count, columns, None)
-    # Before training, not at save(): the exported Keras files cannot hold such spans.
-    check_ranges(stats.lo, stats.hi, columns, None)
+    # The refusals aefeat train makes (it checks first, naming its file), before training,
+    # not at save(): the exported Keras files cannot hold spans too large.
+    where = None
+    if p["impute"] == "none" and stats.n_bad:
+        where = first_bad_at(f"row {first_nonfinite_in(chunks)}", stats.n_bad)
+    check_training_data(
+        stats,
+        columns,
+        where,
+        p["impute"],
+        latent_dim=p["latent_dim"],
+        validation_split=p["validation_split"],
+    )
     # impute="median" needs every row at once: the one case with a full copy.
     median_rows = chunks[0] if len(chunks) == 1 else None
     if p["impute"] == "median" and median_rows is None:

@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from aefeat.core.config import TrainOptions, check_sizes
+from aefeat.core.config import TrainOptions
 from aefeat.core.network import NetworkSpec
 from aefeat.core.pca import MAX_COLUMNS, BlockPCA
 from aefeat.core.prepare import (
     ColumnStats,
     Scaler,
-    check_ranges,
+    check_training_data,
     first_bad_at,
     first_nonfinite_row,
     missing_columns_error,
@@ -167,11 +167,19 @@ class StreamStats:
     scaler: Scaler
     n_rows: int
     sample: np.ndarray
-    columns: ColumnStats  # for the refusal of constant data, after that of too few rows
 
 
-def first_pass(inp: ChunkedInput, impute: str, seed: int, sample_size: int) -> StreamStats:
-    """Min, max, fill values and bad-value counts of every column, the row count and a sample."""
+def first_pass(
+    inp: ChunkedInput,
+    impute: str,
+    seed: int,
+    sample_size: int,
+    *,
+    latent_dim: int | float,
+    validation_split: float,
+) -> StreamStats:
+    """Min, max, fill values and bad-value counts of every column, the row count and a sample,
+    of rows training accepts (see :func:`aefeat.core.prepare.check_training_data`)."""
     stats = ColumnStats(len(inp.features))
     reservoir = Reservoir(sample_size, len(inp.features), np.random.default_rng(seed))
     first_bad: tuple[Source, int] | None = None  # the file and row of the first bad value
@@ -191,10 +199,16 @@ def first_pass(inp: ChunkedInput, impute: str, seed: int, sample_size: int) -> S
         source, row = first_bad
         # The file (and line) holding it, not the first files.
         where = first_bad_at(source.where_row(row), stats.n_bad)
-    stats.check_values(inp.features, where, impute)
-    check_ranges(stats.lo, stats.hi, inp.features, where)
+    check_training_data(
+        stats,
+        inp.features,
+        where,
+        impute,
+        latent_dim=latent_dim,
+        validation_split=validation_split,
+    )
     scaler = stats.scaler(impute, median_rows=reservoir.sample())
-    return StreamStats(scaler, stats.n_rows, reservoir.sample(), stats)
+    return StreamStats(scaler, stats.n_rows, reservoir.sample())
 
 
 def _validation_mask(n: int, share: float, seed: int, chunk: int) -> np.ndarray:
@@ -318,10 +332,15 @@ def train_streaming(
     o = options
     seed = o.seed
     started = time.perf_counter()
-    stats = first_pass(inp, impute, seed, max(sample_size, 10_000))
     requested = spec.latent_dim if latent_fraction is None else latent_fraction
-    check_sizes(requested, o.validation_split, n_rows=stats.n_rows, source=", ".join(inp.paths[:3]))
-    stats.columns.check_varies(", ".join(inp.paths[:3]), impute)
+    stats = first_pass(
+        inp,
+        impute,
+        seed,
+        max(sample_size, 10_000),
+        latent_dim=requested,
+        validation_split=o.validation_split,
+    )
     share = min(o.validation_split, MAX_VALIDATION_ROWS / stats.n_rows)
     n_components = spec.latent_dim if latent_fraction is None else None
     pca_train, pca_all, S_val = pca_pass(inp, stats.scaler, n_components, share, seed)

@@ -1030,14 +1030,44 @@ def test_constant_column_with_cells_filled_by_zero_is_not_constant(tmp_path):
     assert_user_error(result, "every column is constant")
 
 
-# scikit-learn's PCA, fitted on constant data itself, warns of its 0/0 variance ratio.
-@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
-def test_all_constant_data_fits_without_nan_in_the_python_api(tmp_path):
-    # The estimator fits constant arrays, as scikit-learn's MinMaxScaler and PCA do.
+def test_fit_refuses_a_table_whose_every_column_is_constant_as_train_does(tmp_path):
+    # fit() trained on it (every row then encoded the same) while aefeat train and fit_files
+    # refused it: one check now, worded for Python in the API and with flags on the command line.
+    from aefeat import AefeatError, AutoencoderTransformer
+
+    X = np.tile([1.0, 2.0, 3.0], (50, 1))
+    path = tmp_path / "flat.csv"
+    pd.DataFrame(X, columns=["a", "b", "c"]).to_csv(path, index=False)
+    est = AutoencoderTransformer(hidden=(4,), epochs=2, random_state=0)
+    with pytest.raises(AefeatError) as info:
+        est.fit(X)
+    assert str(info.value) == (
+        "every column is constant: nothing to learn — train on columns whose values vary "
+        "(check the data)"
+    )
+    for fit in (
+        lambda: est.fit_chunks([X.copy()], ["a", "b", "c"]),
+        lambda: est.fit_files([path], ["a", "b", "c"]),
+    ):
+        with pytest.raises(AefeatError, match=r"^every column is constant: nothing to learn"):
+            fit()
+    result = run("train", path, "-o", tmp_path / "m", "--epochs", "2", "--hidden", "4")
+    assert_user_error(result, "every column is constant: nothing to learn (", "--columns/--exclude")
+    # impute='zero' fills a missing cell of a column of 5s with 0: it varies, as in train.
+    holes = np.tile([5.0, 1.0], (20, 1))
+    holes[::2, 0] = np.nan
+    est.set_params(impute="zero").fit(holes)
+    with pytest.raises(AefeatError, match="every column is constant"):
+        est.set_params(impute="mean").fit(holes)
+
+
+def test_a_constant_column_among_others_fits_without_nan_in_the_python_api(tmp_path):
+    # A constant column scales to 0, as with scikit-learn's MinMaxScaler: no 0/0 anywhere.
     from aefeat import AutoencoderTransformer
 
-    X = np.tile([1.0, 2.0, 3.0], (12, 1))
-    est = AutoencoderTransformer(hidden=(4,), epochs=0, random_state=0).fit(X)
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.full(40, 7.0), rng.normal(size=(40, 2))])
+    est = AutoencoderTransformer(hidden=(4,), epochs=2, random_state=0).fit(X)
     assert np.isfinite(est.transform(X)).all()
     est.save(tmp_path / "m")
     _strict_json((tmp_path / "m" / "metadata.json").read_text())

@@ -219,7 +219,7 @@ def test_streamed_batches_are_whole_across_passes(parts):
     # 900 rows in batches of 7 leave 4 over each pass: they start the next pass's first batch
     # instead of training as a short batch of their own, and no row is dropped.
     inp = ChunkedInput([str(parts / f"part{i}.csv") for i in range(3)], FEATURES)
-    stats = first_pass(inp, "mean", 0, 100)
+    stats = first_pass(inp, "mean", 0, 100, latent_dim=2, validation_split=0.2)
     blocks = batch_generator(inp, stats.scaler, 0.0, 0, 7, True)()
     seen = []
     while sum(len(b) for b in seen) * 7 < 3 * 900:

@@ -19,9 +19,9 @@ from aefeat.cli.report import DIVERGED, why_pca
 from aefeat.core.config import TrainConfig, check_sizes
 from aefeat.core.prepare import (
     ColumnStats,
-    check_ranges,
+    check_training_data,
     first_bad_at,
-    first_nonfinite_row,
+    first_nonfinite_in,
     no_rows_error,
 )
 from aefeat.errors import AefeatError, name_list
@@ -279,28 +279,21 @@ def _check_values(
     if stats.n_rows == 0:
         raise no_rows_error(name)
     if source is not None and config.impute == "none" and stats.n_bad:
-        name = _first_bad_row(chunks, source, stats.n_bad)
-    stats.check_values(features, name, config.impute)
+        name = first_bad_at(source.where_row(first_nonfinite_in(chunks)), stats.n_bad)
     if stats.n_bad:
         # Infinite cells in a file are missing values to impute; the estimator, as
         # scikit-learn's do, accepts NaN for them but refuses infinities.
         for chunk in chunks:
             chunk[np.isinf(chunk)] = np.nan
-    check_ranges(stats.lo, stats.hi, features, name)
-    check_sizes(config.latent_dim, config.validation_split, n_rows=stats.n_rows, source=name)
-    stats.check_varies(name, config.impute)  # after too few rows: one row is constant too
+    check_training_data(
+        stats,
+        features,
+        name,
+        config.impute,
+        latent_dim=config.latent_dim,
+        validation_split=config.validation_split,
+    )
     return stats
-
-
-def _first_bad_row(chunks: list[np.ndarray], source: Any, n_bad: int) -> str:
-    """Where the first missing or infinite value is (``file, line N``), for the refusal."""
-    offset = 0
-    for chunk in chunks:
-        row = first_nonfinite_row(chunk)
-        if row is not None:
-            return first_bad_at(source.where_row(offset + row), n_bad)
-        offset += len(chunk)
-    return source.name
 
 
 def _latent(fitted: fitting.FittedModel) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from aefeat.core.config import option_value
+from aefeat.core.config import check_sizes, option_value
 from aefeat.errors import AefeatError, name_list
 
 # float32 training and the exported Keras files (variance = span**2) cannot hold more.
@@ -40,7 +40,7 @@ def _bad_counts(nan: np.ndarray, inf: np.ndarray, columns: list[str]) -> dict[st
 
 
 def missing_values_error(
-    bad: dict[str, tuple[int, int]], where: str, *, training: bool
+    bad: dict[str, tuple[int, int]], where: str | None, *, training: bool
 ) -> AefeatError:
     """The refusal of missing or infinite values (``bad`` from :func:`count_bad_values`): when
     training, --impute is the fix; for a trained model, the data must be fixed."""
@@ -72,6 +72,17 @@ def first_nonfinite_row(X: np.ndarray) -> int | None:
     """The index of the first row of ``X`` holding a missing or infinite value, or None."""
     rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
     return int(rows[0]) if len(rows) else None
+
+
+def first_nonfinite_in(chunks: list[np.ndarray]) -> int | None:
+    """:func:`first_nonfinite_row` over ``chunks`` taken as one table, in order."""
+    offset = 0
+    for chunk in chunks:
+        row = first_nonfinite_row(chunk)
+        if row is not None:
+            return offset + row
+        offset += len(chunk)
+    return None
 
 
 def first_bad_at(where: str, n_bad: int) -> str:
@@ -238,7 +249,7 @@ class ColumnStats:
         """As :func:`count_bad_values`, for every row seen."""
         return _bad_counts(self.nan, self.inf, columns)
 
-    def check_values(self, columns: list[str], where: str, impute: str) -> None:
+    def check_values(self, columns: list[str], where: str | None, impute: str) -> None:
         """Refuse, naming ``where`` and the columns, what training cannot use: missing or
         infinite values when ``impute`` is "none", and otherwise columns with no finite value
         at all (there is nothing to fill them from)."""
@@ -248,7 +259,7 @@ class ColumnStats:
         if impute != "none":
             check_some_values(self.count, columns, where)
 
-    def check_varies(self, where: str, impute: str) -> None:
+    def check_varies(self, where: str | None, impute: str) -> None:
         """Refuse a table whose every column is constant. A constant column among others is
         kept (it scales to 0, as with scikit-learn's MinMaxScaler), but when all are, every
         row encodes the same: the model learns nothing, and the usual cause is a broken input
@@ -257,11 +268,13 @@ class ColumnStats:
         if impute == "zero":  # a missing cell filled with 0 differs from a constant other than 0
             varies |= (self.nan + self.inf > 0) & (self.lo != 0)
         if not varies.any():
+            # An array given to fit() has no ``columns`` parameter to check.
+            check = "the data" if where is None else "the data and columns"
             raise AefeatError(
                 "every column is constant: nothing to learn",
                 where,
                 "train on columns whose values vary (check the data and --columns/--exclude)",
-                python_hint="train on columns whose values vary (check the data and columns)",
+                python_hint=f"train on columns whose values vary (check {check})",
             )
 
     def scaler(self, impute: str, median_rows: np.ndarray) -> Scaler:
@@ -283,3 +296,24 @@ class ColumnStats:
         elif impute == "zero":
             fill = np.zeros(len(lo))
         return Scaler(lo, hi, fill)
+
+
+def check_training_data(
+    stats: ColumnStats,
+    columns: list[str],
+    where: str | None,
+    impute: str,
+    *,
+    latent_dim: int | float,
+    validation_split: float,
+) -> None:
+    """Every refusal of the rows training gathered ``stats`` over, in one order, for every way
+    to train: ``aefeat train`` (in memory, streamed, sampled), ``fit``, ``fit_chunks`` and
+    ``fit_files``. Missing or infinite values without ``impute`` (or a column with nothing to
+    impute from), values too large, too few rows, every column constant (checked after too
+    few rows: one row is constant too). ``where`` names the data (its file, or the line of the
+    first missing value); None for arrays given to the Python API."""
+    stats.check_values(columns, where, impute)
+    check_ranges(stats.lo, stats.hi, columns, where)
+    check_sizes(latent_dim, validation_split, n_rows=stats.n_rows, source=where)
+    stats.check_varies(where, impute)
