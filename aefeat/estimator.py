@@ -97,8 +97,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         Shuffle rows before splitting off validation rows, and between epochs.
 
     impute : {"none", "mean", "median", "zero"}, default="none"
-        How missing values are filled, with statistics of the training data; "none" refuses
-        them.
+        How missing values (NaN, and ±inf, read as missing) are filled, with statistics of the
+        training data; "none" refuses them.
 
     random_state : int, RandomState instance or None, default=None
         Seed (0 to 2**32 - 1) for the split, the initialisation and the batches. None draws
@@ -259,25 +259,13 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             params["random_state"] = int(params["random_state"].randint(np.iinfo(np.int32).max))
         return fitting.check_params(params)
 
-    def _validate(self, X: Any, *, imputes: bool, reset: bool) -> np.ndarray:
-        """``validate_data``, NaN allowed when the model ``imputes``, and scikit-learn's NaN
-        message (this estimator "does not accept missing values encoded as NaN natively": untrue
-        with impute) replaced by one that names ``impute``, the fix."""
-        try:
-            return validate_data(
-                self,
-                X,
-                dtype=[np.float64, np.float32],
-                ensure_all_finite="allow-nan" if imputes else True,
-                reset=reset,
-            )
-        except ValueError as error:
-            if imputes or not str(error).startswith("Input X contains NaN"):
-                raise
-            fix = "pass" if reset else "this model was fitted with impute='none': refit it with"
-        raise ValueError(
-            f"Input X contains NaN; {fix} impute='mean', 'median' or 'zero' to fill missing "
-            "values with training statistics, or drop those rows"
+    def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
+        """``validate_data``, with missing and infinite values left to the checks ``aefeat
+        train`` and ``encode`` use: they read ±inf as missing, then fill it (``impute``) or
+        refuse it naming the column and row. scikit-learn's refusal names neither, and
+        refused ±inf even with ``impute``."""
+        return validate_data(
+            self, X, dtype=[np.float64, np.float32], ensure_all_finite=False, reset=reset
         )
 
     def fit(self, X: Any, y: Any = None, *, on_epoch: Any = None) -> AutoencoderTransformer:
@@ -286,7 +274,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Numeric training data; missing values only with ``impute`` other than "none".
+            Numeric training data; missing (NaN) or infinite values only with ``impute`` other
+            than "none".
         y : None
             Ignored.
         on_epoch : callable, optional
@@ -299,7 +288,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         p = self._check_params()
-        X = self._validate(X, imputes=p["impute"] != "none", reset=True)
+        X = self._validate(X, reset=True)
         self._set_fitted(fitting.fit_chunks([X], self._columns(), p, on_epoch=on_epoch))
         return self
 
@@ -416,9 +405,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         """``X`` checked against what ``fit`` saw and run through the encode kernel that
         ``aefeat encode`` uses: (latent values, per-row errors or None, the input's dtype)."""
         check_is_fitted(self, "network_")
-        # Missing cells are filled if the fitted model has fill values (not if ``impute`` was
-        # changed since the fit).
-        X = self._validate(X, imputes=self.scaler_.fill is not None, reset=False)
+        # Missing and infinite cells are filled if the fitted model has fill values (not if
+        # ``impute`` was changed since the fit), else refused by the kernel as encode does.
+        X = self._validate(X, reset=False)
         kernel = EncodeKernel(self.scaler_, self.network_, self._columns())
         X64 = np.array(X, dtype=np.float64)
         kernel.fill(X64, lambda row: f"row {row}")

@@ -292,7 +292,8 @@ def _fitted(
             "model": result.kept,
             "autoencoder_val_mse": result.autoencoder_val_mse,
         },
-        sample=sample,
+        # ±inf as missing, as training read them: in memory and streamed alike.
+        sample=np.where(np.isinf(sample), np.nan, sample),
     )
 
 

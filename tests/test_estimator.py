@@ -307,7 +307,11 @@ def test_load_model_trained_by_cli_matches_cli_encode(model_dir, csv_path, frame
 def test_missing_values_with_impute(frame):
     X = frame[FEATURES].to_numpy().copy()
     X[::7, 2] = np.nan
-    with pytest.raises(ValueError, match=r"^Input X contains NaN; pass impute='mean'"):
+    with pytest.raises(
+        ValueError,
+        match=r"^missing or infinite values in 'x2' \(35 missing\) \(row 0, the first of them\) "
+        r"— fill or drop them, or pass impute='mean', 'median' or 'zero'$",
+    ):
         small(epochs=1).fit(X)
     est = small(epochs=1, impute="median").fit(X)
     assert np.isfinite(est.transform(X)).all()
@@ -316,13 +320,13 @@ def test_missing_values_with_impute(frame):
 def test_transform_of_missing_values_follows_the_fitted_model_and_names_impute(frame):
     # transform gave scikit-learn's "does not accept missing values encoded as NaN natively"
     # (fit named impute), and read the impute parameter, not the fitted model: a set_params
-    # after fit made a model that fills missing cells refuse them.
+    # after fit made a model that fills missing cells refuse them. Its refusal is encode's.
     X = frame[FEATURES].to_numpy().copy()
     X[::7, 2] = np.nan
     with pytest.raises(
         ValueError,
-        match=r"^Input X contains NaN; this model was fitted with impute='none': refit it with "
-        r"impute='mean', 'median' or 'zero'",
+        match=r"^missing or infinite value in column 'x2' \(row 0\) — fix the data, or retrain "
+        r"with impute='mean', 'median' or 'zero'$",
     ):
         small(epochs=1).fit(frame[FEATURES].to_numpy()).transform(X)
     est = small(epochs=1, impute="median").fit(X)

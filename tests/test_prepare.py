@@ -7,8 +7,9 @@ import json
 
 import numpy as np
 import pytest
-from conftest import FEATURES, make_frame, run
+from conftest import FEATURES, assert_user_error, make_frame, ok, run
 
+from aefeat import AefeatError, AutoencoderTransformer
 from aefeat.core.prepare import ColumnStats, Scaler
 
 
@@ -90,3 +91,47 @@ def test_infinite_cell_with_impute_gives_finite_strict_json(tmp_path, stream):
     assert np.isfinite(report["reconstruction_mse"])
     assert all(v is None or np.isfinite(v) for v in report["feature_r2"].values())
     assert set(report["feature_r2"]) == set(FEATURES)
+
+
+def test_fit_and_transform_read_infinite_cells_as_missing_as_train_and_encode_do(tmp_path):
+    # fit and transform refused ±inf even with impute="median" (scikit-learn's "Input X
+    # contains infinity", naming no column), while train and encode filled them; without
+    # impute, the refusals now name the column and row in both, each in its own words.
+    frame = make_frame(120, seed=3)[FEATURES]
+    frame.loc[5, "f2"] = np.inf
+    frame.loc[8, "f4"] = -np.inf
+    data = tmp_path / "inf.csv"
+    frame.to_csv(data, index=False)
+    args = ["--epochs", "2", "--hidden", "4", "--seed", "0", "-q"]
+    ok("train", data, "-o", tmp_path / "cli", "--impute", "median", *args)
+    est = AutoencoderTransformer(hidden=(4,), epochs=2, random_state=0, impute="median")
+    est.fit(frame).save(tmp_path / "api")
+    with (
+        np.load(tmp_path / "cli" / "weights.npz") as a,
+        np.load(tmp_path / "api" / "weights.npz") as b,
+    ):
+        assert a.files and sorted(a.files) == sorted(b.files)
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])
+    encoded = ok("encode", tmp_path / "cli", data)
+    Z = np.loadtxt(encoded.splitlines()[1:], delimiter=",")
+    np.testing.assert_allclose(est.transform(frame), Z, atol=1e-5)
+
+    refused = run("train", data, "-o", tmp_path / "m", *args)
+    assert_user_error(
+        refused, "'f2' (1 infinite), 'f4' (1 infinite)", "inf.csv, line 7", "--impute"
+    )
+    with pytest.raises(AefeatError) as info:
+        AutoencoderTransformer(hidden=(4,), epochs=2).fit(frame)
+    assert str(info.value) == (
+        "missing or infinite values in 'f2' (1 infinite), 'f4' (1 infinite) (row 5, the first "
+        "of them) — fill or drop them, or pass impute='mean', 'median' or 'zero'"
+    )
+    plain = AutoencoderTransformer(hidden=(4,), epochs=2, random_state=0).fit(frame.drop([5, 8]))
+    with pytest.raises(AefeatError) as info:
+        plain.transform(frame)
+    assert str(info.value).startswith("missing or infinite value in column 'f2' (row 5) — fix")
+    plain.save(tmp_path / "plain")
+    assert_user_error(
+        run("encode", tmp_path / "plain", data), "column 'f2'", "inf.csv, line 7", "--impute"
+    )

@@ -280,11 +280,6 @@ def _check_values(
         raise no_rows_error(name)
     if source is not None and config.impute == "none" and stats.n_bad:
         name = first_bad_at(source.where_row(first_nonfinite_in(chunks)), stats.n_bad)
-    if stats.n_bad:
-        # Infinite cells in a file are missing values to impute; the estimator, as
-        # scikit-learn's do, accepts NaN for them but refuses infinities.
-        for chunk in chunks:
-            chunk[np.isinf(chunk)] = np.nan
     check_training_data(
         stats,
         features,
