@@ -3,6 +3,7 @@ NumPy encode kernel (transform); ``save`` and ``load`` read and write model dire
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -532,18 +533,24 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         config: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        """Write the model directory that ``aefeat encode`` and ``aefeat inspect`` read."""
+        """Write the model directory that ``aefeat encode`` and ``aefeat inspect`` read at
+        ``path``, a local path (or ``file://`` URL), as ``aefeat train -o`` takes it."""
+        from aefeat.modeldir import model_dir_target
+
         check_is_fitted(self, "fitted_")
+        path = model_dir_target(path)
         # Whether x0, x1, ... are names the caller gave, or stand for none (an array's columns).
         named = {"named_columns": hasattr(self, "feature_names_in_")}
         self.fitted_.save(path, config=config, extra={**named, **(extra or {})})
 
     @classmethod
     def load(cls, path: str | Path) -> AutoencoderTransformer:
-        """A fitted transformer from a model directory written by ``save`` or ``aefeat train``."""
+        """A fitted transformer from a model directory written by ``save`` or ``aefeat train``:
+        a local path or a URL (``file://``, ``s3://`` ...), as ``aefeat encode`` takes it."""
         from aefeat.modeldir import load_model_dir
 
-        md = load_model_dir(Path(path))
+        path = os.fspath(path)  # not a Path: that would make "s3://b/m" the local "s3:/b/m"
+        md = load_model_dir(path)
         meta = md.metadata
         params = meta.get("params", {})
         if not isinstance(params, dict):

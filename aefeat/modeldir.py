@@ -214,14 +214,17 @@ def versions() -> dict[str, str]:
 
 
 def model_dir_target(output: str | os.PathLike[str]) -> Path:
-    """The local path ``train -o`` writes: a ``file://`` URL as its path. Standard output and
-    other URLs are refused: a model directory is several files, written and swapped in place."""
-    shown = str(output)
+    """The local path ``train -o`` and ``save()`` write: a ``file://`` URL as its path. Standard
+    output and other URLs are refused: a model directory is several files, written and swapped
+    in place (``save("s3://b/m")`` wrote a local directory ``s3:/b/m``)."""
+    shown = os.fspath(output)
     if shown == "-":
         raise AefeatError(
             "a model directory cannot be written to stdout",
             "-o -",
             "name a directory with -o (train --json prints the summary on stdout)",
+            python_where="path='-'",
+            python_hint="pass save() a directory path",
         )
     local = remote.local_path(shown)
     if remote.is_url(local):
@@ -229,6 +232,8 @@ def model_dir_target(output: str | os.PathLike[str]) -> Path:
             "a model directory is written to a local path, not a URL",
             f"-o {shown}",
             "train into a local directory, then copy it",
+            python_where=shown,
+            python_hint="save() to a local directory, then copy it",
         )
     return Path(local)
 

@@ -717,3 +717,34 @@ def test_load_refuses_forged_params(fitted, tmp_path, params):
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(AefeatError, match="metadata.json params"):
         AutoencoderTransformer.load(tmp_path / "m")
+
+
+def test_save_and_load_take_model_locations_as_train_and_encode_do(
+    fitted, frame, tmp_path, monkeypatch
+):
+    # save("s3://b/m") wrote a local directory "s3:/b/m" (and save("-") one named "-") where
+    # train -o refuses both; load("file:///...") looked for "file:/..." where encode reads it.
+    monkeypatch.chdir(tmp_path)
+    X = frame[FEATURES]
+    for target, words in (
+        ("s3://bucket/m", "a model directory is written to a local path, not a URL (s3://"),
+        ("-", "a model directory cannot be written to stdout (path='-') — pass save()"),
+    ):
+        with pytest.raises(AefeatError) as info:
+            fitted.save(target)
+        assert str(info.value).startswith(words), str(info.value)
+        assert "--" not in str(info.value) and "-o" not in str(info.value)
+    assert sorted(os.listdir(tmp_path)) == []
+    fitted.save(f"file://{tmp_path}/m")
+    assert (tmp_path / "m" / "metadata.json").is_file()
+    for location in (f"file://{tmp_path}/m", str(tmp_path / "m")):
+        loaded = AutoencoderTransformer.load(location)
+        np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
+    fsspec = pytest.importorskip("fsspec")
+    memory = fsspec.filesystem("memory")
+    memory.put(str(tmp_path / "m"), "/saved/m", recursive=True)
+    try:
+        loaded = AutoencoderTransformer.load("memory://saved/m")
+    finally:
+        memory.rm("/saved", recursive=True)
+    np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
