@@ -24,7 +24,7 @@ from aefeat.core.prepare import (
 )
 from aefeat.errors import AefeatError
 from aefeat.io import remote
-from aefeat.io.sources import GZIP_MAGIC, CsvFormat, Source, open_source
+from aefeat.io.sources import GZIP_MAGIC, CsvFormat, Source, open_source, reads_once
 
 MAX_VALIDATION_ROWS = 50_000
 SHUFFLE_ROWS = 65_536
@@ -34,7 +34,7 @@ def should_stream(paths: list[str]) -> bool:
     """Stream when there are several files, or loading them would not fit in the memory
     available now (estimated from the file sizes). In memory, training reads the data once;
     streamed, it reads it two times more, plus once per pass."""
-    if paths == ["-"]:
+    if len(paths) == 1 and reads_once(paths[0]):  # stdin or a pipe: no size, read once
         return False
     return len(paths) > 1 or not fits_in_memory(sum(text_size(p) for p in paths))
 

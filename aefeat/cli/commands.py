@@ -39,6 +39,7 @@ from aefeat.io.sources import (
     expand_all,
     is_missing_text,
     open_source,
+    reads_once,
 )
 
 
@@ -75,10 +76,13 @@ def run_train(
         config = dataclasses.replace(config, seed=fitting.draw_seed())
     output = model_dir_target(output)
     specs = [data] if isinstance(data, str) else list(data)
-    if "-" in specs and len(specs) > 1:
-        raise AefeatError(
-            "stdin (-) cannot be read together with files", "DATA", "pass files or stdin, not both"
-        )
+    once = [s for s in specs if reads_once(s)]
+    if once and len(specs) > 1:
+        if once[0] == "-":
+            what, hint = "stdin (-)", "pass files or stdin, not both"
+        else:  # its bytes come once: neither sized nor read again, as stdin
+            what, hint = f"a pipe ({once[0]})", "pass files, or the pipe alone"
+        raise AefeatError(f"{what} cannot be read together with files", "DATA", hint)
     paths = expand_all(specs)
     for path in paths[1:]:
         # Before the sizes are read to choose streaming. A word after a flag that takes no
@@ -105,9 +109,11 @@ def run_train(
                 "--stream",
                 "drop --stream, or drop --dask to stream the files on this machine",
             )
-        if paths == ["-"]:
+        if reads_once(paths[0]):
             raise AefeatError(
-                "--dask reads files, not stdin", "DATA", "pass files, a directory or a glob"
+                "--dask reads files, not stdin or a pipe",
+                "DATA",
+                "pass files, a directory or a glob",
             )
         stream = False
     sampled = None
@@ -129,9 +135,9 @@ def run_train(
     use_stream = should_stream(paths) if stream is None else stream
     if stream is None and use_stream and config.max_rows is None and not quiet:
         progress.note(_stream_reason(paths))
-    if use_stream and paths == ["-"]:
+    if use_stream and reads_once(paths[0]):
         raise AefeatError(
-            "--stream reads the data several times, which stdin cannot do",
+            "--stream reads the data several times, which stdin or a pipe cannot do",
             "--stream",
             "pass a file, or use --max-rows to train on a sample",
         )
@@ -241,7 +247,7 @@ def _sample(
             storage=storage,
         )
         info["scheduler"] = dask
-    elif paths == ["-"]:  # read once, from the source already open
+    elif reads_once(paths[0]):  # stdin or a pipe (alone): from the source already open
         scan = sampling.scan_chunks(source.numeric_chunks(features), len(features), size, seed, 0)
     else:
         scan = sampling.scan_inputs(paths, features, size, seed, reading)

@@ -19,6 +19,7 @@ import math
 import os
 import re
 import shlex
+import stat
 import sys
 import zlib
 from collections.abc import Iterator
@@ -428,7 +429,8 @@ class Source:
         reading the rest. None when the file has not clearly more than ``size`` rows, or is not
         a plain local UTF-8-like CSV without quotes (a seek could land inside a quoted field
         holding a line break); then read it all."""
-        if self.kind != "csv" or not isinstance(self.path, Path) or not _splittable(self.encoding):
+        local = isinstance(self.path, Path) and not reads_once(str(self.path))
+        if self.kind != "csv" or not local or not _splittable(self.encoding):
             return None
         with open(self.path, "rb") as fh:
             head = fh.read(2)
@@ -1248,6 +1250,22 @@ def _check_compression(head: bytes, name: str, stdin: bool) -> None:
                 name,
                 f"decompress it first, e.g. {command} {shown} | aefeat ... -",
             )
+
+
+def reads_once(spec: str) -> bool:
+    """Whether the input ``spec`` gives its bytes once, to one reader: stdin, or a local path
+    that is neither a regular file nor a directory (``<(cmd)``, ``/dev/stdin``, a named FIFO).
+    Such an input is read from the source already open, never reopened, sized or streamed."""
+    spec = remote.local_path(spec)
+    if spec == "-":
+        return True
+    if remote.is_url(spec):
+        return False
+    try:
+        mode = os.stat(spec).st_mode
+    except OSError:
+        return False  # not there: check_input_file says so
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def check_input_file(spec: str, hint: str = "check the path") -> None:
