@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -174,6 +175,42 @@ def name_list(names: Sequence[Any], limit: int = 10, show: Callable[[Any], str] 
     and a message is one line."""
     shown = ", ".join(show(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold().strip()
+
+
+def look_alikes(names: Sequence[str], available: Sequence[str], noun: str) -> str | None:
+    """For ``names`` not found among ``available``, the available names that differ from them
+    only in case, surrounding spaces or Unicode form (a macOS export's decomposed 'é' against a
+    composed one), as "the data has 'Sepal_Length', not 'sepal_length' (the case differs)";
+    None when there are none. Names are matched exactly, and such pairs can look the same on
+    the screen: ``noun`` says whose names ``available`` are ("the data", "the file")."""
+    first: dict[str, str] = {}
+    for name in available:
+        first.setdefault(_folded(name), name)
+    pairs = [(n, first[_folded(n)]) for n in names if first.get(_folded(n), n) != n]
+    if not pairs:
+        return None
+
+    def how(asked: str, found: str) -> str:
+        if unicodedata.normalize("NFC", asked) == unicodedata.normalize("NFC", found):
+            return "the same letters in another Unicode form"
+        if asked.strip() == found.strip():
+            return "spaces around it differ"
+        if asked.casefold() == found.casefold():
+            return "the case differs"
+        return "the case, spaces or Unicode form differ"
+
+    def shown(asked: str, found: str) -> str:
+        # Text that prints the same is shown escaped, so that the difference can be seen.
+        same = unicodedata.normalize("NFC", asked) == unicodedata.normalize("NFC", found)
+        show = ascii if same else repr
+        return f"{show(found)}, not {show(asked)} ({how(asked, found)})"
+
+    listed = name_list(pairs, 3, lambda pair: shown(*pair))
+    return f"{noun} has {listed}"
 
 
 def visible(text: str, keep: str = "\t\n") -> str:

@@ -58,7 +58,7 @@ def check_present(
     present = set(columns)
     missing = [c for c in wanted if c not in present]
     if missing:
-        raise missing_columns_error(missing, what, where, hint)
+        raise missing_columns_error(missing, what, where, hint, columns)
 
 
 def check_keep_present(keep: list[str], columns: list[str], where: str) -> None:

@@ -126,7 +126,11 @@ class ChunkedInput:
         missing = [c for c in self.features if c not in present]
         if missing:
             raise missing_columns_error(
-                missing, "column", source.name, "every file must have the feature columns"
+                missing,
+                "column",
+                source.name,
+                "every file must have the feature columns",
+                source.header,
             )
         source.check_types(self.features)  # each Parquet file's types, before its rows
         return source

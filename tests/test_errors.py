@@ -290,6 +290,13 @@ FILE_CASES: list[tuple[str, Builder, tuple[str, ...], tuple[str, ...]]] = [
         ("'f2' missing from the data", "no_f2.csv"),
         ("encode", "inspect"),
     ),
+    (
+        # Said only that 'f2' was missing, with 'F2' right there.
+        "training-column-in-another-case",
+        lambda c: c.file("case_f2.csv", "id,f0,f1,F2,f3,f4,f5\nr,1,2,3,4,5,6\n"),
+        ("'f2' missing", "case_f2.csv", "the data has 'F2', not 'f2' (the case differs)", "rename"),
+        ("encode", "inspect"),
+    ),
 ]
 
 
@@ -1548,4 +1555,22 @@ def test_compressions_other_than_gzip_are_named(tmp_path, kind, pack, command):
     assert "UTF-16" not in result.stderr
     result = run("train", "-", "-o", tmp_path / "m", input=data)
     assert_user_error(result, f"the input is {kind} (", f"{command} FILE | aefeat ... -")
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_name_in_another_unicode_form_or_case_is_pointed_out(tmp_path):
+    # A macOS export spells 'café' as 'cafe' and a combining accent: the hint listed the
+    # available columns, 'café' among them, looking exactly like the name refused.
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    path = tmp_path / "nfd.csv"
+    path.write_text(f"{decomposed},b,c\n1,2,3\n4,5,6\n", encoding="utf-8")
+    result = run("train", path, "-o", tmp_path / "m", "--exclude", composed)
+    assert_user_error(
+        result,
+        f"column '{composed}' not found (--exclude",
+        r"the file has 'cafe\u0301', not 'caf\xe9' (the same letters in another Unicode form)",
+        "names are matched exactly",
+    )
+    result = run("train", path, "-o", tmp_path / "m", "--columns", "B,c")
+    assert_user_error(result, "the file has 'b', not 'B' (the case differs)")
     assert not (tmp_path / "m").exists()

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from aefeat.core.config import check_sizes, option_value
-from aefeat.errors import AefeatError, name_list
+from aefeat.errors import AefeatError, look_alikes, name_list
 
 # float32 training and the exported Keras files (variance = span**2) cannot hold more.
 MAX_SPAN = 1e19
@@ -24,9 +24,15 @@ def no_rows_error(where: str) -> AefeatError:
     return AefeatError("the file has a header but no data rows", where, "add data rows")
 
 
-def missing_columns_error(missing: list[str], what: str, where: str, hint: str) -> AefeatError:
-    """The one wording for columns the data lacks: ``<what>s 'a', 'b' missing from the data``."""
+def missing_columns_error(
+    missing: list[str], what: str, where: str, hint: str, present: list[str]
+) -> AefeatError:
+    """The one wording for columns the data lacks: ``<what>s 'a', 'b' missing from the data``,
+    with the data's columns (``present``) that differ from them only in case, spaces or
+    Unicode form."""
     noun = what + ("s" if len(missing) > 1 else "")
+    alike = look_alikes(missing, present, "the data")
+    hint = f"{alike}: rename to match (names are matched exactly)" if alike else hint
     return AefeatError(f"{noun} {name_list(missing)} missing from the data", where, hint)
 
 

@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 from aefeat.core.config import check_encoding, check_named_once, option_name, option_value
 from aefeat.core.params import PARAMS
 from aefeat.core.prepare import missing_columns_error, no_rows_error
-from aefeat.errors import AefeatError, name_list
+from aefeat.errors import AefeatError, look_alikes, name_list
 from aefeat.io import remote
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -185,6 +185,8 @@ class Source:
             hint = "available columns: " + name_list(self.header, 20, option_name)
             if len(self.header) == 1:
                 hint = self._delimiter_hint() or hint
+            alike = look_alikes(missing, self.header, "the file")
+            hint = f"{alike}; names are matched exactly" if alike else hint
             raise AefeatError(
                 f"column {listed} not found"
                 if len(missing) == 1
@@ -204,6 +206,7 @@ class Source:
                 "training column",
                 self.name,
                 "pass data with the columns the model was trained on",
+                self.header,
             )
         self.for_training = False
         self.check_types(columns)
