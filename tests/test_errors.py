@@ -409,6 +409,9 @@ TRAIN_OPTION_CASES = [
     # An empty shell variable is not "no hidden layers" (that is --hidden none).
     ("hidden-empty", ["--hidden", ""], ("invalid value ''", "--hidden", "none for no hidden")),
     ("hidden-commas-only", ["--hidden", ","], ("--hidden",)),
+    # "$H1,$H2" with H2 unset trained one layer without a word, as did a doubled comma.
+    ("hidden-trailing-comma", ["--hidden", "64,"], ("invalid value '64,'", "--hidden")),
+    ("hidden-empty-size", ["--hidden", "64,,32"], ("invalid value '64,,32'", "--hidden")),
     ("one-feature-column", ["--columns", "f0"], ("too few feature columns: 1;", "tiny.csv")),
     ("unknown-impute", ["--impute", "mode"], ("--impute", "mean")),
     ("zero-max-rows", ["--max-rows", "0"], ("--max-rows",)),

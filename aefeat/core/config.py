@@ -380,14 +380,15 @@ def parse_duration(value: str | None, where: str = "--max-time") -> float | None
 
 def parse_hidden(value: str | None, where: str = "--hidden") -> list[int] | None:
     """``--hidden 64,32`` (or ``--hidden none`` / ``[]`` for no hidden layers). An empty value
-    (``--hidden ''``, often an empty shell variable) is refused, not read as "none"."""
+    (``--hidden ''``, often an empty shell variable) is refused, not read as "none", and so is
+    an empty size (``--hidden "$H1,$H2"`` with ``H2`` unset), not dropped."""
     if value is None:
         return None
     text = value.strip().lower()
     if text in ("none", "[]"):
         return []
     try:
-        sizes = [int(p) for p in text.split(",") if p.strip()]
+        sizes = [int(p) for p in text.split(",")]
     except ValueError:
         sizes = None
     if not sizes or min(sizes) < 1:
