@@ -1577,3 +1577,32 @@ def test_a_name_in_another_unicode_form_or_case_is_pointed_out(tmp_path):
     result = run("train", path, "-o", tmp_path / "m", "--columns", "B,c")
     assert_user_error(result, "the file has 'b', not 'B' (the case differs)")
     assert not (tmp_path / "m").exists()
+
+
+EMPTY_PATH_CASES = [
+    # An unset shell variable ("$DATA", "$MODEL") passes '', which paths read as the current
+    # directory: train trained on every CSV there, and -o wrote the model into it.
+    ("train-data", lambda m: ["train", "", "-o", "m", *TRAIN_FAST], "(DATA)"),
+    ("train-output", lambda m: ["train", "data.csv", "-o", "", *TRAIN_FAST], "(-o)"),
+    ("train-config", lambda m: ["train", "data.csv", "-o", "m", "--config", ""], "(--config)"),
+    ("encode-model", lambda m: ["encode", "", "data.csv"], "(MODEL_DIR)"),
+    ("encode-data", lambda m: ["encode", m, ""], "(DATA)"),
+    ("encode-output", lambda m: ["encode", m, "data.csv", "-o", ""], "(-o)"),
+    ("inspect-model", lambda m: ["inspect", ""], "(MODEL_DIR)"),
+    ("inspect-data", lambda m: ["inspect", m, "--data", ""], "(--data)"),
+    ("inspect-plot", lambda m: ["inspect", m, "--plot", ""], "(--plot)"),
+]
+
+
+@pytest.mark.parametrize(
+    "args, where", [pytest.param(a, w, id=name) for name, a, w in EMPTY_PATH_CASES]
+)
+def test_an_empty_path_is_refused_not_read_as_the_current_directory(
+    args, where, model_dir, csv_path, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(csv_path, tmp_path / "data.csv")
+    before = snapshot(tmp_path)
+    result = run(*args(str(model_dir)))
+    assert_user_error(result, f"invalid value '' {where}")
+    assert snapshot(tmp_path) == before

@@ -318,6 +318,21 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
+def _path(where: str, hint: str) -> Any:
+    """A callback refusing an empty path (``-o "$MODEL"`` with the variable unset), which
+    paths read as the current directory: DATA trained on every CSV there, -o wrote the model
+    into it, replacing it."""
+
+    def check(value: Any) -> Any:
+        for one in value if isinstance(value, list) else [value]:
+            if one == "":
+                raise AefeatError(f"invalid value {one!r}", where, hint)
+        return value
+
+    return check
+
+
 MAX_CHUNK_ROWS = 1 << 30  # rows per chunk; larger values overflow the array sizes underneath
 ListOpt = list[str] | None
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on stderr on success.")]
@@ -349,6 +364,7 @@ ModelDirArg = Annotated[
     typer.Argument(
         help="Model directory written by train (a path, or a URL such as s3://bucket/model).",
         show_default=False,
+        callback=_path("MODEL_DIR", "name the directory aefeat train -o wrote"),
     ),
 ]
 
@@ -397,14 +413,28 @@ def train(
             "several files (as the shell expands a glob) are trained on together.",
             metavar="data",
             show_default=False,
+            callback=_path("DATA", "name a file, a directory, a glob, or - for stdin"),
         ),
     ],
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Model directory to write.", show_default=False)
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Model directory to write.",
+            show_default=False,
+            callback=_path("-o", "name the model directory to write"),
+        ),
     ],
     config: Annotated[
-        Path | None,
-        typer.Option("--config", "-c", help="YAML file with training options; flags win."),
+        str | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="YAML file with training options; flags win.",
+            metavar="<path>",
+            callback=_path("--config", "name a YAML file, or leave --config out"),
+        ),
     ] = None,
     latent_dim: Annotated[str | None, _opt("latent_dim", "-k", metavar="INT|FRACTION")] = None,
     hidden: Annotated[str | None, _opt("hidden")] = None,
@@ -460,7 +490,7 @@ def train(
     from aefeat.core import config as cfg
 
     resolved, from_file = cfg.resolve_with_sources(
-        config,
+        Path(config) if config is not None else None,
         latent_dim=_latent_dim(latent_dim),
         hidden=cfg.parse_hidden(hidden),
         activation=activation,
@@ -545,6 +575,7 @@ def encode(
             help="CSV, .csv.gz or .parquet file, or - for stdin; with --dask, also a quoted glob "
             "('data/*.csv') or a directory.",
             show_default=False,
+            callback=_path("DATA", "name a file, or - for stdin"),
         ),
     ],
     output: Annotated[
@@ -555,6 +586,7 @@ def encode(
             help="Output file: .csv, .tsv, .csv.gz, .tsv.gz or .parquet; stdout (CSV) if "
             "omitted or -. With --dask, a new "
             "directory that gets one CSV per input file, named after it.",
+            callback=_path("-o", "name a file, or - (or no -o) for stdout"),
         ),
     ] = None,
     keep: Annotated[
@@ -621,7 +653,11 @@ def inspect(
     model_dir: ModelDirArg,
     data: Annotated[
         str | None,
-        typer.Option("--data", help="Data to analyse (default: the stored training sample)."),
+        typer.Option(
+            "--data",
+            help="Data to analyse (default: the stored training sample).",
+            callback=_path("--data", "name a file, or - for stdin (or no --data: the sample)"),
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
@@ -632,6 +668,7 @@ def inspect(
             "--plot",
             help="Write a figure with latent scatter, loss curves and attribution: PNG, or SVG "
             "or PDF by extension.",
+            callback=_path("--plot", "name a .png file (or .svg or .pdf)"),
         ),
     ] = None,
     label: Annotated[
