@@ -10,7 +10,12 @@ import numpy as np
 
 from aefeat.core.network import can_be_pca
 from aefeat.core.pca import largest_components
-from aefeat.core.prepare import count_bad_values, missing_values_error
+from aefeat.core.prepare import (
+    count_bad_values,
+    first_bad_at,
+    first_nonfinite_row,
+    missing_values_error,
+)
 from aefeat.io.sources import Source
 from aefeat.modeldir import ModelDir
 
@@ -92,7 +97,10 @@ def read_rows(model: ModelDir, source: Source, label: str | None = None) -> tupl
     X = source.to_matrix(table, model.columns, np.float64)
     bad = count_bad_values(X, model.columns)
     if bad and model.scaler.fill is None:
-        raise missing_values_error(bad, source.name, training=False)
+        # Named by its line, as train and encode name it.
+        n_bad = sum(n_nan + n_inf for n_nan, n_inf in bad.values())
+        where = first_bad_at(source.where_row(first_nonfinite_row(X)), n_bad)
+        raise missing_values_error(bad, where, training=False)
     # Values encode would refuse (results beyond float32) are refused here too: the report
     # would otherwise be made of inf and NaN.
     kernel = model.kernel()

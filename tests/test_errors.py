@@ -261,9 +261,15 @@ FILE_CASES: list[tuple[str, Builder, tuple[str, ...], tuple[str, ...]]] = [
         ("train",),
     ),
     (
+        # Named the file only, where train and encode name the line.
         "missing-and-infinite-inspect",
         lambda c: c.with_row("nan.csv", 51, "r,1,,3,4,5,-inf,neg"),
-        ("missing or infinite", "'f1' (1 missing)", "'f5' (1 infinite)", "nan.csv"),
+        (
+            "missing or infinite",
+            "'f1' (1 missing)",
+            "'f5' (1 infinite)",
+            "nan.csv, line 51, the first of them",
+        ),
         ("inspect",),
     ),
     (
