@@ -18,6 +18,7 @@ never import it.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import posixpath
 import threading
@@ -317,11 +318,17 @@ def connect(scheduler: str) -> tuple[Any, Any]:
     try:
         return Client(scheduler, timeout="20s", set_as_default=False), None
     except (OSError, TimeoutError, ValueError) as exc:
-        raise AefeatError(
+        error = AefeatError(
             f"cannot connect to the Dask scheduler: {' '.join(str(exc).split())[:200]}",
             f"--dask {scheduler}",
             "check the address (such as tcp://host:8786), or use --dask local",
-        ) from None
+        )
+    # The Client that failed to start is garbage now (the traceback held it until here). Its
+    # __del__ closes it, and run by a later collection that happens while another Client
+    # starts, it waits for the lock that start holds: a Python caller's next connect (a test
+    # run here) hung for ever. Collected now, it closes at once.
+    gc.collect()
+    raise error
 
 
 @contextlib.contextmanager

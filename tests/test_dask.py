@@ -124,6 +124,23 @@ def test_cli_dask_refuses_without_output_dir_or_with_a_used_one(model_dir, parts
     assert not (tmp_path / "o").exists()
 
 
+def test_a_failed_connection_leaves_no_client_for_a_later_collection(model_dir, parts, tmp_path):
+    """The Client that failed to connect was left for the garbage collector: collected while a
+    later Client started (in this process: a Python caller, or these tests), its close waited
+    for the lock that start held, and the run hung."""
+    import gc
+
+    gc.collect()
+    gc.disable()  # only the collection aefeat makes may run
+    try:
+        result = run("encode", model_dir, parts, "--dask", "no-port", "-o", tmp_path / "o")
+        assert result.exit_code == 2 and "cannot connect to the Dask scheduler" in result.stderr
+        left = [c for c in gc.get_objects() if isinstance(c, distributed.Client)]
+    finally:
+        gc.enable()
+    assert left == []
+
+
 def test_python_api_map_partitions(cluster, model_dir, csv_path, parts):
     ddf = dd.read_csv(str(parts / "*.csv"), blocksize=None)
     encoded = aefeat.dask.encode(ddf, model_dir, keep=["id"], with_error=True)
