@@ -82,6 +82,21 @@ def test_gzip_input(model_dir, csv_path, tmp_path):
     assert ok("encode", model_dir, "-", input=gz.read_bytes()) == plain
 
 
+def test_parquet_on_stdin_is_read_as_parquet(model_dir, frame, tmp_path):
+    # It was refused as "the file is binary, not CSV text (<stdin>)": Parquet only by its path.
+    path = tmp_path / "tiny.parquet"
+    frame.to_parquet(path)
+    data = path.read_bytes()
+    by_path = ok("encode", model_dir, path, "--keep", "id")
+    assert ok("encode", model_dir, "-", "--keep", "id", input=data) == by_path
+    report = json.loads(ok("inspect", model_dir, "--data", "-", "--json", input=data))
+    assert report["data"]["rows"] == len(frame)
+    args = ["--exclude", "id,label", "--epochs", "2", "--hidden", "4", "--seed", "0", "-q"]
+    ok("train", "-", "-o", tmp_path / "m", *args, input=data)
+    meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
+    assert meta["input_columns"] == FEATURES and meta["data"]["rows"] == len(frame)
+
+
 def test_config_file_and_flag_override(csv_path, tmp_path):
     config = tmp_path / "cfg.yaml"
     config.write_text(

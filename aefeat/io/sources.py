@@ -38,6 +38,7 @@ from aefeat.errors import AefeatError, look_alikes, name_list
 from aefeat.io import remote
 
 GZIP_MAGIC = b"\x1f\x8b"
+PARQUET_MAGIC = b"PAR1"
 # Other compressions, by their first bytes: (name, magic, a command that decompresses to stdout).
 # bzip2's "BZh<level>" is followed by a block's or the end's magic: a CSV may start with "BZh".
 OTHER_COMPRESSIONS = (
@@ -164,6 +165,9 @@ class Source:
     # The 'Unnamed: N' names given to blank headers.
     unnamed: list[str] = field(default_factory=list)
     _stream: Any = field(default=None, repr=False)
+    # Parquet from stdin or a pipe: its bytes, read whole (the footer, at the end, says where
+    # each column is), and read from memory as often as needed.
+    _parquet_bytes: Any = field(default=None, repr=False)
 
     def not_numeric_hint(self, name: str, python: bool = False) -> str:
         """How to fix a text value, with ``--exclude`` (or, ``python``, ``columns``)."""
@@ -370,7 +374,7 @@ class Source:
         import pyarrow.parquet as pq
 
         try:
-            return pq.read_table(_parquet_file(self.path), columns=columns)
+            return pq.read_table(_parquet_file(self.path, self._parquet_bytes), columns=columns)
         except (pa.ArrowException, OSError) as exc:
             raise AefeatError(f"cannot read Parquet file: {exc}", self.name) from None
 
@@ -482,7 +486,7 @@ class Source:
             import pyarrow.parquet as pq
 
             try:
-                schema = pq.read_schema(_parquet_file(self.path))
+                schema = pq.read_schema(_parquet_file(self.path, self._parquet_bytes))
             except (pa.ArrowException, OSError) as exc:
                 raise AefeatError(f"cannot read Parquet file: {exc}", self.name) from None
             return [schema.field(name).type for name in passthrough]
@@ -492,7 +496,7 @@ class Source:
         import pyarrow.parquet as pq
 
         try:
-            pf = pq.ParquetFile(_parquet_file(self.path))
+            pf = pq.ParquetFile(_parquet_file(self.path, self._parquet_bytes))
             yield from pf.iter_batches(batch_size=65536, columns=columns)
         except (pa.ArrowException, OSError) as exc:
             raise AefeatError(f"cannot read Parquet file: {exc}", self.name) from None
@@ -1175,6 +1179,16 @@ def open_source(spec: str, fmt: CsvFormat | None = None) -> Source:
             raise AefeatError(f"cannot open file: {exc.strerror}", name) from None
     codec = check_encoding(encoding)
     head = _read_head(raw, name)
+    if head.startswith(PARQUET_MAGIC) and (path is None or reads_once(str(path))):
+        # Known by its first bytes, as gzip is: stdin and pipes have no name to tell it by.
+        try:
+            data = pa.py_buffer(head + raw.read())
+        except OSError as exc:
+            raise AefeatError(f"cannot read input: {exc}", name) from None
+        finally:
+            if path is not None:
+                raw.close()
+        return _open_parquet(path, data, name)
     stream: IO[bytes] = _Prefixed(head, raw)
     if head[:2] == GZIP_MAGIC:
         stream = _GzipReader(io.BufferedReader(stream, 1 << 20), name)
@@ -1184,7 +1198,7 @@ def open_source(spec: str, fmt: CsvFormat | None = None) -> Source:
     if not head.strip():
         raise AefeatError("the file is empty", name, "pass a CSV with a header row and data rows")
     if b"\x00" in head[:HEAD_BYTES] and not codec.startswith(("utf-16", "utf-32")):
-        kinds = "CSV or gzipped CSV on stdin (Parquet by its path)"
+        kinds = "CSV, gzipped CSV or Parquet on stdin"
         raise AefeatError(
             "the file is binary, not CSV text",
             name,
@@ -1358,26 +1372,37 @@ def _parse_header(
     return names, max(1, reader.line_num), unnamed
 
 
-def _parquet_file(path: Path | str | None) -> Any:
-    """What pyarrow's Parquet reader takes: a local path, or an open file for a URL."""
+def _parquet_file(path: Path | str | None, data: Any = None) -> Any:
+    """What pyarrow's Parquet reader takes: a local path, an open file for a URL, or a reader
+    over ``data``, the bytes of Parquet read from stdin or a pipe."""
+    if data is not None:
+        return pa.BufferReader(data)
     return remote.open_read(path) if isinstance(path, str) else path
 
 
-def _open_parquet(path: Path | str) -> Source:
+def _open_parquet(path: Path | str | None, data: Any = None, name: str | None = None) -> Source:
     import pyarrow.parquet as pq
 
+    name = name or str(path)
     try:
-        schema = pq.read_schema(_parquet_file(path))
+        schema = pq.read_schema(_parquet_file(path, data))
     except (pa.ArrowException, OSError) as exc:
         raise AefeatError(
-            f"cannot read Parquet file: {exc}", str(path), "check that it is a valid Parquet file"
+            f"cannot read Parquet file: {exc}", name, "check that it is a valid Parquet file"
         ) from None
     dup = sorted(h for h, n in collections.Counter(schema.names).items() if n > 1)
     if dup:
         raise AefeatError(
             "duplicate field names " + name_list(dup),
-            str(path),
+            name,
             "give every Parquet field a unique name",
         )
     types = {f.name: f.type for f in schema}
-    return Source(name=str(path), path=path, kind="parquet", header=list(schema.names), types=types)
+    return Source(
+        name=name,
+        path=path,
+        kind="parquet",
+        header=list(schema.names),
+        types=types,
+        _parquet_bytes=data,
+    )
