@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FEATURES, ok, run
+from conftest import FEATURES, assert_user_error, ok, run
 
 from aefeat.cli.commands import run_inspect
 from aefeat.inspection import analyse
@@ -276,6 +276,16 @@ def test_plot_refuses_bad_targets_before_any_work(model_dir, tmp_path):
         assert result.exit_code == 2, result.stdout
         assert message in result.stderr
         assert result.stdout == ""
+
+
+def test_plot_into_a_directory_names_a_file_in_it(model_dir, tmp_path):
+    # It said "unsupported plot file type '(none)'": the directory was the problem.
+    outdir = tmp_path / "outdir"
+    outdir.mkdir()
+    result = run("inspect", model_dir, "--plot", outdir)
+    assert_user_error(result, "output is a directory", f"such as {outdir}/plot.png")
+    assert "(none)" not in result.stderr
+    assert list(outdir.iterdir()) == []
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="uses RLIMIT_FSIZE")

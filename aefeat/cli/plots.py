@@ -46,13 +46,14 @@ def check_plot_target(target: Path) -> None:
             "a plot is written to a file, not to stdout", "--plot -", "name a .png file"
         )
     target = Path(target)
+    # A directory first: its lack of a suffix is not the problem ('(none)' said it was).
+    check_file_target(target, "--plot", example="plot.png")
     if target.suffix.lower() not in PLOT_FORMATS:
         raise AefeatError(
             f"unsupported plot file type {target.suffix or '(none)'!r}",
             "--plot",
             "name a .png file (or .svg or .pdf)",
         )
-    check_file_target(target, "--plot")
 
 
 def _tex_safe(text: Any) -> str:

@@ -31,6 +31,7 @@ import fcntl
 import io
 import os
 import re
+import shlex
 import shutil
 import stat
 import sys
@@ -252,8 +253,11 @@ def check_writable(directory: Path, shown: str, option: str = "-o") -> None:
     raise write_error(OSError(code, os.strerror(code)), shown)
 
 
-def check_file_target(target: str | os.PathLike[str], option: str = "-o") -> None:
-    """Refuse, before any work, a file output that :func:`atomic_file` could not write."""
+def check_file_target(
+    target: str | os.PathLike[str], option: str = "-o", example: str | None = None
+) -> None:
+    """Refuse, before any work, a file output that :func:`atomic_file` could not write.
+    ``example``: a file name to suggest inside a directory given instead of a file."""
     shown = str(target)
     local = remote.local_path(shown)
     if remote.is_url(local):
@@ -262,7 +266,10 @@ def check_file_target(target: str | os.PathLike[str], option: str = "-o") -> Non
         return
     real = resolve(local)
     if real.is_dir():
-        raise AefeatError("output is a directory", shown, f"name a file with {option}")
+        hint = f"name a file with {option}"
+        if example:
+            hint += f", such as {shlex.quote(os.path.join(shown, example))}"
+        raise AefeatError("output is a directory", shown, hint)
     parent = _parent(real)
     if not parent.is_dir():
         raise AefeatError(
