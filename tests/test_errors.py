@@ -538,6 +538,31 @@ def test_exclude_hint_is_a_command_the_shell_reads_back(name, several, tmp_path)
     )
 
 
+@pytest.mark.parametrize("cmd", ["train", "encode", "inspect"])
+def test_bad_row_on_stdin_is_named_by_its_data_row(cmd, ctx):
+    # stdin cannot be read again for the line: '(<stdin>, value 'oops')' named no row at all.
+    lines = ctx.lines
+    cells = lines[4].rstrip("\n").split(",")
+    cells[3] = "oops"  # f2
+    # A blank line is no row: the bad one is data row 4, on line 6.
+    text = "".join([*lines[:4], "\n", ",".join(cells) + "\n", *lines[5:]])
+    out, target = output_option(cmd, ctx.tmp, False, ctx.model)
+    result = run(*command_args(cmd, ctx, "-", out), input=text)
+    assert_user_error(result, "column 'f2' is not numeric (<stdin>, data row 4: 'oops')")
+    short = "".join([*lines[:3], "1,2\n", *lines[3:]])
+    result = run(*command_args(cmd, ctx, "-", out), input=short)
+    assert_user_error(result, "row has 2 fields, the header has 8 (<stdin>, data row 3)")
+    assert not target.exists()
+
+
+def test_bad_row_on_stdin_past_the_first_block_is_counted_from_the_start(ctx):
+    header, row = ctx.lines[0], ctx.lines[1]
+    n = (9 << 20) // len(row)  # past the first 8 MiB block
+    text = header + row * n + row.replace("row0,", "row0,oops", 1) + row * 10
+    result = run("encode", str(ctx.model), "-", "-o", str(ctx.tmp / "z.csv"), input=text)
+    assert_user_error(result, f"(<stdin>, data row {n + 1}: 'oops")
+
+
 def _wide(names: list[str], rows: list[str] | None = None) -> str:
     """A CSV of ``names`` and two data rows (``rows`` if given) with varying numbers."""
     rows = rows or [",".join(str(i + j) for j in range(len(names))) for i in range(2)]

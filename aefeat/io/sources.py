@@ -22,7 +22,7 @@ import shlex
 import stat
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -401,22 +401,24 @@ class Source:
                 except StopIteration:
                     return
                 yield batch
-        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as exc:
-            if "Could not skip initial" in str(exc):
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, _BlockRefused) as exc:
+            block = exc if isinstance(exc, _BlockRefused) else None
+            cause = block.cause if block else exc
+            if "Could not skip initial" in str(cause):
                 return  # a header with nothing after it: no rows, which callers judge
-            raise self.diagnose(exc, numeric) from None
+            raise self.diagnose(cause, numeric, block) from None
 
     def _parsed_chunks(self, stream, read, parse, convert, block_size: int) -> Iterator[Any]:
         """Cut the byte stream at record boundaries into blocks and parse each with pyarrow's
         multi-threaded ``read_csv``: the streaming reader parses on one thread only."""
         first = True
+        rows_before = 0
         for chunk in _record_chunks(stream, block_size, parse.delimiter):
             opts = pacsv.ReadOptions(
                 column_names=read.column_names,
                 skip_rows=read.skip_rows if first else 0,
                 encoding=read.encoding,
             )
-            first = False
             if isinstance(chunk, _QuotedRest):
                 rest = io.BufferedReader(_Prefixed(chunk.head, stream), 1 << 20)
                 opts.block_size = max(block_size, 1 << 20)
@@ -426,7 +428,13 @@ class Source:
                         yield reader.read_next_batch()
                     except StopIteration:
                         return
-            yield from _read_chunk(chunk, opts, parse, convert).combine_chunks().to_batches()
+            try:
+                table = _read_chunk(chunk, opts, parse, convert)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise _BlockRefused(exc, chunk, rows_before, first) from None
+            first = False
+            rows_before += table.num_rows
+            yield from table.combine_chunks().to_batches()
 
     def block_sample(
         self, columns: list[str], size: int, seed: int, block: int = DEFAULT_BLOCK_SIZE
@@ -503,9 +511,15 @@ class Source:
 
     # --- error diagnosis (slow path: only after pyarrow refused the input) -----------------
 
-    def diagnose(self, exc: BaseException, numeric: list[str] | None = None) -> AefeatError:
+    def diagnose(
+        self,
+        exc: BaseException,
+        numeric: list[str] | None = None,
+        block: _BlockRefused | None = None,
+    ) -> AefeatError:
         """Turn a parser error into a message with the column, value and line where possible
-        (``numeric``: the columns read as numbers, to name every text column at once)."""
+        (``numeric``: the columns read as numbers, to name every text column at once; ``block``:
+        the block refused, where the row is found when the input cannot be read again)."""
         text = str(exc)
         if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "UTF-8" in text:
             line = self._find_undecodable_line()
@@ -521,8 +535,8 @@ class Source:
         m = re.search(r"Expected (\d+) columns, got (\d+)", text)
         if m:
             expected, got = int(m.group(1)), int(m.group(2))
-            line = self._find_line(lambda row: len(row) != expected)
-            where = f"{self.name}, line {line}" if line else self.name
+            _, place = self._locate(lambda row: len(row) != expected, block)
+            where = f"{self.name}, {place}" if place else self.name
             hint = self._delimiter_hint() or "fix that row's quoting or field count"
             return AefeatError(
                 f"row has {got} fields, the header has {expected}",
@@ -556,9 +570,9 @@ class Source:
                     return True
                 return False
 
-            line = self._find_line(holds_it)
+            line, place = self._locate(holds_it, block)
             shown = found[0][index] if found else value
-            where = f"line {line}: {shown[:40]!r}" if line else f"value {shown[:40]!r}"
+            where = f"{place}: {shown[:40]!r}" if place else f"value {shown[:40]!r}"
             texts = self._text_columns(found[0], numeric) if found and line == 2 else []
             commas = self._decimal_comma_columns(found[0], texts) if texts else []
             others = [t for t in texts if t not in commas]
@@ -715,6 +729,15 @@ class Source:
             if line:
                 return f"{self.name}, line {line}"
         return f"{self.name}, data row {index + 1}"
+
+    def _locate(self, bad, block: _BlockRefused | None) -> tuple[int | None, str | None]:
+        """The line of the first data row for which ``bad`` holds, and its place for messages:
+        'line N' in a file read again, else 'data row N' in the ``block`` refused (stdin)."""
+        line = self._find_line(bad)
+        if line:
+            return line, f"line {line}"
+        row = block.find_row(self, bad) if block is not None else None
+        return None, f"data row {row}" if row else None
 
     def _find_line(self, bad) -> int | None:
         """Line number (1-based, header is line 1) of the first data row for which ``bad`` holds."""
@@ -899,6 +922,28 @@ def _splittable(encoding: str) -> bool:
         return codecs.lookup(encoding).encode("\n")[0] == b"\n"
     except LookupError:
         return False
+
+
+class _BlockRefused(Exception):
+    """A block of records pyarrow refused (``cause``), kept with the count of data rows before
+    it: stdin cannot be read again to find the row a message names, but this block can."""
+
+    def __init__(self, cause: BaseException, block: Any, rows_before: int, first: bool) -> None:
+        super().__init__(str(cause))
+        self.cause, self.block, self.rows_before, self.first = cause, block, rows_before, first
+
+    def find_row(self, source: Source, bad: Callable[[list[str]], bool]) -> int | None:
+        """Data row number (1-based) of the block's first row for which ``bad`` holds."""
+        text = io.StringIO(bytes(self.block).decode(source.encoding, errors="replace"), newline="")
+        reader = csv.reader(text, delimiter=source.delimiter)
+        if self.first:
+            next(reader, None)  # the header
+        # Blank lines are no rows to pyarrow: counted so, N is the data row where_row names.
+        rows = (r for r in reader if r)
+        try:
+            return next((self.rows_before + n for n, r in enumerate(rows, start=1) if bad(r)), None)
+        except csv.Error:
+            return None
 
 
 class _QuotedRest:
