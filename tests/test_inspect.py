@@ -278,6 +278,15 @@ def test_plot_refuses_bad_targets_before_any_work(model_dir, tmp_path):
         assert result.stdout == ""
 
 
+def test_config_line_quotes_punctuation_values(model_dir):
+    # It printed 'delimiter=,, encoding=utf-8, decimal=.': the comma read as a typo.
+    text = " ".join(ok("inspect", model_dir).split())
+    assert "delimiter=',', encoding=utf-8, decimal='.'" in text
+    assert "activation=leaky_relu," in text and "exclude=['id', 'label']" in text
+    config = json.loads(ok("inspect", model_dir, "--json"))["config"]
+    assert config["delimiter"] == "," and config["decimal"] == "."
+
+
 def test_plot_into_a_directory_names_a_file_in_it(model_dir, tmp_path):
     # It said "unsupported plot file type '(none)'": the directory was the problem.
     outdir = tmp_path / "outdir"
@@ -529,7 +538,7 @@ def test_piped_text_report_has_whole_lines_for_grep(model_dir, csv_path):
     assert not [line for line in lines if line != line.rstrip()]
     summary = [line for line in lines if line.startswith(("model:", "metrics:"))]
     assert len(summary) == 1 and summary[0].endswith(")"), summary
-    assert next(line for line in lines if line.startswith("config:")).endswith("decimal=.")
+    assert next(line for line in lines if line.startswith("config:")).endswith("decimal='.'")
 
 
 @pytest.mark.parametrize("fmt", ["svg", "pdf"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from typing import Any
 
@@ -92,6 +93,18 @@ def _quoted(v: Any) -> str:
     """A config list's item as Python writes it, but a name in plain quotes: names are already
     escaped (:func:`_visible`), and ``repr`` would double every backslash of the escapes."""
     return f"'{v}'" if isinstance(v, str) else repr(v)
+
+
+_WORD = re.compile(r"\w[\w.-]*")
+
+
+def _config_value(v: Any) -> str:
+    """A config value on the ``config:`` line: a string that is not a word (``delimiter=,,``
+    read as a typo, ``decimal=.`` as the sentence's end) in quotes, as list items are."""
+    if not isinstance(v, str) or _WORD.fullmatch(v):
+        return str(v)
+    quote = '"' if "'" in v else "'"
+    return f"{quote}{v}{quote}"
 
 
 def _middle(name: str, width: int) -> str:
@@ -214,7 +227,7 @@ def _print_model(con: Console, report: dict[str, Any]) -> None:
     cfg = report.get("config", {})
     # --columns and --exclude may name thousands of columns: the line lists the first ones.
     shown = ", ".join(
-        f"{k}=[{name_list(v, show=_quoted)}]" if isinstance(v, list) else f"{k}={v}"
+        f"{k}=[{name_list(v, show=_quoted)}]" if isinstance(v, list) else f"{k}={_config_value(v)}"
         for k, v in cfg.items()
         if v not in (None, [], "")
     )
