@@ -563,6 +563,25 @@ def test_bad_row_on_stdin_past_the_first_block_is_counted_from_the_start(ctx):
     assert_user_error(result, f"(<stdin>, data row {n + 1}: 'oops")
 
 
+def test_a_column_both_selected_and_excluded_is_refused(ctx):
+    # --exclude silently won: '--columns f0,f1,f2 --exclude f1' trained on f0 and f2.
+    out = ctx.tmp / "m"
+    args = ["--columns", "f0,f1,f2", "--exclude", "f1", "--epochs", "1", "--hidden", "2"]
+    result = run("train", str(ctx.good), *args, "-o", str(out))
+    assert_user_error(
+        result,
+        "column 'f1' is both selected and excluded (--columns, --exclude)",
+        "in --columns or in --exclude, not both",
+    )
+    assert not out.exists()
+    config = ctx.file("run.yaml", "exclude: [f1, label]\n")
+    result = run("train", str(ctx.good), "--config", config, *args[:2], "-o", str(out))
+    assert_user_error(result, "(--columns, key 'exclude' in")
+    # Excluded columns --columns does not name are no contradiction.
+    ok("train", str(ctx.good), *args[:2], "--exclude", "id,label", *args[4:], "-q", "-o", str(out))
+    assert json.loads((out / "metadata.json").read_text())["input_columns"] == ["f0", "f1", "f2"]
+
+
 def _wide(names: list[str], rows: list[str] | None = None) -> str:
     """A CSV of ``names`` and two data rows (``rows`` if given) with varying numbers."""
     rows = rows or [",".join(str(i + j) for j in range(len(names))) for i in range(2)]

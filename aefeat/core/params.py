@@ -476,7 +476,8 @@ PARAMS = ParamTable(
             "exclude",
             [],
             (Names(),),
-            "Columns to leave out, e.g. ids and labels (comma-separated, repeatable).",
+            "Columns to leave out, e.g. ids and labels (comma-separated, repeatable); one that "
+            "--columns names too is refused.",
             "list[str]",
             section="Data",
             shown_default="none",

@@ -216,9 +216,21 @@ class Source:
         self.check_types(columns)
 
     def select_features(self, columns: list[str] | None, exclude: list[str]) -> list[str]:
-        """Feature columns: ``columns`` (or every column) minus ``exclude``, in file order."""
+        """Feature columns: ``columns`` (or every column) minus ``exclude``, in file order. A
+        column named in both is refused: which of the two was meant cannot be known (csvcut
+        drops it silently; pandas' select_dtypes refuses such an overlap)."""
         if columns:
             check_named_once(columns, "--columns")
+            excluded = set(exclude)
+            both = [c for c in columns if c in excluded]
+            if both:
+                one = len(both) == 1
+                raise AefeatError(
+                    f"column{'' if one else 's'} {name_list(both)} "
+                    f"{'is' if one else 'are'} both selected and excluded",
+                    "--columns, --exclude",
+                    f"name {'it' if one else 'them'} in --columns or in --exclude, not both",
+                )
             self.check_columns(columns, "--columns")
         if exclude:
             self.check_columns(exclude, "--exclude")
