@@ -396,6 +396,33 @@ def test_a_pipe_path_is_not_streamed_or_read_with_other_inputs(csv_path, tmp_pat
     assert not (tmp_path / "m").exists()
 
 
+def test_a_named_fifo_with_a_missing_value_is_refused_without_being_opened_again(tmp_path):
+    # The refusal named the line by reading the input again from its start: a named FIFO,
+    # opened again with no writer left, blocked for ever.
+    fifo = tmp_path / "data.fifo"
+    os.mkfifo(fifo)
+    text = "a,b,c\n1,2,3\n4,,6\n7,8,9\n" + "1,2,3\n" * 20
+
+    def feed() -> None:
+        with open(fifo, "w") as fh:
+            fh.write(text)
+
+    threading.Thread(target=feed, daemon=True).start()
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(run("train", fifo, "-o", tmp_path / "m")), daemon=True
+    )
+    worker.start()
+    worker.join(30)
+    if worker.is_alive():
+        with open(fifo, "w"):  # the writer the second open waits for, to end the command
+            pass
+        worker.join(60)
+        pytest.fail("the FIFO was opened again to name the row of the missing value")
+    assert_user_error(results[0], "'b' (1 missing)", f"{fifo}, data row 2")
+    assert not (tmp_path / "m").exists()
+
+
 def test_unseeded_run_records_the_seed_it_drew(csv_path, tmp_path):
     model = tmp_path / "m"
     args = ["--exclude", "id,label", "--epochs", "1", "--hidden", "4", "-q"]

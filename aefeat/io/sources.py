@@ -151,7 +151,9 @@ class Source:
     """An opened input: its display name, header and how to stream it."""
 
     name: str
-    path: Path | str | None  # a local file, a URL, or None for stdin
+    # A local file, a URL, or None for stdin or a pipe: what cannot be read again (to name a
+    # line, or to sample blocks of it) without hanging or finding it drained.
+    path: Path | str | None
     kind: str  # "csv" or "parquet"
     header: list[str]
     delimiter: str = ","
@@ -456,7 +458,7 @@ class Source:
         reading the rest. None when the file has not clearly more than ``size`` rows, or is not
         a plain local UTF-8-like CSV without quotes (a seek could land inside a quoted field
         holding a line break); then read it all."""
-        local = isinstance(self.path, Path) and not reads_once(str(self.path))
+        local = isinstance(self.path, Path)
         if self.kind != "csv" or not local or not _splittable(self.encoding):
             return None
         with open(self.path, "rb") as fh:
@@ -733,8 +735,8 @@ class Source:
 
     def where_row(self, index: int) -> str:
         """Where data row ``index`` (0-based) is, for messages: its line in a CSV file (records
-        may span lines), else its row number (stdin cannot be read again; Parquet has no
-        lines)."""
+        may span lines), else its row number (stdin or a pipe cannot be read again; Parquet has
+        no lines)."""
         if self.kind == "csv":
             counter = itertools.count()
             line = self._find_line(lambda _row: next(counter) == index)
@@ -1283,7 +1285,7 @@ def open_source(spec: str, fmt: CsvFormat | None = None) -> Source:
     header, header_lines, unnamed = _parse_header(head, name, delimiter, encoding)
     src = Source(
         name=name,
-        path=path,
+        path=None if reads_once(spec) else path,
         kind="csv",
         header=header,
         delimiter=delimiter,
