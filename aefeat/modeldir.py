@@ -214,10 +214,18 @@ def versions() -> dict[str, str]:
 
 
 def model_dir_target(output: str | os.PathLike[str]) -> Path:
-    """The local path ``train -o`` and ``save()`` write: a ``file://`` URL as its path. Standard
-    output and other URLs are refused: a model directory is several files, written and swapped
-    in place (``save("s3://b/m")`` wrote a local directory ``s3:/b/m``)."""
+    """The local path ``train -o`` and ``save()`` write: a ``file://`` URL as its path. An empty
+    path, standard output and other URLs are refused: a model directory is several files,
+    written and swapped in place (``save("s3://b/m")`` wrote a local directory ``s3:/b/m``)."""
     shown = os.fspath(output)
+    if shown == "":  # an unset variable, read as ".": the model would replace the working directory
+        raise AefeatError(
+            "invalid value ''",
+            "-o",
+            "name the model directory to write",
+            python_where="path=''",
+            python_hint="pass save() the path of the model directory to write",
+        )
     if shown == "-":
         raise AefeatError(
             "a model directory cannot be written to stdout",

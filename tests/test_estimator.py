@@ -748,3 +748,17 @@ def test_save_and_load_take_model_locations_as_train_and_encode_do(
     finally:
         memory.rm("/saved", recursive=True)
     np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
+
+
+def test_save_refuses_an_empty_path_and_leaves_the_current_directory(fitted, tmp_path, monkeypatch):
+    # save("") (a path built from an unset variable) wrote the model into the current
+    # directory, swapping it for a new one, as train -o "" did before the CLI refused it.
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with pytest.raises(AefeatError) as info:
+        fitted.save("")
+    assert str(info.value) == (
+        "invalid value '' (path='') — pass save() the path of the model directory to write"
+    )
+    assert os.listdir(work) == [] and os.path.samefile(os.getcwd(), work)

@@ -422,8 +422,7 @@ def train(
             "--output",
             "-o",
             help="Model directory to write.",
-            show_default=False,
-            callback=_path("-o", "name the model directory to write"),
+            show_default=False,  # '' is refused by model_dir_target, as save("") is
         ),
     ],
     config: Annotated[
