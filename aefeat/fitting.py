@@ -195,12 +195,13 @@ def fit_files(
     PCA start (exact, from the rows' covariance) and the validation rows, then one per
     epoch."""
     from aefeat.io.sources import CsvFormat, check_delimiter
-    from aefeat.stream import ChunkedInput, train_streaming
+    from aefeat.stream import ChunkedInput, check_read_again, train_streaming
 
     p = params
     paths = [os.fspath(path) for path in _names(paths, "paths", "a list of file paths")]
     if not paths:
         raise AefeatError(param="paths", expected="a list of at least one file path", got=paths)
+    check_read_again(paths)
     columns = _names(columns, "columns", "a list of column names")
     check_named_once(columns, "columns")
     fmt = fmt or CsvFormat()

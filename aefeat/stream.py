@@ -39,6 +39,23 @@ def should_stream(paths: list[str]) -> bool:
     return len(paths) > 1 or not fits_in_memory(sum(text_size(p) for p in paths))
 
 
+def check_read_again(paths: list[str]) -> None:
+    """Refuse to stream stdin or a pipe (``<(cmd)``, ``/dev/stdin``, a FIFO): streaming reads
+    the data several times, and a pipe opened again is drained (or, a named FIFO, waits for a
+    writer for ever). For ``train --stream`` and ``fit_files`` alike."""
+    once = next((p for p in paths if reads_once(p)), None)
+    if once is not None:
+        raise AefeatError(
+            "--stream reads the data several times, which stdin or a pipe cannot do",
+            "--stream",
+            "pass a file, or use --max-rows to train on a sample",
+            python_what=f"fit_files reads its files several times, which a pipe or stdin "
+            f"({once}) cannot do",
+            python_where="paths",
+            python_hint="pass files, or read the data into memory and call fit()",
+        )
+
+
 # A gzipped CSV of numbers is 2 to 6 times smaller than its text (6.3 times measured on a
 # repetitive table): compressed inputs count as this many times their size, or as what a gzip
 # trailer says when that is more. Parquet counts as its values written as 8-byte text fields.

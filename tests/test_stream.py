@@ -270,3 +270,32 @@ def test_available_memory_respects_a_container_limit(tmp_path, monkeypatch):
     assert aefeat.stream.available_memory() == 2**29
     limit.write_text("max\n")
     assert aefeat.stream.available_memory() > 2**29  # no limit: MemAvailable
+
+
+def test_fit_files_refuses_a_pipe_it_would_read_again(tmp_path):
+    # fit_files on /dev/stdin or <(cmd) read the pipe's rows once, then opened it again for
+    # the next pass: "the file is empty" (drained), or, for a named FIFO, a wait for ever.
+    import os
+    import threading
+
+    from aefeat import AefeatError, AutoencoderTransformer
+
+    text = make_frame(60)[FEATURES].to_csv(index=False).encode()
+    r, w = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(w, "wb") as fh:
+            fh.write(text)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        with pytest.raises(AefeatError) as info:
+            AutoencoderTransformer(epochs=1, hidden=(4,)).fit_files([f"/dev/fd/{r}"], FEATURES)
+    finally:
+        os.close(r)
+        writer.join(5)
+    assert str(info.value) == (
+        f"fit_files reads its files several times, which a pipe or stdin (/dev/fd/{r}) cannot "
+        "do (paths) — pass files, or read the data into memory and call fit()"
+    )

@@ -67,7 +67,7 @@ def run_train(
     trains here on a uniform sample of ``max_rows`` rows (default 1,000,000).
     """
     from aefeat.modeldir import check_output_dir, model_dir_target
-    from aefeat.stream import ChunkedInput, should_stream
+    from aefeat.stream import ChunkedInput, check_read_again, should_stream
 
     started = time.perf_counter()
     if config.seed is None:
@@ -135,12 +135,8 @@ def run_train(
     use_stream = should_stream(paths) if stream is None else stream
     if stream is None and use_stream and config.max_rows is None and not quiet:
         progress.note(_stream_reason(paths))
-    if use_stream and reads_once(paths[0]):
-        raise AefeatError(
-            "--stream reads the data several times, which stdin or a pipe cannot do",
-            "--stream",
-            "pass a file, or use --max-rows to train on a sample",
-        )
+    if use_stream:  # --stream asks for passes a pipe cannot give, with --max-rows too
+        check_read_again(paths)
     params = fitting.check_params(config.model_params())
     streamed = use_stream and config.max_rows is None  # --max-rows trains on a sample in memory
     data_info: dict[str, Any] = {"source": shown, "files": len(paths), "streamed": streamed}
