@@ -25,9 +25,7 @@ from aefeat.errors import AefeatError
 
 def _sklearn_constraints() -> dict[str, list[Any]]:
     """scikit-learn's ``_parameter_constraints``, made from the one table in ``aefeat.core.params``."""
-    table = {p.estimator: [c.sklearn() for c in p.constraints] for p in PARAMS.estimator_params()}
-    table["random_state"].append(np.random.RandomState)  # a seed is drawn from it in fit
-    return table
+    return {p.estimator: [c.sklearn() for c in p.constraints] for p in PARAMS.estimator_params()}
 
 
 class AutoencoderTransformer(TransformerMixin, BaseEstimator):

@@ -258,7 +258,8 @@ def test_one_error_two_wordings():
         "invalid value 4294967296 (--seed) — use an integer from 0 to 4294967295, or leave it out"
     )
     assert str(error) == (
-        "random_state=4294967296 must be an integer from 0 to 4294967295 or None; got 4294967296"
+        "random_state=4294967296 must be an integer from 0 to 4294967295 or a "
+        "numpy.random.RandomState or None; got 4294967296"
     )
     assert isinstance(error, ValueError)
 

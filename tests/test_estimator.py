@@ -90,7 +90,12 @@ BAD_PARAMS = [
     ("validation_split", 1, "validation_split=1 must be a number strictly between 0 and 1"),
     ("patience", 0, "patience=0 must be an integer of at least 1; got 0"),
     ("impute", "mode", "impute='mode' must be one of none, mean, median, zero; got 'mode'"),
-    ("random_state", -1, "random_state=-1 must be an integer from 0 to 4294967295 or None"),
+    (
+        "random_state",
+        -1,
+        "random_state=-1 must be an integer from 0 to 4294967295 or a numpy.random.RandomState "
+        "or None",
+    ),
 ]
 
 
@@ -217,6 +222,19 @@ def test_random_state_may_be_a_numpy_random_state(frame):
     assert small(random_state=rng).fit(frame[FEATURES]).random_state_ != first.random_state_
 
 
+def test_a_refused_random_state_is_told_what_it_may_be():
+    # A Generator (np.random.default_rng) was refused as "must be an integer ... or None",
+    # though a RandomState is taken; the command line's --seed takes neither.
+    with pytest.raises(AefeatError) as info:
+        small(random_state=np.random.default_rng(0)).fit(np.ones((10, 3)))
+    assert "must be an integer from 0 to 4294967295 or a numpy.random.RandomState or None" in (
+        str(info.value)
+    )
+    assert info.value.message.endswith(
+        "(--seed) — use an integer from 0 to 4294967295, or leave it out"
+    )
+
+
 def test_parameter_constraints_agree_with_the_checks():
     """``_parameter_constraints`` (scikit-learn's objects) and the checks ``fit`` runs are made
     from the same table, so they accept and refuse the same values."""
@@ -224,6 +242,7 @@ def test_parameter_constraints_agree_with_the_checks():
     constraints = AutoencoderTransformer._parameter_constraints
     assert set(constraints) == set(est.get_params())
     values = [0, 1, 2, 7, -1, 0.5, 1.0, 1.5, "auto", "silu", "mean", "x", True, None, (8,), ()]
+    values.append(np.random.RandomState(0))  # scikit-learn's and ours, for random_state only
     for name in constraints:
         for value in values:
             try:

@@ -10,6 +10,7 @@ the estimator turns into scikit-learn's ``Interval`` / ``StrOptions`` when it ne
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -166,6 +167,24 @@ class Null:
 
 
 @dataclass(frozen=True)
+class RandomStateInstance:
+    """A ``numpy.random.RandomState``, which a fit draws its seed from (scikit-learn's meaning):
+    a Python value only, which no flag or YAML key can give."""
+
+    def accepts(self, v: Any) -> bool:
+        np = sys.modules.get("numpy")  # not imported here: no RandomState can exist without it
+        return np is not None and isinstance(v, np.random.RandomState)
+
+    def describe(self) -> str:
+        return "a numpy.random.RandomState"
+
+    def sklearn(self) -> Any:
+        import numpy as np
+
+        return np.random.RandomState
+
+
+@dataclass(frozen=True)
 class Sizes:
     """A list (or tuple) of positive integers, possibly empty: layer sizes."""
 
@@ -212,7 +231,9 @@ class Text:
         return str
 
 
-Constraint = Int | Fraction | Real | Options | Bool | Null | Sizes | Names | Text
+Constraint = (
+    Int | Fraction | Real | Options | Bool | Null | RandomStateInstance | Sizes | Names | Text
+)
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -236,14 +257,24 @@ class Param:
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
-    def expected(self) -> str:
-        return " or ".join(c.describe() for c in self.constraints)
+    def expected(self, estimator: bool = True) -> str:
+        """What a valid value is, in words; without what only the estimator takes (a
+        RandomState) unless ``estimator`` (a config's ``seed`` comes from YAML)."""
+        shown = [
+            c.describe()
+            for c in self.constraints
+            if estimator or not isinstance(c, RandomStateInstance)
+        ]
+        return " or ".join(shown)
 
     def expected_option(self) -> str:
         """:meth:`expected` as a flag or YAML key reads it: ``None`` is leaving it out."""
-        shown = [c.describe() for c in self.constraints if not isinstance(c, Null)]
+        shown = [
+            c.describe() for c in self.constraints if not isinstance(c, Null | RandomStateInstance)
+        ]
         text = " or ".join(shown)
-        return text + ", or leave it out" if len(shown) < len(self.constraints) else text
+        optional = any(isinstance(c, Null) for c in self.constraints)
+        return text + ", or leave it out" if optional else text
 
     def accepts(self, value: Any) -> bool:
         return any(c.accepts(value) for c in self.constraints)
@@ -312,7 +343,7 @@ class ParamTable:
                 where=where,
                 param=name,
                 flag=p.flag,
-                expected=p.expected(),
+                expected=p.expected(estimator=name == p.estimator),
                 expected_option=p.expected_option(),
                 got=value,
             )
@@ -445,7 +476,7 @@ PARAMS = ParamTable(
         Param(
             "seed",
             None,
-            (Int(0, 2**32 - 1), Null()),
+            (Int(0, 2**32 - 1), RandomStateInstance(), Null()),
             "Random seed for a reproducible run (the split, initialisation and batches); "
             "unset draws one and records it.",
             "int | None",
