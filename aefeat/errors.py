@@ -181,6 +181,13 @@ def _folded(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
+def without_look_alike(names: Sequence[str], available: Sequence[str]) -> list[str]:
+    """The ``names`` for which :func:`look_alikes` finds nothing among ``available``: the
+    message still needs its usual hint for them (the list of columns, say)."""
+    folded = {_folded(name) for name in available}
+    return [name for name in names if _folded(name) not in folded]
+
+
 def look_alikes(names: Sequence[str], available: Sequence[str], noun: str) -> str | None:
     """For ``names`` not found among ``available``, the available names that differ from them
     only in case, surrounding spaces or Unicode form (a macOS export's decomposed 'é' against a

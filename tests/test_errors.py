@@ -1629,6 +1629,28 @@ def test_a_name_in_another_unicode_form_or_case_is_pointed_out(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def test_a_look_alike_keeps_the_usual_hint_for_names_that_have_none(tmp_path):
+    # The look-alike replaced the whole hint: 'zzz', like no column, lost the list of the
+    # available ones (train) or what to pass (the columns a model needs, in the Python API).
+    from aefeat.core.prepare import missing_columns_error
+
+    path = tmp_path / "d.csv"
+    path.write_text("A,b,c\n1,2,3\n4,5,6\n", encoding="utf-8")
+    result = run("train", path, "-o", tmp_path / "m", "--columns", "a,zzz")
+    assert_user_error(
+        result,
+        "the file has 'A', not 'a' (the case differs); names are matched exactly; "
+        "available columns: A, b, c\n",
+    )
+    result = run("train", path, "-o", tmp_path / "m", "--columns", "a,b")
+    assert_user_error(result, "names are matched exactly\n")  # nothing else to add
+    error = missing_columns_error(["a", "d"], "training column", "x.csv", "pass them", ["A", "b"])
+    assert error.message.endswith(
+        "(x.csv) — the data has 'A', not 'a' (the case differs): rename to match (names are "
+        "matched exactly); pass them"
+    )
+
+
 EMPTY_PATH_CASES = [
     # An unset shell variable ("$DATA", "$MODEL") passes '', which paths read as the current
     # directory: train trained on every CSV there, and -o wrote the model into it.

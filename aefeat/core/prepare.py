@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from aefeat.core.config import check_sizes, option_value
-from aefeat.errors import AefeatError, look_alikes, name_list
+from aefeat.errors import AefeatError, look_alikes, name_list, without_look_alike
 
 # float32 training and the exported Keras files (variance = span**2) cannot hold more.
 MAX_SPAN = 1e19
@@ -32,7 +32,9 @@ def missing_columns_error(
     Unicode form."""
     noun = what + ("s" if len(missing) > 1 else "")
     alike = look_alikes(missing, present, "the data")
-    hint = f"{alike}: rename to match (names are matched exactly)" if alike else hint
+    if alike:  # the usual hint too, for the names that look like none of the data's
+        rest = f"; {hint}" if without_look_alike(missing, present) else ""
+        hint = f"{alike}: rename to match (names are matched exactly){rest}"
     return AefeatError(f"{noun} {name_list(missing)} missing from the data", where, hint)
 
 

@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 from aefeat.core.config import check_encoding, check_named_once, option_name, option_value
 from aefeat.core.params import PARAMS
 from aefeat.core.prepare import missing_columns_error, no_rows_error
-from aefeat.errors import AefeatError, look_alikes, name_list
+from aefeat.errors import AefeatError, look_alikes, name_list, without_look_alike
 from aefeat.io import remote
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -192,7 +192,9 @@ class Source:
             if len(self.header) == 1:
                 hint = self._delimiter_hint() or hint
             alike = look_alikes(missing, self.header, "the file")
-            hint = f"{alike}; names are matched exactly" if alike else hint
+            if alike:  # the columns too, when some names look like none of them
+                rest = f"; {hint}" if without_look_alike(missing, self.header) else ""
+                hint = f"{alike}; names are matched exactly{rest}"
             raise AefeatError(
                 f"column {listed} not found"
                 if len(missing) == 1
