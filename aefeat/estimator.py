@@ -307,7 +307,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         chunks : list of ndarray of shape (n_rows_i, n_features)
-            The rows, in order; missing values (NaN) only with ``impute`` other than "none".
+            The rows, in order; missing (NaN) or infinite values only with ``impute`` other
+            than "none".
             Emptied by the call.
         columns : list of str
             The feature names, in order, each named once.

@@ -15,7 +15,7 @@ import numpy as np
 from aefeat.core.prepare import missing_columns_error
 from aefeat.errors import AefeatError, name_list
 from aefeat.io import remote
-from aefeat.modeldir import ModelDir, load_model_dir
+from aefeat.modeldir import ModelDir, check_model_location, load_model_dir
 
 LATENT_DTYPE = np.float32  # what aefeat encode computes and writes
 
@@ -37,6 +37,7 @@ def load_model(path: str | os.PathLike[str]) -> ModelDir:
     The cache key includes ``metadata.json``'s inode and mtime, so a model directory replaced by a
     new ``aefeat train`` is loaded afresh.
     """
+    check_model_location(path)  # before abspath makes '' the working directory
     if remote.is_url(str(path)):
         return _load_cached(str(path), (0, 0, 0))  # fetched once per process
     path = os.path.abspath(path)

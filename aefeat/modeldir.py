@@ -611,9 +611,24 @@ def _depth(value: Any, level: int = 0) -> int:
     return level
 
 
+def check_model_location(path: str | os.PathLike[str]) -> None:
+    """Refuse an empty model location (an unset variable), which a path reads as the working
+    directory: every reader of a model calls this before making a path of it."""
+    if os.fspath(path) == "":
+        raise AefeatError(
+            "invalid value ''",
+            "MODEL_DIR",
+            "name the directory aefeat train -o wrote",
+            python_what="an empty path is not a model directory",
+            python_where="''",
+            python_hint="pass the path of a directory written by save() or aefeat train",
+        )
+
+
 def load_model_dir(path: Path | str) -> ModelDir:
     """Check and load a model directory for encoding and inspection (no TensorFlow needed).
     A URL is fetched into a temporary directory first, and checked there."""
+    check_model_location(path)
     if remote.is_url(remote.local_path(str(path))):
         return _load_remote(remote.local_path(str(path)))
     path = Path(remote.local_path(str(path)))

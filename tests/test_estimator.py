@@ -30,6 +30,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aefeat import AefeatError, AutoencoderTransformer
 from aefeat.core.params import PARAMS
+from aefeat.frames import load_model
 from aefeat.keras_backend.fit import choose_latent_dim
 
 # The default estimator (only a short training): every check of scikit-learn's suite passes as it
@@ -209,6 +210,20 @@ def test_docstring_examples_run():
     for test in finder.find(AutoencoderTransformer, "AutoencoderTransformer"):
         runner.run(test)
     assert runner.tries >= 5 and runner.failures == 0
+
+
+def test_load_refuses_an_empty_path(frame, tmp_path, monkeypatch):
+    """load('') read the working directory ('metadata.json is missing (.)'); an empty path is
+    an unset variable, refused as the command line refuses MODEL_DIR ''."""
+    small().fit(frame[FEATURES]).save(tmp_path / "m")
+    monkeypatch.chdir(tmp_path / "m")  # where '' would find a model
+    for load in (AutoencoderTransformer.load, load_model):
+        with pytest.raises(AefeatError) as info:
+            load("")
+        assert str(info.value) == (
+            "an empty path is not a model directory ('') — pass the path of a directory "
+            "written by save() or aefeat train"
+        )
 
 
 def test_random_state_may_be_a_numpy_random_state(frame):

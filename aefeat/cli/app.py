@@ -364,7 +364,6 @@ ModelDirArg = Annotated[
     typer.Argument(
         help="Model directory written by train (a path, or a URL such as s3://bucket/model).",
         show_default=False,
-        callback=_path("MODEL_DIR", "name the directory aefeat train -o wrote"),
     ),
 ]
 
