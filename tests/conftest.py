@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +89,22 @@ def model_dir(tmp_path_factory, csv_path) -> Path:
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     return out
+
+
+@contextlib.contextmanager
+def pipe_path(data: bytes) -> Iterator[str]:
+    """A path that reads as ``<(cat FILE)`` does in a shell: a pipe, fed by a thread. The
+    writer may find the pipe closed by a reader that refused it before reading."""
+    r, w = os.pipe()
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError), os.fdopen(w, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        yield f"/dev/fd/{r}"
+    finally:
+        os.close(r)
+        writer.join(5)

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import FEATURES, make_frame, run
+from conftest import FEATURES, make_frame, pipe_path, run
 
 from aefeat.io.sources import expand_inputs
 from aefeat.stream import ChunkedInput, Reservoir, batch_generator, first_pass
@@ -275,29 +275,12 @@ def test_available_memory_respects_a_container_limit(tmp_path, monkeypatch):
 def test_fit_files_refuses_a_pipe_it_would_read_again(tmp_path):
     # fit_files on /dev/stdin or <(cmd) read the pipe's rows once, then opened it again for
     # the next pass: "the file is empty" (drained), or, for a named FIFO, a wait for ever.
-    import contextlib
-    import os
-    import threading
-
     from aefeat import AefeatError, AutoencoderTransformer
 
     text = make_frame(60)[FEATURES].to_csv(index=False).encode()
-    r, w = os.pipe()
-
-    def feed() -> None:
-        # The refusal comes before any read: the writer finds the pipe closed.
-        with contextlib.suppress(BrokenPipeError), os.fdopen(w, "wb") as fh:
-            fh.write(text)
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    try:
-        with pytest.raises(AefeatError) as info:
-            AutoencoderTransformer(epochs=1, hidden=(4,)).fit_files([f"/dev/fd/{r}"], FEATURES)
-    finally:
-        os.close(r)
-        writer.join(5)
+    with pipe_path(text) as pipe, pytest.raises(AefeatError) as info:
+        AutoencoderTransformer(epochs=1, hidden=(4,)).fit_files([pipe], FEATURES)
     assert str(info.value) == (
-        f"fit_files reads its files several times, which a pipe or stdin (/dev/fd/{r}) cannot "
+        f"fit_files reads its files several times, which a pipe or stdin ({pipe}) cannot "
         "do (paths) — pass files, or read the data into memory and call fit()"
     )

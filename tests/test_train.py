@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from conftest import FEATURES, assert_user_error, make_frame, ok, run
+from conftest import FEATURES, assert_user_error, make_frame, ok, pipe_path, run
 from sklearn.datasets import load_wine
 from sklearn.decomposition import PCA
 
@@ -353,24 +351,6 @@ def test_seed_makes_training_and_encoding_reproducible(csv_path, tmp_path):
     assert meta["training"]["seed"] == 7
 
 
-@contextlib.contextmanager
-def _pipe_path(data: bytes) -> Iterator[str]:
-    """A path that reads as ``<(cat FILE)`` does in a shell: a pipe, fed by a thread."""
-    r, w = os.pipe()
-
-    def feed() -> None:
-        with contextlib.suppress(BrokenPipeError), os.fdopen(w, "wb") as fh:
-            fh.write(data)
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    try:
-        yield f"/dev/fd/{r}"
-    finally:
-        os.close(r)
-        writer.join(5)
-
-
 @pytest.mark.parametrize("extra", [[], ["--max-rows", "500"]])
 def test_a_pipe_path_trains_as_its_file_does(tmp_path, extra):
     # `aefeat train <(zcat data.csv.gz)`: the pipe was reopened to size and sample it (an
@@ -379,7 +359,7 @@ def test_a_pipe_path_trains_as_its_file_does(tmp_path, extra):
     make_frame(1500).to_csv(path, index=False)  # over the 64 KiB read with the header
     args = ["--exclude", "id,label", "--epochs", "1", "--hidden", "4", "--seed", "3", "-q"]
     ok("train", path, "-o", tmp_path / "from_file", *args, *extra)
-    with _pipe_path(path.read_bytes()) as pipe:
+    with pipe_path(path.read_bytes()) as pipe:
         ok("train", pipe, "-o", tmp_path / "from_pipe", *args, *extra)
     assert (tmp_path / "from_pipe" / "weights.npz").read_bytes() == (
         tmp_path / "from_file" / "weights.npz"
@@ -387,10 +367,10 @@ def test_a_pipe_path_trains_as_its_file_does(tmp_path, extra):
 
 
 def test_a_pipe_path_is_not_streamed_or_read_with_other_inputs(csv_path, tmp_path):
-    with _pipe_path(csv_path.read_bytes()) as pipe:
+    with pipe_path(csv_path.read_bytes()) as pipe:
         result = run("train", pipe, "-o", tmp_path / "m", "--exclude", "id,label", "--stream")
     assert_user_error(result, "--stream", "stdin or a pipe")
-    with _pipe_path(csv_path.read_bytes()) as pipe, _pipe_path(csv_path.read_bytes()) as other:
+    with pipe_path(csv_path.read_bytes()) as pipe, pipe_path(csv_path.read_bytes()) as other:
         result = run("train", pipe, other, "-o", tmp_path / "m", "--exclude", "id,label")
     assert_user_error(result, f"a pipe ({pipe}) cannot be read together with files")
     assert not (tmp_path / "m").exists()
